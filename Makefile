@@ -1,0 +1,72 @@
+# nodekeeper: build, test, cross-compile, package, demo.
+# `make help` lists the targets.
+
+GO        ?= go
+VERSION   ?= $(shell cat VERSION)
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+PKG       := ./cmd/nodekeeper
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
+# Bounded fuzzing inside `make test`; raise it for a longer hunt.
+FUZZTIME  ?= 15s
+# Go test timeout for the whole suite.
+TESTTIMEOUT ?= 20m
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
+
+# Architectures of community routers: GOARCH[/variant] -> dist/nodekeeper-linux-<name>.
+CROSS := mips mipsle arm arm64 amd64
+
+.PHONY: all help build test unit fuzz smoke lint cross deps demo bench ipk clean
+
+all: build
+
+help:
+	@echo "build   bin/nodekeeper for this machine"
+	@echo "test    install missing tools (scripts/deps.sh), lint, run every test, fuzz briefly, qemu smoke tests"
+	@echo "lint    gofmt, go vet, staticcheck"
+	@echo "cross   static binaries for mips, mipsle (softfloat), arm (v7), arm64, amd64 into dist/"
+	@echo "ipk     OpenWrt .ipk packages and a feed index into dist/ipk/"
+	@echo "demo    a three-node lab in network namespaces with a live view (root)"
+	@echo "bench   benchmarks, printed as a table beside their peers"
+
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/nodekeeper $(PKG)
+
+deps:
+	scripts/deps.sh
+
+test: deps lint unit fuzz smoke
+
+unit:
+	$(GO) test -count=1 -timeout $(TESTTIMEOUT) ./...
+
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+smoke: cross
+	scripts/qemu-smoke.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+cross: $(CROSS:%=dist/nodekeeper-linux-%)
+
+dist/nodekeeper-linux-%: FORCE
+	@mkdir -p dist
+	scripts/cross.sh $* $@ '$(LDFLAGS)'
+
+FORCE:
+
+ipk: cross
+	scripts/build-ipk.sh
+
+demo: deps build
+	scripts/demo.sh
+
+bench: deps build
+	scripts/bench.sh
+
+clean:
+	rm -rf bin dist

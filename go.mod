@@ -1,0 +1,3 @@
+module github.com/nodekeeper/nodekeeper
+
+go 1.26

@@ -1,0 +1,53 @@
+#!/bin/sh
+# deps.sh: install what the tests, the benchmarks and the demo need on a fresh
+# Debian machine. Idempotent: when everything is present it does nothing.
+set -eu
+
+# Debian packages: command they provide (for a quick check), package name.
+pkgs="
+mosquitto:mosquitto
+mosquitto_sub:mosquitto-clients
+lxc-start:lxc
+busybox:busybox-static
+ip:iproute2
+nft:nftables
+qemu-mips-static:qemu-user-static
+socat:socat
+lua5.1:lua5.1
+collectd:collectd-core
+xz:xz-utils
+"
+STATICCHECK_VERSION=v0.8.2
+
+missing=""
+for p in $pkgs; do
+	cmd=${p%%:*} pkg=${p#*:}
+	if ! command -v "$cmd" >/dev/null 2>&1 && ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $pkg"
+	fi
+done
+# busybox-static specifically: the dynamic busybox cannot be copied into a rootfs.
+if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
+	case $missing in *busybox-static*) ;; *) missing="$missing busybox-static" ;; esac
+fi
+
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: need root to install$missing" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# Package scripts must not start daemons (mosquitto, lxc-net): tests start their own.
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+
+gobin=$(go env GOPATH)/bin
+if ! command -v staticcheck >/dev/null 2>&1 && [ ! -x "$gobin/staticcheck" ]; then
+	echo "deps: installing staticcheck $STATICCHECK_VERSION into $gobin"
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
