@@ -1,11 +1,137 @@
 #!/bin/sh
 # qemu-smoke.sh: run the cross-compiled binaries in dist/ under qemu-user-static
-# and check that every architecture gives the answers amd64 gives.
+# and check that every router architecture gives the answers amd64 gives (MIPS
+# is big-endian: byte-order bugs show up there), then build the .ipk packages,
+# which enforces the flash budget. Run by `make smoke` after `make cross`.
+#
+# Each subcommand is checked once the binary lists it in `help`:
+#   version            same text as amd64 but for the architecture
+#   uci                export, then import and export again, of the config
+#                      files of the UCI vectors in uci/testdata/vectors:
+#                      same output and exit status as amd64, and a round trip
+#                      that gives back what it was given
+#   policy test        on openwrt-package/files/policies: same as amd64
+#   telemetry sample   exits 0 and prints a JSON document with the same keys
+#                      as amd64's (values are live, so they differ)
+# SMOKE_UCI_CASES (default 40) bounds the number of UCI cases.
 set -eu
 cd "$(dirname "$0")/.."
-for arch in mips mipsle arm arm64; do
-	bin=dist/nodekeeper-linux-$arch
-	q=qemu-$(echo $arch | sed 's/^arm64$/aarch64/; s/^mipsle$/mipsel/')-static
-	out=$($q "$bin" version)
-	case $out in "nodekeeper "*) echo "smoke $arch: $out" ;; *) echo "smoke $arch: version printed: $out" >&2; exit 1 ;; esac
+GO=${GO:-go}
+archs="mips mipsle arm arm64"
+ref=dist/nodekeeper-linux-amd64
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+
+fail() { echo "smoke FAIL: $*" >&2; failed=1; }
+
+# run ARCH ARGS...: the ARCH binary with ARGS, natively for amd64.
+run() {
+	a=$1
+	shift
+	case $a in
+	amd64)
+		if [ "$(uname -m)" = x86_64 ]; then "$ref" "$@"; else qemu-x86_64-static "$ref" "$@"; fi ;;
+	*)
+		q=$(echo "$a" | sed 's/^arm64$/aarch64/; s/^mipsle$/mipsel/')
+		"qemu-$q-static" "dist/nodekeeper-linux-$a" "$@" ;;
+	esac
+}
+
+# capture ARCH OUTFILE ARGS... (stdin passed on): stdout into OUTFILE, and the
+# exit status appended to it as a last line.
+capture() {
+	a=$1 o=$2
+	shift 2
+	rc=0
+	run "$a" "$@" > "$o" 2> "$o.err" || rc=$?
+	echo "exit $rc" >> "$o"
+}
+
+# has CMD: whether the amd64 binary lists CMD among its commands.
+has() { run amd64 help 2>&1 | grep -q "^  $1 "; }
+
+for a in amd64 $archs; do
+	[ -f "dist/nodekeeper-linux-$a" ] || { echo "smoke: dist/nodekeeper-linux-$a missing: run 'make cross'" >&2; exit 1; }
 done
+
+# version and help
+capture amd64 "$work/version.amd64" version
+capture amd64 "$work/help.amd64" help
+for a in $archs; do
+	capture "$a" "$work/version.$a" version
+	sed "s#linux/$a)#linux/amd64)#" "$work/version.$a" | cmp -s - "$work/version.amd64" ||
+		fail "$a version: $(head -n 1 "$work/version.$a"), amd64 said $(head -n 1 "$work/version.amd64")"
+	capture "$a" "$work/help.$a" help
+	# usage goes to stderr
+	cmp -s "$work/help.$a.err" "$work/help.amd64.err" || fail "$a help differs from amd64's"
+	echo "smoke $a: $(head -n 1 "$work/version.$a")"
+done
+
+# uci round trips over the vectors' config files
+if has uci; then
+	vectors=uci/testdata/vectors
+	if ! ls "$vectors"/*.json >/dev/null 2>&1; then
+		fail "uci: no vectors in $vectors"
+	else
+		$GO run scripts/uci-vector-files.go -n "${SMOKE_UCI_CASES:-40}" "$vectors" "$work/cases"
+		ncases=0
+		for c in "$work"/cases/*/; do
+			c=${c%/}
+			name=$(basename "$c")
+			ncases=$((ncases + 1))
+			for a in amd64 $archs; do
+				o=$work/uci.$name.$a
+				capture "$a" "$o.export" uci -c "$c" -t "$work/save.$a" export
+				if [ "$(tail -n 1 "$o.export")" = "exit 0" ]; then
+					mkdir -p "$o.conf"
+					sed '$d' "$o.export" | capture "$a" "$o.import" uci -c "$o.conf" -t "$work/save.$a" import
+					capture "$a" "$o.again" uci -c "$o.conf" -t "$work/save.$a" export
+					cmp -s "$o.export" "$o.again" || fail "uci $name on $a: export, import, export gave a different text"
+				fi
+				if [ "$a" != amd64 ]; then
+					for step in export import again; do
+						[ ! -f "$work/uci.$name.amd64.$step" ] && [ ! -f "$o.$step" ] && continue
+						cmp -s "$work/uci.$name.amd64.$step" "$o.$step" || fail "uci $name on $a: $step differs from amd64"
+					done
+				fi
+			done
+		done
+		echo "smoke: uci round trips over $ncases vector cases on amd64 $archs"
+	fi
+else
+	echo "smoke: uci not built yet"
+fi
+
+# policy test on the example policies
+if has policy; then
+	policies=openwrt-package/files/policies
+	for a in amd64 $archs; do
+		capture "$a" "$work/policy.$a" policy test "$policies"
+		[ "$(tail -n 1 "$work/policy.$a")" = "exit 0" ] || fail "policy test on $a: $(tail -n 1 "$work/policy.$a"): $(head -c 300 "$work/policy.$a.err")"
+		[ "$a" = amd64 ] || cmp -s "$work/policy.$a" "$work/policy.amd64" || fail "policy test on $a differs from amd64"
+	done
+	echo "smoke: policy test $policies on amd64 $archs"
+else
+	echo "smoke: policy not built yet"
+fi
+
+# telemetry sample
+if has telemetry; then
+	for a in amd64 $archs; do
+		capture "$a" "$work/telemetry.$a" telemetry sample
+		[ "$(tail -n 1 "$work/telemetry.$a")" = "exit 0" ] || fail "telemetry sample on $a: $(tail -n 1 "$work/telemetry.$a"): $(head -c 300 "$work/telemetry.$a.err")"
+		head -c 1 "$work/telemetry.$a" | grep -q '{' || fail "telemetry sample on $a printed no JSON object"
+		grep -o '"[A-Za-z0-9_]*":' "$work/telemetry.$a" | sort -u > "$work/telemetry.$a.keys"
+		[ "$a" = amd64 ] || cmp -s "$work/telemetry.$a.keys" "$work/telemetry.amd64.keys" ||
+			fail "telemetry sample on $a has other keys than amd64: $(diff "$work/telemetry.amd64.keys" "$work/telemetry.$a.keys" | grep '^[<>]' | tr '\n' ' ')"
+	done
+	echo "smoke: telemetry sample on amd64 $archs"
+else
+	echo "smoke: telemetry not built yet"
+fi
+
+[ "$failed" = 0 ] || exit 1
+
+# packages, sizes and the flash budget
+scripts/build-ipk.sh

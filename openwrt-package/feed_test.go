@@ -1,0 +1,134 @@
+package openwrtpackage
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// makeVar returns the value of NAME:= in the feed Makefile, with
+// backslash-continued lines joined.
+func makeVar(t *testing.T, mk, name string) string {
+	t.Helper()
+	joined := strings.ReplaceAll(mk, "\\\n", " ")
+	m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(name) + `:=(.*)$`).FindStringSubmatch(joined)
+	if m == nil {
+		t.Fatalf("feed Makefile lacks %s:=", name)
+	}
+	return strings.Join(strings.Fields(m[1]), " ")
+}
+
+// TestFeedMakefile checks the feed Makefile against the module it builds
+// and the files it installs.
+func TestFeedMakefile(t *testing.T) {
+	root := repoRoot(t)
+	mk := string(readFile(t, "nodekeeper/Makefile"))
+	module := regexp.MustCompile(`(?m)^module (\S+)$`).FindStringSubmatch(string(readFile(t, filepath.Join(root, "go.mod"))))
+	if module == nil {
+		t.Fatal("go.mod has no module line")
+	}
+	if got := makeVar(t, mk, "GO_PKG"); got != module[1] {
+		t.Errorf("GO_PKG %q, want the module %q", got, module[1])
+	}
+	if got := makeVar(t, mk, "GO_PKG_BUILD_PKG"); got != "$(GO_PKG)/cmd/nodekeeper" {
+		t.Errorf("GO_PKG_BUILD_PKG %q, want $(GO_PKG)/cmd/nodekeeper", got)
+	}
+	ldx := makeVar(t, mk, "GO_PKG_LDFLAGS_X")
+	version := string(readFile(t, filepath.Join(root, "cmd/nodekeeper/version.go")))
+	for _, v := range []string{"version", "commit"} {
+		if !strings.Contains(ldx, "main."+v+"=") {
+			t.Errorf("GO_PKG_LDFLAGS_X %q does not set main.%s", ldx, v)
+		}
+		if !regexp.MustCompile(`(?m)^\s*` + v + `\s+= `).MatchString(version) {
+			t.Errorf("cmd/nodekeeper/version.go has no variable %s for GO_PKG_LDFLAGS_X to set", v)
+		}
+	}
+	deps := makeVar(t, mk, "DEPENDS")
+	if !strings.HasPrefix(deps, "$(GO_ARCH_DEPENDS)") || !strings.Contains(deps, "+NODEKEEPER_LXC:lxc-start") {
+		t.Errorf("DEPENDS %q: want $(GO_ARCH_DEPENDS) and LXC behind the NODEKEEPER_LXC option", deps)
+	}
+	for _, s := range []string{
+		"include $(TOPDIR)/feeds/packages/lang/golang/golang-package.mk",
+		"$(eval $(call GoBinPackage,nodekeeper))",
+		"$(eval $(call BuildPackage,nodekeeper))",
+		"$(INSTALL_CONF) ./files/nodekeeper.config $(1)/etc/config/nodekeeper",
+		"$(INSTALL_BIN) ./files/nodekeeper.init $(1)/etc/init.d/nodekeeper",
+		"$(INSTALL_DATA) ./files/nodekeeper.uci-defaults $(1)/etc/uci-defaults/nodekeeper",
+		"$(1)/etc/nodekeeper/policies",
+		"../files/policies/*",
+	} {
+		if !strings.Contains(mk, s) {
+			t.Errorf("feed Makefile lacks %q", s)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\s\./files/(\S+)`).FindAllStringSubmatch(mk, -1) {
+		if _, err := os.Stat(filepath.Join("nodekeeper/files", m[1])); err != nil {
+			t.Errorf("feed Makefile installs %s: %v", m[0], err)
+		}
+	}
+	conf := regexp.MustCompile(`(?s)define Package/nodekeeper/conffiles\n(.*?)\nendef`).FindStringSubmatch(mk)
+	if conf == nil || conf[1] != "/etc/config/nodekeeper\n/etc/nodekeeper/policies/" {
+		t.Errorf("conffiles: %q, want /etc/config/nodekeeper and /etc/nodekeeper/policies/", conf)
+	}
+}
+
+// TestDefaultConfig reads the default /etc/config/nodekeeper with a strict
+// reading of the subset of UCI it may use (named sections, single-quoted
+// options) and checks the sections and options the agent starts from.
+func TestDefaultConfig(t *testing.T) {
+	f, err := os.Open("nodekeeper/files/nodekeeper.config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	section := regexp.MustCompile(`^config ([a-z_]+) '([a-z_]+)'$`)
+	option := regexp.MustCompile(`^\toption ([a-z_]+) '([^'\n]*)'$`)
+	got := map[string]map[string]string{}
+	var cur string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#"):
+		case section.MatchString(line):
+			m := section.FindStringSubmatch(line)
+			if m[1] != m[2] {
+				t.Errorf("line %d: section %s named %s, want type and name alike", n, m[1], m[2])
+			}
+			cur = m[2]
+			got[cur] = map[string]string{}
+		case option.MatchString(line) && cur != "":
+			m := option.FindStringSubmatch(line)
+			if m[2] == "" {
+				t.Errorf("line %d: option %s is empty, which UCI ignores: comment it out instead", n, m[1])
+			}
+			got[cur][m[1]] = m[2]
+		default:
+			t.Errorf("line %d: %q is not a comment, a named section or a quoted option", n, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"agent":     {"log_level", "state"},
+		"telemetry": {"broker", "prefix", "interval"},
+		"policy":    {"dir", "cpu_budget", "memory_budget"},
+	}
+	for s, opts := range want {
+		for _, o := range opts {
+			if _, ok := got[s][o]; !ok {
+				t.Errorf("section %s lacks option %s", s, o)
+			}
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("sections %v, want agent, telemetry and policy", got)
+	}
+	if d := got["policy"]["dir"]; d != "/etc/nodekeeper/policies" {
+		t.Errorf("policy dir %q, want /etc/nodekeeper/policies, where the package installs the examples", d)
+	}
+}
