@@ -61,6 +61,7 @@ FORCE:
 
 ipk: cross
 	scripts/build-ipk.sh
+	scripts/size-report.sh mips
 
 demo: deps build
 	scripts/demo.sh

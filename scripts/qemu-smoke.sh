@@ -13,7 +13,8 @@
 #   policy test        on openwrt-package/files/policies: same as amd64
 #   telemetry sample   exits 0 and prints a JSON document with the same keys
 #                      as amd64's (values are live, so they differ)
-# SMOKE_UCI_CASES (default 40) bounds the number of UCI cases.
+# SMOKE_UCI_CASES (default 40) bounds the number of UCI cases; UCI_VECTORS
+# names another vector directory.
 set -eu
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -26,26 +27,27 @@ failed=0
 fail() { echo "smoke FAIL: $*" >&2; failed=1; }
 
 # run ARCH ARGS...: the ARCH binary with ARGS, natively for amd64.
+# (Functions use _-prefixed names: sh has no local variables.)
 run() {
-	a=$1
+	_ra=$1
 	shift
-	case $a in
+	case $_ra in
 	amd64)
 		if [ "$(uname -m)" = x86_64 ]; then "$ref" "$@"; else qemu-x86_64-static "$ref" "$@"; fi ;;
 	*)
-		q=$(echo "$a" | sed 's/^arm64$/aarch64/; s/^mipsle$/mipsel/')
-		"qemu-$q-static" "dist/nodekeeper-linux-$a" "$@" ;;
+		_rq=$(echo "$_ra" | sed 's/^arm64$/aarch64/; s/^mipsle$/mipsel/')
+		"qemu-$_rq-static" "dist/nodekeeper-linux-$_ra" "$@" ;;
 	esac
 }
 
 # capture ARCH OUTFILE ARGS... (stdin passed on): stdout into OUTFILE, and the
 # exit status appended to it as a last line.
 capture() {
-	a=$1 o=$2
+	_ca=$1 _co=$2
 	shift 2
-	rc=0
-	run "$a" "$@" > "$o" 2> "$o.err" || rc=$?
-	echo "exit $rc" >> "$o"
+	_crc=0
+	run "$_ca" "$@" > "$_co" 2> "$_co.err" || _crc=$?
+	echo "exit $_crc" >> "$_co"
 }
 
 # has CMD: whether the amd64 binary lists CMD among its commands.
@@ -70,7 +72,7 @@ done
 
 # uci round trips over the vectors' config files
 if has uci; then
-	vectors=uci/testdata/vectors
+	vectors=${UCI_VECTORS:-uci/testdata/vectors}
 	if ! ls "$vectors"/*.json >/dev/null 2>&1; then
 		fail "uci: no vectors in $vectors"
 	else
