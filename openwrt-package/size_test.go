@@ -20,7 +20,7 @@ func TestSizeReport(t *testing.T) {
 	}
 	t.Logf("size-report.sh mips:\n%s", out)
 	text := string(out)
-	m := regexp.MustCompile(`^nodekeeper linux/mips: (\d+) bytes stripped; (\d+) bytes in sized symbols, (-?\d+) in function tables`).FindStringSubmatch(text)
+	m := regexp.MustCompile(`^nodekeeper linux/mips: (\d+) bytes stripped; (\d+) bytes in sized symbols, (-?\d+) in function tables \(\.gopclntab\)`).FindStringSubmatch(text)
 	if m == nil {
 		t.Fatalf("first line is not the summary:\n%s", text)
 	}
@@ -31,7 +31,7 @@ func TestSizeReport(t *testing.T) {
 		t.Errorf("stripped %d = symbols %d + rest %d does not add up", stripped, symbols, rest)
 	}
 	sections := map[string]string{}
-	for _, s := range []string{"by module", "by package", "largest symbols"} {
+	for _, s := range []string{"sections loaded", "by module", "by package", "largest symbols"} {
 		i := strings.Index(text, "\n"+s)
 		if i < 0 {
 			t.Fatalf("report lacks the %q table", s)
@@ -44,7 +44,7 @@ func TestSizeReport(t *testing.T) {
 		sections[s] = body
 	}
 	row := regexp.MustCompile(`^\s*(\d+)\s+(\d+\.\d)%\s+(\S.*)$`)
-	for _, s := range []string{"by module", "by package"} {
+	for _, s := range []string{"sections loaded", "by module", "by package"} {
 		names := map[string]bool{}
 		for _, line := range strings.Split(sections[s], "\n") {
 			r := row.FindStringSubmatch(line)
@@ -55,8 +55,9 @@ func TestSizeReport(t *testing.T) {
 			names[r[3]] = true
 		}
 		want := map[string][]string{
-			"by module":  {"std", "github.com/nodekeeper/nodekeeper"},
-			"by package": {"runtime", "fmt"},
+			"sections loaded": {".text", ".rodata", ".gopclntab"},
+			"by module":       {"std", "github.com/nodekeeper/nodekeeper"},
+			"by package":      {"runtime", "fmt"},
 		}[s]
 		for _, w := range want {
 			if !names[w] {
