@@ -82,13 +82,13 @@ func report(strippedPath, fullPath, name string, top int) error {
 	fmt.Printf("nodekeeper %s: %d bytes stripped; %d bytes in sized symbols, %d in function tables (.gopclntab), headers and padding\n",
 		name, size, total, size-total)
 	fmt.Printf("\nsections loaded from the file (%d bytes):\n", loaded)
-	print(sections, size, len(sections))
+	printRows(sections, size, len(sections))
 	fmt.Println("\nby module (bytes, share of stripped binary):")
-	print(rows(bymod), size, top)
+	printRows(rows(bymod), size, top)
 	fmt.Println("\nby package:")
-	print(rows(bypkg), size, top)
+	printRows(rows(bypkg), size, top)
 	fmt.Println("\nlargest symbols:")
-	print(symbols, size, top)
+	printRows(symbols, size, top)
 	return nil
 }
 
@@ -105,7 +105,7 @@ func rows(m map[string]int64) []row {
 	return r
 }
 
-func print(r []row, size int64, top int) {
+func printRows(r []row, size int64, top int) {
 	sort.Slice(r, func(i, j int) bool {
 		if r[i].bytes != r[j].bytes {
 			return r[i].bytes > r[j].bytes
