@@ -46,19 +46,6 @@ const prerm = `#!/bin/sh
 default_prerm $0 $@
 `
 
-// crossBuild builds nodekeeper for goarch into dir/nodekeeper-linux-<goarch>
-// with scripts/cross.sh, as `make cross` does.
-func crossBuild(t *testing.T, root, dir, goarch string) string {
-	t.Helper()
-	out := filepath.Join(dir, "nodekeeper-linux-"+goarch)
-	cmd := exec.Command("scripts/cross.sh", goarch, out, "-s -w -X main.version=test")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cross.sh %s: %v\n%s", goarch, err, b)
-	}
-	return out
-}
-
 // buildIPK runs scripts/build-ipk.sh with env added to the environment.
 func buildIPK(root string, env ...string) (stdout, stderr string, err error) {
 	cmd := exec.Command("sh", "-c", `umask "${TEST_UMASK:-022}"; exec scripts/build-ipk.sh`)
@@ -243,10 +230,10 @@ func TestIPK(t *testing.T) {
 		requireCommand(t, c)
 	}
 	root := repoRoot(t)
-	dist := t.TempDir()
+	dist := distWith(t, "mips", "amd64")
 	bins := map[string]string{ // package architecture -> binary
-		"mips_24kc": crossBuild(t, root, dist, "mips"),
-		"x86_64":    crossBuild(t, root, dist, "amd64"),
+		"mips_24kc": filepath.Join(dist, "nodekeeper-linux-mips"),
+		"x86_64":    filepath.Join(dist, "nodekeeper-linux-amd64"),
 	}
 	epoch := gitEpoch(t, root)
 	version := strings.TrimSpace(string(readFile(t, filepath.Join(root, "VERSION"))))
@@ -472,9 +459,9 @@ func TestIPKRejects(t *testing.T) {
 		requireCommand(t, c)
 	}
 	root := repoRoot(t)
-	good := t.TempDir()
-	mips := crossBuild(t, root, good, "mips")
-	amd64 := crossBuild(t, root, good, "amd64")
+	good := distWith(t, "mips")
+	mips := testBinary(t, "mips")
+	amd64 := testBinary(t, "amd64")
 
 	// padded: the real mips binary with 9 MB of random bytes appended.
 	padded := t.TempDir()
@@ -488,10 +475,9 @@ func TestIPKRejects(t *testing.T) {
 	wrongArch := t.TempDir()
 	writeFile(t, filepath.Join(wrongArch, "nodekeeper-linux-mips"), readFile(t, amd64))
 
-	// hardfloat: a mips binary built without GOMIPS=softfloat.
+	// hardfloat: a (small) mips Go program built without GOMIPS=softfloat.
 	hardfloat := t.TempDir()
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(hardfloat, "nodekeeper-linux-mips"), "./cmd/nodekeeper")
-	cmd.Dir = root
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(hardfloat, "nodekeeper-linux-mips"), "./testdata/hello")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=mips", "GOMIPS=hardfloat")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hardfloat build: %v\n%s", err, b)
@@ -544,8 +530,7 @@ func TestIPKVersion(t *testing.T) {
 		requireCommand(t, c)
 	}
 	root := repoRoot(t)
-	dist := t.TempDir()
-	crossBuild(t, root, dist, "mips")
+	dist := distWith(t, "mips")
 	version := strings.TrimSpace(string(readFile(t, filepath.Join(root, "VERSION"))))
 	epoch := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).Unix()
 	out := filepath.Join(dist, "ipk")
