@@ -484,28 +484,46 @@ func TestIPKRejects(t *testing.T) {
 	}
 
 	tests := []struct {
-		name string
-		env  []string
-		want []string // all in stderr
+		name  string
+		env   []string
+		want  []string // all in stderr
+		other string   // a file of another kind in OUT, which must stay
 	}{
 		{"mips binary and ipk over the default budget", []string{"DIST=" + padded},
-			[]string{"over budget: mips binary", "budget 8000000", "over budget: nodekeeper_", "budget 3000000"}},
+			[]string{"over budget: mips binary", "budget 8000000", "over budget: nodekeeper_", "budget 3000000"}, ""},
 		{"mips binary over a lowered budget", []string{"DIST=" + good, "BUDGET_MIPS_BIN=1000000"},
-			[]string{"over budget: mips binary", "budget 1000000"}},
+			[]string{"over budget: mips binary", "budget 1000000"}, ""},
 		{"ipk over a lowered budget", []string{"DIST=" + good, "BUDGET_IPK=100000"},
-			[]string{"over budget: nodekeeper_", "_mips_24kc.ipk", "budget 100000"}},
-		{"amd64 binary as mips", []string{"DIST=" + wrongArch}, []string{"is not a linux/mips ELF binary"}},
-		{"hardfloat mips", []string{"DIST=" + hardfloat}, []string{"GOMIPS=softfloat"}},
-		{"missing binary", []string{"DIST=" + t.TempDir()}, []string{"missing: run 'make cross' first"}},
-		{"unknown architecture", []string{"DIST=" + good, "ARCHS=mips_74kc"}, []string{"unknown package architecture mips_74kc"}},
-		{"bad release", []string{"DIST=" + good, "RELEASE=r1"}, []string{"release 'r1' is not a number"}},
+			[]string{"over budget: nodekeeper_", "_mips_24kc.ipk", "budget 100000"}, ""},
+		{"amd64 binary as mips", []string{"DIST=" + wrongArch}, []string{"is not a linux/mips ELF binary"}, ""},
+		{"hardfloat mips", []string{"DIST=" + hardfloat}, []string{"GOMIPS=softfloat"}, ""},
+		{"missing binary", []string{"DIST=" + t.TempDir()}, []string{"missing: run 'make cross' first"}, ""},
+		{"unknown architecture", []string{"DIST=" + good, "ARCHS=mips_74kc"}, []string{"unknown package architecture mips_74kc"}, ""},
+		{"bad release", []string{"DIST=" + good, "RELEASE=r1"}, []string{"release 'r1' is not a number"}, ""},
+		{"output holds other files", []string{"DIST=" + good}, []string{"not a package or an index: not removing it"}, "notes.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := append([]string{"OUT=" + filepath.Join(t.TempDir(), "ipk"), "ARCHS=mips_24kc"}, tt.env...)
+			// An older feed in OUT must not survive a failed build.
+			out := filepath.Join(t.TempDir(), "ipk")
+			if err := os.Mkdir(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(out, "Packages"), []byte("stale\n"))
+			if tt.other != "" {
+				writeFile(t, filepath.Join(out, tt.other), []byte("keep me\n"))
+			}
+			env := append([]string{"OUT=" + out, "ARCHS=mips_24kc"}, tt.env...)
 			stdout, stderr, err := buildIPK(root, env...)
 			if err == nil {
 				t.Fatalf("build-ipk.sh succeeded, want failure\n%s", stdout)
+			}
+			if tt.other != "" {
+				if _, err := os.Stat(filepath.Join(out, tt.other)); err != nil {
+					t.Errorf("%s in OUT is gone: %v", tt.other, err)
+				}
+			} else if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s left behind after a failed build (stat: %v)", out, err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(stderr, w) {

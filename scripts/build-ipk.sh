@@ -13,7 +13,8 @@
 #
 # Environment (all optional):
 #   DIST               input binaries dist/nodekeeper-linux-<goarch> (default dist)
-#   OUT                output directory (default $DIST/ipk); emptied first
+#   OUT                output directory (default $DIST/ipk), replaced whole on
+#                      success and removed on failure: never a partial feed
 #   ARCHS              OpenWrt package architectures to build (default: all below)
 #   RELEASE            package release N in X.Y.Z-rN (default PKG_RELEASE)
 #   DEPENDS            the Depends field (default libc; empty omits it)
@@ -48,6 +49,19 @@ x86_64:amd64
 "
 
 die() { echo "build-ipk: $*" >&2; exit 1; }
+
+# An older feed in OUT goes first, so that a failure leaves none behind; OUT
+# is removed only when it holds nothing but what this script writes.
+if [ -e "$OUT" ]; then
+	for f in "$OUT"/* "$OUT"/.[!.]*; do
+		[ -e "$f" ] || continue
+		case ${f##*/} in
+		*.ipk | Packages | Packages.gz | Packages.sig | sizes.txt) ;;
+		*) die "$OUT holds $f, which is not a package or an index: not removing it" ;;
+		esac
+	done
+	rm -rf "$OUT"
+fi
 
 # mk_var NAME: the value of NAME:= in the feed Makefile.
 mk_var() { sed -n "s/^[[:space:]]*$1:=[[:space:]]*//p" "$mk" | head -n 1; }
@@ -216,12 +230,11 @@ squashfs_cost() {
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1000000 }'; }
 
 archs=${ARCHS:-$(for a in $all_archs; do echo "${a%%:*}"; done)}
-rm -rf "$OUT"
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 022
+feedout=$work/out
+mkdir "$feedout"
 
 fail=""
 report="$(printf '%-28s %12s %12s %14s' architecture binary .ipk 'xz squashfs')"
@@ -234,8 +247,8 @@ for arch in $archs; do
 	root=$work/$arch
 	stage "$root" "$bin"
 	control "$root" "$arch"
-	ipkg_build "$root" "$OUT"
-	ipk=$OUT/${name}_${pkgversion}_$arch.ipk
+	ipkg_build "$root" "$feedout"
+	ipk=$feedout/${name}_${pkgversion}_$arch.ipk
 	bsize=$(stat -c %s "$bin") isize=$(stat -c %s "$ipk") xsize=$(squashfs_cost "$bin")
 	report="$report
 $(printf '%-28s %12s %12s %14s' "$arch" "$(mb "$bsize")" "$(mb "$isize")" "$(mb "$xsize")")"
@@ -248,14 +261,17 @@ over budget: mips binary $bin is $bsize bytes, budget $BUDGET_MIPS_BIN ($(mb "$B
 over budget: $(basename "$ipk") is $isize bytes, budget $BUDGET_IPK ($(mb "$BUDGET_IPK"))"
 	fi
 done
-make_index "$OUT"
-echo "$report" > "$OUT/sizes.txt"
+make_index "$feedout"
+echo "$report" > "$feedout/sizes.txt"
 
-echo "build-ipk: $name $pkgversion, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH, into ${OUT#"$top"/}"
+echo "build-ipk: $name $pkgversion, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
 echo "$report"
 echo "budget: mips binary <= $(mb "$BUDGET_MIPS_BIN"), each .ipk <= $(mb "$BUDGET_IPK")"
 if [ -n "$fail" ]; then
 	echo "build-ipk:$fail" >&2
-	echo "build-ipk: see where the bytes go with scripts/size-report.sh" >&2
+	echo "build-ipk: no packages written; see where the bytes go with scripts/size-report.sh" >&2
 	exit 1
 fi
+mkdir -p "$(dirname "$OUT")"
+cp -R "$feedout" "$OUT"
+echo "build-ipk: packages and index in ${OUT#"$top"/}"
