@@ -500,6 +500,7 @@ func TestIPKRejects(t *testing.T) {
 		{"missing binary", []string{"DIST=" + t.TempDir()}, []string{"missing: run 'make cross' first"}, ""},
 		{"unknown architecture", []string{"DIST=" + good, "ARCHS=mips_74kc"}, []string{"unknown package architecture mips_74kc"}, ""},
 		{"bad release", []string{"DIST=" + good, "RELEASE=r1"}, []string{"release 'r1' is not a number"}, ""},
+		{"budget not a number", []string{"DIST=" + good, "BUDGET_IPK=3MB"}, []string{"BUDGET_IPK '3MB' is not a number of bytes"}, ""},
 		{"output holds other files", []string{"DIST=" + good}, []string{"not a package or an index: not removing it"}, "notes.txt"},
 	}
 	for _, tt := range tests {

@@ -79,6 +79,9 @@ version=$(cat VERSION)
 [ -n "$name" ] && [ -n "$release" ] && [ -n "$description" ] || die "$mk: PKG_NAME, PKG_RELEASE or the description is missing"
 echo "$version" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' || die "VERSION: '$version' is not X.Y.Z"
 echo "$release" | grep -Eq '^[0-9]+$' || die "release '$release' is not a number"
+for b in "BUDGET_MIPS_BIN=$BUDGET_MIPS_BIN" "BUDGET_IPK=$BUDGET_IPK"; do
+	echo "${b#*=}" | grep -Eq '^[0-9]+$' || die "${b%%=*} '${b#*=}' is not a number of bytes"
+done
 pkgversion=$version-r$release
 
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
