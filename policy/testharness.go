@@ -1,0 +1,3 @@
+package policy
+
+func (w *worker) test(d *dec) error { return nil }
