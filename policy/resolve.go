@@ -43,20 +43,13 @@ func (e *Engine) resolve(ctx context.Context, now time.Time, ps []*rtPolicy, res
 			}
 			p.fails, p.backoff, p.quarantinedUntil = 0, 0, time.Time{}
 		}
-		if gate {
-			if r.When && p.heldSince.IsZero() {
-				p.heldSince = now
-			} else if !r.When {
-				p.heldSince = time.Time{}
-			}
-		}
+		p.observe(now, r.When, r.Fired, gate)
 		if !r.Fired {
 			for _, l := range r.Logs {
 				e.log.Debug("policy log", "policy", p.meta.Name, "line", l)
 			}
 			continue
 		}
-		p.lastAct = now
 		d.Fired = true
 		for _, a := range r.Actions {
 			d.Actions = append(d.Actions, ActionResult{Action: a})
@@ -155,4 +148,18 @@ func (e *Engine) fail(p *rtPolicy, now time.Time, d *Decision) {
 	until := p.quarantinedUntil
 	d.Quarantined = &until
 	e.log.Error("policy quarantined", "policy", p.meta.Name, "until", until, "failures", p.fails)
+}
+
+// observe updates hold and cooldown after an evaluation.
+func (p *rtPolicy) observe(now time.Time, when, fired, gate bool) {
+	if gate {
+		if when && p.heldSince.IsZero() {
+			p.heldSince = now
+		} else if !when {
+			p.heldSince = time.Time{}
+		}
+	}
+	if fired {
+		p.lastAct = now
+	}
 }

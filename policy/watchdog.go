@@ -41,6 +41,7 @@ type watchdog struct {
 	active    bool
 	item      uint64
 	startCPU  time.Duration
+	limit     time.Duration
 	cause     int
 	heapBase  uint64 // heap held by loaded policies, measured between items
 	softHeap  uint64 // cancel above this
@@ -76,7 +77,10 @@ func (wd *watchdog) rebase() {
 }
 
 // begin starts an item and returns the context to run it under.
-func (wd *watchdog) begin() context.Context {
+func (wd *watchdog) begin() context.Context { return wd.beginWith(wd.budget.CPU) }
+
+// beginWith starts an item with its own CPU limit.
+func (wd *watchdog) beginWith(limit time.Duration) context.Context {
 	cpu := processCPU()
 	wd.mu.Lock()
 	if wd.cause != causeNone {
@@ -86,6 +90,7 @@ func (wd *watchdog) begin() context.Context {
 	wd.active = true
 	wd.item++
 	wd.startCPU = cpu
+	wd.limit = limit
 	ctx := wd.ctx
 	wd.mu.Unlock()
 	wd.timer.Reset(watchdogTick)
@@ -112,13 +117,13 @@ func (wd *watchdog) check() {
 	switch {
 	case heap > wd.hardHeap:
 		wd.die(causeMemory, heap)
-	case wd.cause == causeNone && used >= wd.budget.CPU:
+	case wd.cause == causeNone && used >= wd.limit:
 		wd.cause = causeCPU
 		wd.cancel()
 	case wd.cause == causeNone && heap > wd.softHeap:
 		wd.cause = causeMemory
 		wd.cancel()
-	case wd.cause != causeNone && used >= wd.budget.CPU+max(wd.budget.CPU, 100*time.Millisecond):
+	case wd.cause != causeNone && used >= wd.limit+max(wd.limit, 100*time.Millisecond):
 		// Cancelled but still running: stuck in a builtin.
 		wd.die(wd.cause, uint64(used))
 	}

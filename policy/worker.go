@@ -360,9 +360,10 @@ func (w *workerProc) answer(d *dec, a answerer) error {
 	args := d.strs()
 	var e enc
 	e.reset(msgAnswer)
+	if a == nil {
+		a = noAnswers{}
+	}
 	switch {
-	case a == nil:
-		e.str("not available here")
 	case kind == queryPeers:
 		docs, err := a.peers()
 		if err != nil {
@@ -390,3 +391,43 @@ func (w *workerProc) answer(d *dec, a answerer) error {
 	_, err := w.toW.Write(e.frame())
 	return err
 }
+
+// test runs a test file against its policy file in the worker.
+func (w *workerProc) test(pname string, psrc []byte, tname string, tsrc []byte) ([]caseResult, string, error) {
+	w.seq++
+	w.prog.set(progCause, 0)
+	saved := w.killWall
+	w.killWall = testCaseBudget + 2*time.Second
+	defer func() { w.killWall = saved }()
+	w.e.reset(msgTest)
+	w.e.uint(w.seq)
+	w.e.str(pname)
+	w.e.bytes(psrc)
+	w.e.str(tname)
+	w.e.bytes(tsrc)
+	if err := w.send(); err != nil {
+		return nil, "", w.died(w.seq)
+	}
+	typ, payload, err := w.recv(w.seq)
+	if err != nil {
+		return nil, "", err
+	}
+	if typ != msgTestDone {
+		w.kill(errWorker)
+		return nil, "", fmt.Errorf("policy worker: unexpected message %d", typ)
+	}
+	d := dec{b: payload}
+	fileErr := d.str()
+	res := make([]caseResult, d.count(2))
+	for i := range res {
+		res[i] = caseResult{name: d.str(), failure: d.str()}
+	}
+	return res, fileErr, d.err
+}
+
+// noAnswers answers queries where there is no node around (policy eval):
+// no peers, no UCI values.
+type noAnswers struct{}
+
+func (noAnswers) peers() (map[string][]byte, error)                    { return nil, nil }
+func (noAnswers) uciGet(string, string, string) (string, bool, error) { return "", false, nil }
