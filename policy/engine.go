@@ -356,11 +356,10 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) []Decision {
 	return e.round(ctx, now, due, doc, nil, true)
 }
 
-// nextDue is when the next periodic policy is due (zero if none).
-func (e *Engine) nextDue() time.Time {
+// nextDue is when the next periodic policy is due; ok is false if none.
+func (e *Engine) nextDue() (next time.Time, ok bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var next time.Time
 	for _, p := range e.policies {
 		if p.meta.Every == 0 {
 			continue
@@ -369,11 +368,11 @@ func (e *Engine) nextDue() time.Time {
 		if t.Before(p.quarantinedUntil) {
 			t = p.quarantinedUntil
 		}
-		if next.IsZero() || t.Before(next) {
-			next = t
+		if !ok || t.Before(next) {
+			next, ok = t, true
 		}
 	}
-	return next
+	return next, ok
 }
 
 // An Event is something that happened on the node, for policies declared

@@ -3,6 +3,8 @@ package policy
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"testing"
@@ -75,7 +77,8 @@ func sampleDoc(t testing.TB) []byte {
 // newTestEngine returns an engine over a recorder, closed at cleanup.
 func newTestEngine(t testing.TB, mod func(*Config)) (*Engine, *recorder) {
 	r := &recorder{doc: sampleDoc(t), uci: map[string]string{}}
-	cfg := Config{Actuator: r, Node: r, Peers: r, Sink: r, Worker: testWorker(t), UCIAllow: []string{"wireless"}}
+	cfg := Config{Actuator: r, Node: r, Peers: r, Sink: r, Worker: testWorker(t), UCIAllow: []string{"wireless"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if mod != nil {
 		mod(&cfg)
 	}

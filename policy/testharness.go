@@ -75,37 +75,37 @@ end
 function expect(actual)
   local m = {}
   function m.to_be(want)
-    if actual ~= want then error("expected " .. show(want) .. ", got " .. show(actual), 2) end
+    if actual ~= want then error("expected " .. show(want) .. ", got " .. show(actual), 3) end
   end
   function m.to_equal(want)
-    if not equal(actual, want) then error("expected " .. show(want) .. ", got " .. show(actual), 2) end
+    if not equal(actual, want) then error("expected " .. show(want) .. ", got " .. show(actual), 3) end
   end
   function m.to_be_truthy()
-    if not actual then error("expected a true value, got " .. show(actual), 2) end
+    if not actual then error("expected a true value, got " .. show(actual), 3) end
   end
   function m.to_be_falsy()
-    if actual then error("expected false or nil, got " .. show(actual), 2) end
+    if actual then error("expected false or nil, got " .. show(actual), 3) end
   end
   function m.to_contain(x)
     if type(actual) == "string" and type(x) == "string" and string.find(actual, x, 1, true) then return end
     if type(actual) == "table" then
       for _, v in ipairs(actual) do if equal(v, x) then return end end
     end
-    error("expected " .. show(actual) .. " to contain " .. show(x), 2)
+    error("expected " .. show(actual) .. " to contain " .. show(x), 3)
   end
   function m.to_have_action(op, fields)
-    if type(actual) ~= "table" or actual.actions == nil then error("to_have_action: expected the result of eval()", 2) end
-    if actual.error then error("expected " .. op .. ", but the policy failed: " .. actual.error, 2) end
+    if type(actual) ~= "table" or actual.actions == nil then error("to_have_action: expected the result of eval()", 3) end
+    if actual.error then error("expected " .. op .. ", but the policy failed: " .. actual.error, 3) end
     for _, a in ipairs(actual.actions) do
       if a.op == op and has(a, fields) then return end
     end
     local f = fields and (" " .. show(fields)) or ""
-    error("expected an action " .. op .. f .. ", got " .. show(actual.actions), 2)
+    error("expected an action " .. op .. f .. ", got " .. show(actual.actions), 3)
   end
   function m.to_have_no_actions()
-    if type(actual) ~= "table" or actual.actions == nil then error("to_have_no_actions: expected the result of eval()", 2) end
-    if actual.error then error("expected no action, but the policy failed: " .. actual.error, 2) end
-    if #actual.actions > 0 then error("expected no action, got " .. show(actual.actions), 2) end
+    if type(actual) ~= "table" or actual.actions == nil then error("to_have_no_actions: expected the result of eval()", 3) end
+    if actual.error then error("expected no action, but the policy failed: " .. actual.error, 3) end
+    if #actual.actions > 0 then error("expected no action, got " .. show(actual.actions), 3) end
   end
   return m
 end
@@ -155,9 +155,10 @@ func (w *worker) runTestFile(policyName string, policySrc []byte, testName strin
 		fs.close()
 		r := caseResult{name: c.name}
 		switch {
+		case cause == causeMemory:
+			r.failure = fmt.Sprintf("%s: memory budget of %d MiB exceeded", c.pos, w.lim.budget.Memory>>20)
 		case cause != causeNone:
-			r.failure, _ = w.budgetError(cause, "", c.pos)
-			r.failure += fmt.Sprintf(" (test %q, limit %s per test)", c.name, testCaseBudget)
+			r.failure = fmt.Sprintf("%s: CPU limit of %s per test exceeded", c.pos, testCaseBudget)
 		case err != nil:
 			r.failure = luaError(testName, c.pos, err)
 		}
