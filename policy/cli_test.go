@@ -56,8 +56,8 @@ func TestToolsEval(t *testing.T) {
 policy "hot" { every = "30s", hold = "10m", when = function(n) return n.system.load[1] > 0.1 end,
   act = function(n) sliver.limit("s3", { cpu = 0.5 }); log("at %d", os.time()) end }
 policy "cold" { every = "30s", when = function(n) return n.system.load[1] > 9 end, act = function() sliver.stop("s3") end }`,
-		"bad.lua":  `policy "b" { every = "1s", act = function() local s = "x" while true do s = s .. s end end }`,
-		"ev.lua":   `policy "e" { on = "link.down", act = function(n, ev) log(ev.name) end }`,
+		"bad.lua":   `policy "b" { every = "1s", act = function() local s = "x" while true do s = s .. s end end }`,
+		"ev.lua":    `policy "e" { on = "link.down", act = function(n, ev) log(ev.name) end }`,
 		"node.json": string(sampleDoc(t)),
 	})
 	tools := Tools{Worker: testWorker(t)}

@@ -38,6 +38,7 @@ type luaPolicy struct {
 	state     *lua.LTable // the policy's `state`
 	mem       *lua.LTable // memory of rate() and changed()
 	lastState []byte      // encoding of state and mem after the last evaluation
+	pos       string      // file:line of the declaration
 }
 
 // host answers what a policy asks of the world during an evaluation: the
@@ -367,7 +368,6 @@ type evalInput struct {
 // engine allows acting. The state is encoded when it changed.
 func (fs *fileState) evaluate(ctx context.Context, p *luaPolicy, in evalInput) (r evalResult) {
 	L := fs.L
-	pos := fmt.Sprintf("%s:%d", fs.name, p.meta.Line)
 	if L.Context() != ctx {
 		L.SetContext(ctx)
 	}
@@ -379,6 +379,10 @@ func (fs *fileState) evaluate(ctx context.Context, p *luaPolicy, in evalInput) (
 		fs.ev = nil
 		fs.dc.reset()
 	}()
+	if p.pos == "" {
+		p.pos = fmt.Sprintf("%s:%d", fs.name, p.meta.Line)
+	}
+	pos := p.pos
 	node, err := fs.dc.root(in.doc, "")
 	if err != nil {
 		r.Err, r.Kind = fmt.Sprintf("%s:%d: node document: %v", fs.name, p.meta.Line, err), errRuntime

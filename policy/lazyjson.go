@@ -1,9 +1,11 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -46,6 +48,27 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// skipString returns the offset just past the string whose opening quote
+// is at i.
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errMalformed
+		}
+		q := j + k
+		bs := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
+	}
+	return 0, errMalformed
+}
+
 // skipValue returns the offset just past the value starting at i.
 func skipValue(b []byte, i int) (int, error) {
 	i = skipWS(b, i)
@@ -54,15 +77,7 @@ func skipValue(b []byte, i int) (int, error) {
 	}
 	switch c := b[i]; {
 	case c == '"':
-		for i++; i < len(b); i++ {
-			switch b[i] {
-			case '\\':
-				i++
-			case '"':
-				return i + 1, nil
-			}
-		}
-		return 0, errMalformed
+		return skipString(b, i)
 	case c == '{' || c == '[':
 		depth := 0
 		for ; i < len(b); i++ {
@@ -75,7 +90,7 @@ func skipValue(b []byte, i int) (int, error) {
 					return i + 1, nil
 				}
 			case '"':
-				j, err := skipValue(b, i)
+				j, err := skipString(b, i)
 				if err != nil {
 					return 0, err
 				}
@@ -102,7 +117,7 @@ func (d *jdoc) index(off int, path string) (*jobj, error) {
 		return o, nil
 	}
 	b := d.raw
-	o := &jobj{path: path}
+	o := &jobj{path: path, keys: make([]string, 0, 16), vals: make([]span, 0, 16)}
 	isObj := b[off] == '{'
 	i := skipWS(b, off+1)
 	if i < len(b) && (b[i] == '}' || b[i] == ']') {
@@ -111,7 +126,7 @@ func (d *jdoc) index(off int, path string) (*jobj, error) {
 	}
 	for i < len(b) {
 		if isObj {
-			k, j, err := parseString(b, i)
+			k, j, err := parseKey(b, i)
 			if err != nil {
 				return nil, err
 			}
@@ -144,6 +159,32 @@ func (d *jdoc) index(off int, path string) (*jobj, error) {
 	}
 	d.objs[off] = o
 	return o, nil
+}
+
+// keys interns object keys: documents repeat the same few dozen.
+var keys = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+// parseKey is parseString for object keys, interned.
+func parseKey(b []byte, i int) (string, int, error) {
+	if i < len(b) && b[i] == '"' {
+		if k := bytes.IndexByte(b[i+1:], '"'); k >= 0 && bytes.IndexByte(b[i+1:i+1+k], '\\') < 0 {
+			raw := b[i+1 : i+1+k]
+			keys.Lock()
+			s, ok := keys.m[string(raw)]
+			if !ok && len(keys.m) < 4096 {
+				s = string(raw)
+				keys.m[s] = s
+			} else if !ok {
+				s = string(raw)
+			}
+			keys.Unlock()
+			return s, i + 2 + k, nil
+		}
+	}
+	return parseString(b, i)
 }
 
 // parseString decodes the JSON string at i and returns it and the offset
@@ -289,15 +330,11 @@ func (dc *decoder) value(d *jdoc, s span, path string) (lua.LValue, error) {
 // root returns a proxy for the whole document, whose reads are recorded
 // under the given path prefix ("" for node).
 func (dc *decoder) root(d *jdoc, prefix string) (lua.LValue, error) {
-	if i := skipWS(d.raw, 0); i >= len(d.raw) || d.raw[i] != '{' {
+	i := skipWS(d.raw, 0)
+	if i >= len(d.raw) || d.raw[i] != '{' {
 		return lua.LNil, fmt.Errorf("document is not a JSON object")
-	} else {
-		j, err := skipValue(d.raw, i)
-		if err != nil {
-			return lua.LNil, err
-		}
-		return dc.value(d, span{int32(i), int32(j)}, prefix)
 	}
+	return dc.value(d, span{int32(i), int32(len(d.raw))}, prefix)
 }
 
 // field decodes one field of a proxy, caches it in the table and records

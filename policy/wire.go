@@ -14,16 +14,16 @@ import (
 // of all policies costs one write and one read each way.
 
 const (
-	msgConfig   byte = iota + 1 // engine -> worker, once: budgets and allow-lists
-	msgLoad                     // engine -> worker: load a file
-	msgLoaded                   // worker -> engine: the file's policies or its problems
-	msgUnload                   // engine -> worker: drop a file
-	msgRound                    // engine -> worker: evaluate some policies
-	msgRoundDone                // worker -> engine: the results of a round
-	msgQuery                    // worker -> engine: peers() or uci.get during a round
-	msgAnswer                   // engine -> worker: the answer to a query
-	msgTest                     // engine -> worker: run a *_test.lua file
-	msgTestDone                 // worker -> engine: test results
+	msgConfig    byte = iota + 1 // engine -> worker, once: budgets and allow-lists
+	msgLoad                      // engine -> worker: load a file
+	msgLoaded                    // worker -> engine: the file's policies or its problems
+	msgUnload                    // engine -> worker: drop a file
+	msgRound                     // engine -> worker: evaluate some policies
+	msgRoundDone                 // worker -> engine: the results of a round
+	msgQuery                     // worker -> engine: peers() or uci.get during a round
+	msgAnswer                    // engine -> worker: the answer to a query
+	msgTest                      // engine -> worker: run a *_test.lua file
+	msgTestDone                  // worker -> engine: test results
 )
 
 // maxFrame bounds what either side accepts in one frame, so a hostile

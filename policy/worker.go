@@ -429,5 +429,5 @@ func (w *workerProc) test(pname string, psrc []byte, tname string, tsrc []byte) 
 // no peers, no UCI values.
 type noAnswers struct{}
 
-func (noAnswers) peers() (map[string][]byte, error)                    { return nil, nil }
+func (noAnswers) peers() (map[string][]byte, error)                   { return nil, nil }
 func (noAnswers) uciGet(string, string, string) (string, bool, error) { return "", false, nil }

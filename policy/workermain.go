@@ -273,4 +273,3 @@ func (w *worker) uciGet(pkg, section, option string) (string, bool, error) {
 }
 
 var _ host = (*worker)(nil)
-
