@@ -23,6 +23,6 @@ func testWorker(t testing.TB) WorkerSpec {
 	return WorkerSpec{Argv: []string{exe, "-test.run=^$"}, Env: []string{WorkerEnv + "=1"}}
 }
 
-// requireLinux fails under CI=true, else skips: the worker's kernel
-// boundary (RLIMIT_AS, the shared progress page, rusage) is Linux's.
+// inCI says whether a missing environment must fail the test (CI=true)
+// rather than skip it.
 func inCI() bool { return os.Getenv("CI") == "true" }

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"errors"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -28,27 +27,24 @@ const (
 // watchdogTick is how often a running item is checked.
 const watchdogTick = 2 * time.Millisecond
 
-var errBudget = errors.New("budget exceeded")
-
 type watchdog struct {
 	budget Budget
 	prog   progress
 	exit   func(code int) // os.Exit in the worker
 
-	mu        sync.Mutex
-	ctx       context.Context
-	cancel    context.CancelFunc
-	active    bool
-	item      uint64
-	startCPU  time.Duration
-	limit     time.Duration
-	cause     int
-	heapBase  uint64 // heap held by loaded policies, measured between items
-	softHeap  uint64 // cancel above this
-	hardHeap  uint64 // end the worker above this
-	timer     *time.Timer
-	sample    []metrics.Sample
-	deathCode int
+	mu       sync.Mutex
+	ctx      context.Context
+	cancel   context.CancelFunc
+	active   bool
+	item     uint64
+	startCPU time.Duration
+	limit    time.Duration
+	cause    int
+	heapBase uint64 // heap held by loaded policies, measured between items
+	softHeap uint64 // cancel above this
+	hardHeap uint64 // end the worker above this
+	timer    *time.Timer
+	sample   []metrics.Sample
 }
 
 func newWatchdog(b Budget, prog progress, exit func(int)) *watchdog {
