@@ -65,7 +65,7 @@ policy "cold" { every = "30s", when = function(n) return n.system.load[1] > 9 en
 	doc := sampleDoc(t)
 	failed := tools.Eval(doc, t0, []string{filepath.Join(dir, "a.lua"), filepath.Join(dir, "bad.lua"), filepath.Join(dir, "ev.lua")}, &out)
 	if failed != 1 {
-		t.Errorf("failed = %d, want 1", failed)
+		t.Errorf("failed = %d, want 1:\n%s", failed, out.String())
 	}
 	var lines []EvalLine
 	dec := json.NewDecoder(&out)
@@ -76,7 +76,7 @@ policy "cold" { every = "30s", when = function(n) return n.system.load[1] > 9 en
 		}
 		lines = append(lines, l)
 	}
-	if len(lines) != 4 {
+	if len(lines) != 4 || lines[3].Policy == nil {
 		t.Fatalf("%d lines: %+v", len(lines), lines)
 	}
 	hot, cold, bad, ev := lines[0], lines[1], lines[2], lines[3]
