@@ -17,6 +17,8 @@ import (
 type command struct {
 	name    string
 	summary string
+	// hidden commands are left out of the usage (internal ones).
+	hidden bool
 	// run receives the arguments after the subcommand's name and returns
 	// the process's exit status.
 	run func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
@@ -58,8 +60,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: nodekeeper COMMAND [ARGS...]")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nodekeeper/nodekeeper/policy"
+)
+
+func init() {
+	register(command{
+		name:    "policy",
+		summary: "check, evaluate and test Lua policies (policy check|eval|test)",
+		run:     runPolicy,
+	})
+	register(command{
+		name:    "policy-worker",
+		summary: "internal: the process that evaluates policies for the agent",
+		hidden:  true,
+		run: func(_ []string, _ io.Reader, _, _ io.Writer) int {
+			return policy.ServeWorker()
+		},
+	})
+}
+
+const policyUsage = `usage: nodekeeper policy check FILE...
+       nodekeeper policy eval --state STATE.json [--now TIME] FILE...
+       nodekeeper policy test [DIR|FILE...]`
+
+func runPolicy(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, policyUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("policy "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cpu := fs.Duration("cpu", policy.DefaultCPU, "CPU budget of one load or evaluation")
+	mem := fs.Int64("memory", policy.DefaultMemory, "memory budget of one load or evaluation, in bytes")
+	uciAllow := fs.String("uci-allow", "", "comma-separated UCI packages policies may use")
+	var state, now string
+	if args[0] == "eval" {
+		fs.StringVar(&state, "state", "", "node document (JSON) the policies see")
+		fs.StringVar(&now, "now", "", "evaluation time (RFC 3339 or Unix seconds; default: now)")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	tools := policy.Tools{Budget: policy.Budget{CPU: *cpu, Memory: *mem}}
+	if *uciAllow != "" {
+		tools.UCIAllow = strings.Split(*uciAllow, ",")
+	}
+	files := fs.Args()
+	switch args[0] {
+	case "check":
+		if len(files) == 0 {
+			fmt.Fprintln(stderr, policyUsage)
+			return 2
+		}
+		if tools.Check(files, stdout) > 0 {
+			return 1
+		}
+		return 0
+	case "eval":
+		if state == "" || len(files) == 0 {
+			fmt.Fprintln(stderr, policyUsage)
+			return 2
+		}
+		doc, err := os.ReadFile(state)
+		if err != nil {
+			fmt.Fprintf(stderr, "nodekeeper policy eval: %v\n", err)
+			return 2
+		}
+		t, err := parseNow(now)
+		if err != nil {
+			fmt.Fprintf(stderr, "nodekeeper policy eval: --now: %v\n", err)
+			return 2
+		}
+		if tools.Eval(doc, t, files, stdout) > 0 {
+			return 1
+		}
+		return 0
+	case "test":
+		if len(files) == 0 {
+			files = []string{"."}
+		}
+		if _, failed := tools.Test(files, stdout); failed > 0 {
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintln(stderr, policyUsage)
+	return 2
+}
+
+// parseNow reads --now: RFC 3339 or Unix seconds; empty is the current time.
+func parseNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	var sec float64
+	if _, err := fmt.Sscanf(s, "%g", &sec); err == nil {
+		return time.Unix(0, int64(sec*1e9)), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", s)
+}

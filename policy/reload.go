@@ -1,0 +1,114 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Reload brings the engine in line with the policy directory: new and
+// changed files are loaded, removed files unloaded, unchanged files left
+// alone (their policies keep their state and schedule). A file that fails
+// to load keeps its previous version running. The agent calls it on
+// SIGHUP; Run calls it when the directory changes. The error joins every
+// file's *LoadError.
+func (e *Engine) Reload() error {
+	if e.cfg.Dir == "" {
+		return errors.New("policy: no policy directory configured")
+	}
+	entries, err := os.ReadDir(e.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("policy: reading %s: %w", e.cfg.Dir, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seen := map[string]bool{}
+	var errs []error
+	now := time.Now()
+	for _, ent := range entries {
+		name := ent.Name()
+		if ent.IsDir() || !strings.HasSuffix(name, ".lua") || strings.HasSuffix(name, "_test.lua") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		seen[name] = true
+		src, err := os.ReadFile(filepath.Join(e.cfg.Dir, name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("policy: %w", err))
+			continue
+		}
+		if f := e.files[name]; f != nil && bytes.Equal(f.src, src) {
+			continue
+		}
+		if prev, ok := e.failed[name]; ok && bytes.Equal(prev, src) {
+			continue // already reported
+		}
+		if err := e.load(name, src, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for name := range e.files {
+		if !seen[name] {
+			e.unload(name)
+		}
+	}
+	for name := range e.failed {
+		if !seen[name] {
+			delete(e.failed, name)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run loads the policy directory, then evaluates periodic policies on
+// their schedule and reloads changed files until ctx is done. Events and
+// admissions are fed separately (Event, Admit) and may run concurrently.
+func (e *Engine) Run(ctx context.Context) error {
+	var changes <-chan fsnotify.Event
+	if e.cfg.Dir != "" {
+		if err := e.Reload(); err != nil {
+			e.log.Error("policy: initial load", "error", err)
+		}
+		if w, err := fsnotify.NewWatcher(); err != nil {
+			e.log.Warn("policy: no file watch, reload on SIGHUP only", "error", err)
+		} else {
+			defer w.Close()
+			if err := w.Add(e.cfg.Dir); err != nil {
+				e.log.Warn("policy: no file watch, reload on SIGHUP only", "dir", e.cfg.Dir, "error", err)
+			} else {
+				changes = w.Events
+			}
+		}
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var settle <-chan time.Time
+	for {
+		wait := time.Minute
+		if next, ok := e.nextDue(); ok {
+			wait = min(max(time.Until(next), 0), time.Minute)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.wake:
+		case <-changes:
+			// Editors write in several steps: reload once they settle.
+			settle = time.After(200 * time.Millisecond)
+		case <-settle:
+			settle = nil
+			if err := e.Reload(); err != nil {
+				e.log.Error("policy: reload", "error", err)
+			}
+		case <-timer.C:
+			e.Tick(ctx, time.Now())
+		}
+	}
+}

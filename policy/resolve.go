@@ -1,0 +1,165 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// resolve turns a round's results into decisions: it updates each policy's
+// state, hold, cooldown and failure count, settles conflicts (two policies
+// acting on the same sliver, interface or UCI option: the higher priority
+// wins, the loser's action is logged as overridden), performs the actions
+// and returns the decision log entries.
+func (e *Engine) resolve(ctx context.Context, now time.Time, ps []*rtPolicy, results []evalResult, gate bool, trigger string) []Decision {
+	var decisions []Decision
+	type fired struct {
+		p *rtPolicy
+		d *Decision
+	}
+	var firing []fired
+	for i, p := range ps {
+		r := &results[i]
+		if r.StateSet {
+			p.state = r.State
+		}
+		d := Decision{Time: now, Policy: p.meta.Name, Source: p.source(), Inputs: r.Inputs, Logs: r.Logs,
+			DryRun: e.cfg.DryRun || p.meta.DryRun}
+		if p.meta.On != "" {
+			d.Trigger = trigger + p.meta.On
+		} else {
+			d.Trigger = trigger + time.Duration(p.meta.Every).String()
+		}
+		if r.Err != "" {
+			d.Error = r.Err
+			e.fail(p, now, &d)
+			decisions = append(decisions, d)
+			continue
+		}
+		if p.fails > 0 || !p.quarantinedUntil.IsZero() {
+			if !p.quarantinedUntil.IsZero() {
+				e.log.Info("policy released from quarantine", "policy", p.meta.Name)
+			}
+			p.fails, p.backoff, p.quarantinedUntil = 0, 0, time.Time{}
+		}
+		p.observe(now, r.When, r.Fired, gate)
+		if !r.Fired {
+			for _, l := range r.Logs {
+				e.log.Debug("policy log", "policy", p.meta.Name, "line", l)
+			}
+			continue
+		}
+		d.Fired = true
+		for _, a := range r.Actions {
+			d.Actions = append(d.Actions, ActionResult{Action: a})
+		}
+		decisions = append(decisions, d)
+	}
+	for i := range decisions {
+		if decisions[i].Fired {
+			firing = append(firing, fired{e.policies[decisions[i].Policy], &decisions[i]})
+		}
+	}
+	sort.SliceStable(firing, func(i, j int) bool {
+		a, b := firing[i].p.meta, firing[j].p.meta
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		return a.Name < b.Name
+	})
+	owner := map[string]*rtPolicy{}
+	for _, f := range firing {
+		for k := range f.d.Actions {
+			ar := &f.d.Actions[k]
+			if problem := e.check(f.p, ar.Action); problem != "" {
+				ar.Result, ar.Detail = ResultFailed, problem
+				continue
+			}
+			if res := ar.resource(); res != "" {
+				if o, ok := owner[res]; ok && o != f.p {
+					ar.Result, ar.Detail = ResultOverridden, fmt.Sprintf("by %s (priority %d) acting on %s", o.meta.Name, o.meta.Priority, res)
+					e.log.Info("policy action overridden", "policy", f.p.meta.Name, "action", ar.Action.String(), "by", o.meta.Name)
+					continue
+				}
+				owner[res] = f.p
+			}
+			switch {
+			case f.d.DryRun || e.cfg.Actuator == nil:
+				ar.Result = ResultDryRun
+			case ar.Op == OpRefuse:
+				ar.Result = ResultRefused
+			default:
+				if err := e.cfg.Actuator.Act(ctx, ar.Action); err != nil {
+					ar.Result, ar.Detail = ResultFailed, err.Error()
+					e.log.Warn("policy action failed", "policy", f.p.meta.Name, "action", ar.Action.String(), "error", err)
+				} else {
+					ar.Result = ResultDone
+				}
+			}
+		}
+		e.log.Info("policy fired", "policy", f.p.meta.Name, "actions", len(f.d.Actions), "dry_run", f.d.DryRun)
+	}
+	return decisions
+}
+
+// check validates an action the worker reported: the worker runs
+// untrusted code, so the engine does not take its word for the allow-list.
+func (e *Engine) check(p *rtPolicy, a Action) string {
+	switch a.Op {
+	case OpSliverStart, OpSliverStop, OpSliverLimit:
+		if a.Sliver == "" {
+			return "no sliver named"
+		}
+	case OpIfaceUp, OpIfaceDown:
+		if a.Iface == "" {
+			return "no interface named"
+		}
+	case OpUCISet, OpUCICommit:
+		if !allowed(e.cfg.UCIAllow, a.Package) {
+			return fmt.Sprintf("UCI package %q is not allow-listed", a.Package)
+		}
+	case OpAlert:
+	case OpRefuse:
+		if p.meta.On != EventAdmit {
+			return "refuse outside an admission policy"
+		}
+	default:
+		return fmt.Sprintf("unknown action %q", a.Op)
+	}
+	return ""
+}
+
+// fail counts a failure and quarantines the policy after
+// QuarantineAfter consecutive ones; each failed retry doubles the back-off.
+func (e *Engine) fail(p *rtPolicy, now time.Time, d *Decision) {
+	p.fails++
+	p.heldSince = time.Time{}
+	e.log.Warn("policy failed", "policy", p.meta.Name, "error", d.Error, "consecutive", p.fails)
+	if p.fails < e.cfg.QuarantineAfter {
+		return
+	}
+	if p.backoff == 0 {
+		p.backoff = e.cfg.QuarantineBackoff
+	} else {
+		p.backoff = min(2*p.backoff, e.cfg.QuarantineMax)
+	}
+	p.quarantinedUntil = now.Add(p.backoff)
+	until := p.quarantinedUntil
+	d.Quarantined = &until
+	e.log.Error("policy quarantined", "policy", p.meta.Name, "until", until, "failures", p.fails)
+}
+
+// observe updates hold and cooldown after an evaluation.
+func (p *rtPolicy) observe(now time.Time, when, fired, gate bool) {
+	if gate {
+		if when && p.heldSince.IsZero() {
+			p.heldSince = now
+		} else if !when {
+			p.heldSince = time.Time{}
+		}
+	}
+	if fired {
+		p.lastAct = now
+	}
+}

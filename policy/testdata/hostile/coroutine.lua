@@ -1,0 +1,2 @@
+-- expect: error coroutine is not available
+local co = coroutine.create(function() while true do coroutine.yield() end end)

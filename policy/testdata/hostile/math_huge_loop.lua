@@ -1,0 +1,2 @@
+-- expect: cpu
+policy "hostile" { every = "1s", act = function(node) for i = 1, math.huge do end end }

@@ -1,0 +1,2 @@
+-- expect: error os.exit is not available
+os.exit(1)

@@ -1,0 +1,2 @@
+-- expect: error require is not available
+local os2 = require("os")

@@ -1,0 +1,2 @@
+-- expect: error setfenv is not available
+setfenv(1, {})

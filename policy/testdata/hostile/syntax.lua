@@ -1,0 +1,2 @@
+-- expect: error
+policy "hostile" { every = "1s", act = function(node) if then end }

@@ -1,0 +1,4 @@
+-- expect: budget
+local t = {}
+local i = 0
+while true do i = i + 1; t["k" .. i] = i end
