@@ -1,0 +1,75 @@
+package uci
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// binPath is the nodekeeper binary built once for the tests that run the
+// command line as a user would.
+var (
+	binPath  string
+	buildErr error
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode, os.Args[1:]))
+	}
+	dir, err := os.MkdirTemp("", "nodekeeper-uci-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "nodekeeper")
+	// go test puts its own GOROOT/bin first in PATH.
+	cmd := exec.Command("go", "build", "-o", binPath, "github.com/nodekeeper/nodekeeper/cmd/nodekeeper")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// needBinary returns the built binary or fails the test.
+func needBinary(t testing.TB) string {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// runUCI runs "nodekeeper uci args..." and returns stdout, stderr and the
+// exit status.
+func runUCI(t testing.TB, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(needBinary(t), append([]string{"uci"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run uci %q: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return out.String(), errb.String(), code
+}
+
+// runMain runs the command line in this process.
+func runMain(stdin string, args ...string) (string, string, int) {
+	var out, errb bytes.Buffer
+	code := Main(args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), code
+}
