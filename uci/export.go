@@ -14,6 +14,16 @@ func escape(s string) string {
 	return strings.ReplaceAll(s, "'", `'\''`)
 }
 
+// exportType writes a section type bare, as libuci does, unless it holds a
+// character the parser would not read back as part of a bare word; libuci
+// writes those bare too and cannot read its own output then.
+func exportType(typ string) string {
+	if strings.ContainsAny(typ, "#;'\"\\") {
+		return "'" + escape(typ) + "'"
+	}
+	return typ
+}
+
 // exportPackage writes p in libuci's export format. With header the text
 // starts with a package line; with nameAnonymous anonymous sections are
 // written with their generated names.
@@ -22,7 +32,7 @@ func exportPackage(b *bytes.Buffer, p *Package, header, nameAnonymous bool) {
 		b.WriteString("package " + escape(p.name) + "\n")
 	}
 	for _, s := range p.sections {
-		b.WriteString("\nconfig " + escape(s.typ))
+		b.WriteString("\nconfig " + exportType(s.typ))
 		if !s.anonymous || nameAnonymous {
 			b.WriteString(" '" + escape(s.name) + "'")
 		}
