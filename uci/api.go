@@ -80,7 +80,7 @@ func (p *Package) Reorder(section string, pos int) error {
 		return err
 	}
 	if r.s == nil {
-		return fmt.Errorf("%s: %w", r, ErrNotFound)
+		return fmt.Errorf("%s: %w", r.String(), ErrNotFound)
 	}
 	p.reorder(r.s, pos, false)
 	return nil

@@ -55,7 +55,8 @@ func (c Change) Line(pkg string) string {
 	return b.String()
 }
 
-// writeQuoted writes v in single quotes, a quote becoming '\'' as in sh.
+// writeQuoted writes v in single quotes as sh would read it: each quote
+// becomes quote, backslash, quote, quote.
 func writeQuoted(w io.StringWriter, v string) {
 	w.WriteString("'")
 	w.WriteString(strings.ReplaceAll(v, "'", `'\''`))

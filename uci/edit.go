@@ -34,7 +34,7 @@ func (p *Package) addSection(typ string, internal bool) *Section {
 	return s
 }
 
-func invalid(r *ref, why string) error { return fmt.Errorf("%s: %w: %s", r, ErrInvalid, why) }
+func invalid(r *ref, why string) error { return fmt.Errorf("%s: %w: %s", r.String(), ErrInvalid, why) }
 
 // set is uci_set: create or update an option or section; an empty value
 // deletes.
@@ -103,7 +103,7 @@ func (p *Package) delete(r *ref, internal bool) error {
 	if r.o != nil && r.o.isList && r.hasVal && r.val != "" {
 		idx, n := cScanInt(r.val)
 		if n == 0 {
-			return fmt.Errorf("%s=%s: %w", r, r.val, errBadIndex)
+			return fmt.Errorf("%s=%s: %w", r.String(), r.val, errBadIndex)
 		}
 		if idx >= 0 && idx < len(r.o.values) {
 			p.record(ChangeDelete, r.sec, r.opt, r.hasOpt, r.val, true, internal)

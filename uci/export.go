@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// escape replaces ' by '\'' for use inside single quotes.
+// escape prepares s for single quotes as sh reads them: each quote becomes
+// quote, backslash, quote, quote.
 func escape(s string) string {
 	if strings.IndexByte(s, '\'') < 0 {
 		return s

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,6 +66,19 @@ func runUCI(t testing.TB, stdin string, args ...string) (string, string, int) {
 		code = ee.ExitCode()
 	}
 	return out.String(), errb.String(), code
+}
+
+// mustUCI returns a runner of "nodekeeper uci" with the given leading
+// options (the directories) that fails the test unless the command exits 0.
+func mustUCI(t *testing.T, opts ...string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		out, errs, code := runUCI(t, "", slices.Concat(opts, args)...)
+		if code != 0 {
+			t.Fatalf("uci %q: exit %d: %s", args, code, errs)
+		}
+		return out
+	}
 }
 
 // runMain runs the command line in this process.

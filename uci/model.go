@@ -206,10 +206,6 @@ func (s *Section) pkgName() string {
 	return s.pkg.name
 }
 
-func (s *Section) optionIndex(name string) int {
-	return slices.IndexFunc(s.options, func(o *Option) bool { return o.name == name })
-}
-
 // Name returns the option name.
 func (o *Option) Name() string { return o.name }
 

@@ -353,17 +353,17 @@ func (im *importer) parseLine() {
 			j++
 		}
 		im.put(j, 0)
-		word := string(im.buf[i:j])
-		switch {
-		case word[0] == '#':
+		if im.buf[i] == '#' {
 			return
-		case word == "p" || word == "package":
+		}
+		switch string(im.buf[i:j]) {
+		case "p", "package":
 			im.parsePackage()
-		case word == "c" || word == "config":
+		case "c", "config":
 			im.parseConfig()
-		case word == "o" || word == "option":
+		case "o", "option":
 			im.parseOption(false)
-		case word == "l" || word == "list":
+		case "l", "list":
 			im.parseOption(true)
 		default:
 			im.fail("invalid command")

@@ -38,23 +38,25 @@ func parseRef(str string) (*ref, error) {
 	if len(parts) > 2 {
 		r.opt, r.hasOpt = parts[2], true
 	}
-	if err := r.validate(); err != nil {
-		return nil, err
+	if why := r.validate(); why != "" {
+		return nil, fmt.Errorf("%w: %s", ErrParse, why)
 	}
 	return r, nil
 }
 
-func (r *ref) validate() error {
+// validate checks names and value like uci_parse_ptr and returns what is
+// wrong, or "".
+func (r *ref) validate() string {
 	switch {
 	case !ValidPackage(r.pkg):
-		return fmt.Errorf("package name %q: %w", r.pkg, ErrParse)
+		return fmt.Sprintf("bad package name %q", r.pkg)
 	case r.hasOpt && !ValidName(r.opt):
-		return fmt.Errorf("option name %q: %w", r.opt, ErrParse)
+		return fmt.Sprintf("bad option name %q", r.opt)
 	case r.hasVal && !validText(r.val):
-		return fmt.Errorf("value %q: %w: control character", r.val, ErrParse)
+		return fmt.Sprintf("control character in value %q", r.val)
 	}
 	r.extended = r.hasSec && !ValidName(r.sec)
-	return nil
+	return ""
 }
 
 // resolve finds the section and option of r in p (the part of
@@ -108,7 +110,7 @@ func (p *Package) expand(r *ref, complete bool) error {
 		}
 	}
 	if complete && !r.complete {
-		return fmt.Errorf("%s: %w", r, ErrNotFound)
+		return fmt.Errorf("%s: %w", r.String(), ErrNotFound)
 	}
 	if r.s != nil && !r.hasSec {
 		r.sec, r.hasSec = r.s.name, true
@@ -133,8 +135,8 @@ func (r *ref) String() string {
 // newRef builds the reference of an API call, validated as a tuple would be.
 func (p *Package) newRef(section, option, value string, hasValue bool) (*ref, error) {
 	r := &ref{pkg: p.name, sec: section, hasSec: true, opt: option, hasOpt: option != "", val: value, hasVal: hasValue}
-	if err := r.validate(); err != nil {
-		return nil, err
+	if why := r.validate(); why != "" {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, why)
 	}
 	if err := p.resolve(r, true); err != nil {
 		return nil, err
