@@ -181,10 +181,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	t.cur.Lax = !t.strict
 	t.cur.nameAnonymous = t.nameAnon
 	if t.perrors {
+		// libuci prints these itself, -q or not.
 		t.cur.warn = func(err error) {
-			if !t.quiet {
-				fmt.Fprintln(t.errw, errorText(err))
-			}
+			t.out.Flush()
+			fmt.Fprintln(t.errw, errorText(err))
 		}
 	}
 
