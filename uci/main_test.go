@@ -8,40 +8,46 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// binPath is the nodekeeper binary built once for the tests that run the
-// command line as a user would.
+// The nodekeeper binary is built once, on first use, for the tests that run
+// the command line as a user would (fuzz workers and -list never build it).
 var (
-	binPath  string
-	buildErr error
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
 )
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(runHelper(mode, os.Args[1:]))
 	}
-	dir, err := os.MkdirTemp("", "nodekeeper-uci-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "nodekeeper")
-	// go test puts its own GOROOT/bin first in PATH.
-	cmd := exec.Command("go", "build", "-o", binPath, "github.com/nodekeeper/nodekeeper/cmd/nodekeeper")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
 }
 
 // needBinary returns the built binary or fails the test.
 func needBinary(t testing.TB) string {
 	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "nodekeeper-uci-test-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "nodekeeper")
+		// go test puts its own GOROOT/bin first in PATH.
+		cmd := exec.Command("go", "build", "-o", binPath, "github.com/nodekeeper/nodekeeper/cmd/nodekeeper")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
