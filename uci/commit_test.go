@@ -66,6 +66,7 @@ func TestConcurrentCommitsKeepEveryChange(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	}
 	for i, cmd := range committers {
 		if err := cmd.Wait(); err != nil || outs[i].Len() > 0 {
