@@ -1,0 +1,209 @@
+package uci
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// The edit operations below follow libuci's list.c, including when a change
+// is recorded: "internal" edits (reading a file, replaying change files) are
+// not, and an edit that changes nothing records nothing.
+
+func (p *Package) record(op ChangeOp, section, option string, hasOption bool, value string, hasValue bool, internal bool) {
+	if internal || !p.hasDelta {
+		return
+	}
+	p.pending = append(p.pending, Change{Op: op, Section: section, Option: option, hasOption: hasOption, Value: value, hasValue: hasValue})
+}
+
+// allocSection appends a section; name "" makes it anonymous (unnamed until
+// fixup names it).
+func (p *Package) allocSection(typ, name string) *Section {
+	s := &Section{name: name, typ: typ, anonymous: name == "", pkg: p}
+	p.nSection++
+	p.sections = append(p.sections, s)
+	return s
+}
+
+// addSection adds an anonymous section named cfgXXYYYY (uci_add_section).
+func (p *Package) addSection(typ string, internal bool) *Section {
+	s := p.allocSection(typ, "")
+	s.name = fmt.Sprintf("cfg%02x%04x", p.nSection, djbHash(typ)%(1<<16))
+	p.record(ChangeAdd, s.name, "", false, typ, true, internal)
+	return s
+}
+
+func invalid(r *ref, why string) error { return fmt.Errorf("%s: %w: %s", r.String(), ErrInvalid, why) }
+
+// set is uci_set: create or update an option or section; an empty value
+// deletes.
+func (p *Package) set(r *ref, internal bool) error {
+	if err := p.expand(r, false); err != nil {
+		return err
+	}
+	if !r.hasVal {
+		return invalid(r, "no value")
+	}
+	if r.s == nil && (r.hasOpt || !r.hasSec) {
+		return invalid(r, "no such section")
+	}
+	if !r.hasOpt && r.val != "" && !ValidType(r.val) {
+		return invalid(r, "bad section type")
+	}
+	if r.o == nil && r.s != nil && r.hasOpt {
+		r.o = r.s.Option(r.opt)
+	}
+	switch {
+	case r.val == "":
+		if !r.complete {
+			return nil
+		}
+		return p.delete(r, internal)
+	case r.o == nil && r.hasOpt: // new option
+		r.o = &Option{name: r.opt, value: r.val}
+		r.s.options = append(r.s.options, r.o)
+		r.last = r.o
+	case r.s == nil && r.hasSec: // new section
+		r.s = p.allocSection(r.val, r.sec)
+		r.last = r.s
+	case r.o != nil && r.hasOpt: // update option, in place
+		if !r.o.isList && r.o.value == r.val {
+			return nil
+		}
+		r.o.isList, r.o.values, r.o.value = false, nil, r.val
+		r.last = r.o
+	case r.s != nil && r.hasSec: // update section type, in place
+		if r.s.typ == r.val {
+			return nil
+		}
+		if len(r.s.typ) != len(r.val) {
+			// libuci reallocates the section under its current name,
+			// which makes an anonymous section a named one.
+			r.s.anonymous = false
+		}
+		r.s.typ = r.val
+		r.last = r.s
+	default:
+		return invalid(r, "nothing to set")
+	}
+	p.record(ChangeSet, r.sec, r.opt, r.hasOpt, r.val, true, internal)
+	return nil
+}
+
+// delete is uci_delete: remove an option or section, or with a numeric
+// value one item of a list.
+func (p *Package) delete(r *ref, internal bool) error {
+	if err := p.expand(r, true); err != nil {
+		return err
+	}
+	if r.s == nil {
+		return invalid(r, "cannot delete a package")
+	}
+	if r.o != nil && r.o.isList && r.hasVal && r.val != "" {
+		idx, n := cScanInt(r.val)
+		if n == 0 {
+			return fmt.Errorf("%s=%s: %w", r.String(), r.val, errBadIndex)
+		}
+		if idx >= 0 && idx < len(r.o.values) {
+			p.record(ChangeDelete, r.sec, r.opt, r.hasOpt, r.val, true, internal)
+			r.o.values = slices.Delete(r.o.values, idx, idx+1)
+		}
+		return nil
+	}
+	p.record(ChangeDelete, r.sec, r.opt, r.hasOpt, "", false, internal)
+	if r.hasOpt {
+		r.s.options = slices.DeleteFunc(r.s.options, func(o *Option) bool { return o == r.o })
+		r.o = nil
+	} else {
+		p.sections = slices.DeleteFunc(p.sections, func(s *Section) bool { return s == r.s })
+		r.s = nil
+	}
+	return nil
+}
+
+// addList is uci_add_list: append to a list, turning a single option into
+// a list first.
+func (p *Package) addList(r *ref, internal bool) error {
+	if err := p.expand(r, false); err != nil {
+		return err
+	}
+	if r.s == nil {
+		return invalid(r, "no such section")
+	}
+	if !r.hasVal {
+		return invalid(r, "no value")
+	}
+	if !r.hasOpt {
+		return invalid(r, "no option")
+	}
+	if r.o != nil {
+		if r.o.isList {
+			p.record(ChangeListAdd, r.sec, r.opt, true, r.val, true, internal)
+			r.o.values = append(r.o.values, r.val)
+			return nil
+		}
+		// The single value becomes the first item, in place.
+		r.o.isList, r.o.values, r.o.value = true, []string{r.o.value}, ""
+	} else {
+		r.o = &Option{name: r.opt, isList: true}
+		r.s.options = append(r.s.options, r.o)
+	}
+	p.record(ChangeListAdd, r.sec, r.opt, true, r.val, true, internal)
+	r.o.values = append(r.o.values, r.val)
+	r.last = r.o
+	return nil
+}
+
+// delList is uci_del_list: remove every list item equal to the value.
+func (p *Package) delList(r *ref, internal bool) error {
+	if err := p.expand(r, false); err != nil {
+		return err
+	}
+	if r.s == nil {
+		return invalid(r, "no such section")
+	}
+	if !r.hasVal {
+		return invalid(r, "no value")
+	}
+	if r.o == nil || !r.hasOpt || !r.o.isList {
+		return nil
+	}
+	p.record(ChangeListDel, r.sec, r.opt, true, r.val, true, internal)
+	r.o.values = slices.DeleteFunc(r.o.values, func(v string) bool { return v == r.val })
+	return nil
+}
+
+// rename is uci_rename: give a section or option a new name.
+func (p *Package) rename(r *ref, internal bool) error {
+	if err := p.expand(r, true); err != nil {
+		return err
+	}
+	if r.s == nil {
+		return invalid(r, "cannot rename a package")
+	}
+	if !r.hasVal {
+		return invalid(r, "no new name")
+	}
+	p.record(ChangeRename, r.sec, r.opt, r.hasOpt, r.val, true, internal)
+	if r.o != nil {
+		r.o.name = r.val
+	} else {
+		r.s.name = r.val
+		r.s.anonymous = false
+	}
+	return nil
+}
+
+// reorder is uci_reorder_section: move a section to position pos (clamped
+// to the end; a negative position moves it to the front). A move that
+// leaves the section where it was records nothing.
+func (p *Package) reorder(s *Section, pos int, internal bool) {
+	from := p.sectionIndex(s)
+	p.sections = slices.Delete(p.sections, from, from+1)
+	to := min(max(pos, 0), len(p.sections))
+	p.sections = slices.Insert(p.sections, to, s)
+	if to != from {
+		p.record(ChangeReorder, s.name, "", false, strconv.Itoa(pos), true, internal)
+	}
+}
