@@ -1,0 +1,15 @@
+//go:build !linux
+
+package container
+
+import "errors"
+
+var errNotLinux = errors.New("slivers need Linux")
+
+func freeBytes(string) (int64, error)  { return 0, errNotLinux }
+func memTotal() (int64, error)         { return 0, errNotLinux }
+func isMountpoint(string) bool         { return false }
+func makeImage(string, int64) error    { return errNotLinux }
+func mountImage(string, string) error  { return errNotLinux }
+func unmount(string) error             { return errNotLinux }
+func overlayWorks(string) error        { return errNotLinux }
