@@ -258,7 +258,7 @@ func (ifc *Interface) validate() error {
 		}
 	}
 	for _, a := range []struct {
-		what, val string
+		what, val  string
 		v6, prefix bool
 	}{
 		{"ipv4", ifc.IPv4, false, true}, {"gateway4", ifc.Gateway4, false, false},
