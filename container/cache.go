@@ -37,6 +37,7 @@ type cache struct {
 	client  *http.Client
 	minFree int64
 	log     *slog.Logger
+	free    func(path string) (int64, error) // freeBytes; a seam for tests
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
@@ -60,7 +61,7 @@ func newCache(dir string, client *http.Client, minFree int64, log *slog.Logger) 
 	for _, e := range tmps {
 		os.RemoveAll(filepath.Join(dir, "tmp", e.Name()))
 	}
-	return &cache{dir: dir, client: client, minFree: minFree, log: log, locks: map[string]*sync.Mutex{}}, nil
+	return &cache{dir: dir, client: client, minFree: minFree, log: log, free: freeBytes, locks: map[string]*sync.Mutex{}}, nil
 }
 
 // lock serialises work on one hash: two slivers of one template fetch it once.
@@ -242,7 +243,7 @@ func (cr contextReader) Read(p []byte) (int, error) {
 // least recently used first, while free space on the cache's filesystem is
 // below minFree. It returns the hashes removed.
 func (c *cache) prune(inUse map[string]bool) ([]string, error) {
-	free, err := freeBytes(c.dir)
+	free, err := c.free(c.dir)
 	if err != nil {
 		return nil, fmt.Errorf("template cache: %w", err)
 	}
@@ -289,7 +290,7 @@ func (c *cache) prune(inUse map[string]bool) ([]string, error) {
 		}
 		removed = append(removed, e.hash)
 		c.log.Info("stale template removed: disk low", "sha256", e.hash, "free_bytes", free, "min_free_bytes", c.minFree)
-		if free, err = freeBytes(c.dir); err != nil {
+		if free, err = c.free(c.dir); err != nil {
 			return removed, fmt.Errorf("template cache: %w", err)
 		}
 	}

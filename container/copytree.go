@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // copyTree copies the template rootfs src into dst (which must not exist):
@@ -46,8 +45,8 @@ func copyTree(src, dst string) error {
 		default:
 			return nil // the cache holds no devices or FIFOs
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			if err := os.Lchown(to, int(st.Uid), int(st.Gid)); err != nil {
+		if uid, gid, ok := fileOwner(fi); ok {
+			if err := os.Lchown(to, uid, gid); err != nil {
 				return fmt.Errorf("copy %s: %w", rel, err)
 			}
 		}

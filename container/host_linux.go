@@ -116,3 +116,16 @@ func overlayWorks(dir string) error {
 	}
 	return unmount(p[3])
 }
+
+// syscallRmdir removes a directory with rmdir(2) alone: os.Remove would
+// try unlink first, which cgroupfs answers with a misleading error.
+func syscallRmdir(dir string) error { return syscall.Rmdir(dir) }
+
+// fileOwner is the owner of a file as Lstat found it.
+func fileOwner(fi os.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
+}

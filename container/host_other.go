@@ -2,7 +2,10 @@
 
 package container
 
-import "errors"
+import (
+	"errors"
+	"os"
+)
 
 var errNotLinux = errors.New("slivers need Linux")
 
@@ -13,3 +16,7 @@ func makeImage(string, int64) error   { return errNotLinux }
 func mountImage(string, string) error { return errNotLinux }
 func unmount(string) error            { return errNotLinux }
 func overlayWorks(string) error       { return errNotLinux }
+
+func syscallRmdir(string) error { return errNotLinux }
+
+func fileOwner(os.FileInfo) (int, int, bool) { return 0, 0, false }

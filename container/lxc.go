@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -175,7 +176,8 @@ func (d *LXC) Start(ctx context.Context, name string) error {
 	if err != nil {
 		log, _ := os.ReadFile(logf)
 		if msgs := lxcLogErrors(log, 3); len(msgs) > 0 {
-			return fmt.Errorf("lxc: start %s: %s (%w)", name, strings.Join(msgs, "; "), err)
+			// LXC's log says why; lxc-start's own output only that it failed.
+			return fmt.Errorf("lxc: start %s: %s", name, strings.Join(msgs, "; "))
 		}
 		return fmt.Errorf("lxc: start %s: %w", name, err)
 	}
@@ -216,6 +218,52 @@ func (d *LXC) Destroy(ctx context.Context, name string) error {
 	}
 	if _, err := d.run(ctx, false, "lxc-destroy", "-n", name); err != nil {
 		return fmt.Errorf("lxc: destroy %s: %w", name, err)
+	}
+	return d.removeCgroups(name)
+}
+
+// removeCgroups removes the cgroups LXC made for a container and left
+// behind: when init cannot be executed, LXC 5 leaves lxc.monitor.NAME in
+// every v1 hierarchy. A cgroup that still has processes belongs to another
+// container of the same name (under another LXC path); the kernel refuses
+// to remove it and it is left alone.
+func (d *LXC) removeCgroups(name string) error {
+	var errs []error
+	for _, mp := range d.cgroups().mounts {
+		for _, p := range []string{"lxc.monitor.", "lxc.payload."} {
+			dir := filepath.Join(mp, p+name)
+			if _, err := os.Stat(dir); err != nil {
+				continue
+			}
+			if err := removeCgroupTree(dir); errors.Is(err, syscall.EBUSY) {
+				d.log.Warn("lxc: cgroup in use, left alone", "cgroup", dir)
+			} else if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("lxc: destroy %s: %w", name, err)
+	}
+	return nil
+}
+
+// removeCgroupTree removes a cgroup and its descendants, deepest first.
+// Cgroup directories are removed with rmdir alone: their files go with them.
+func removeCgroupTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := removeCgroupTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := syscallRmdir(dir); err != nil {
+		return fmt.Errorf("remove cgroup %s: %w", dir, err)
 	}
 	return nil
 }

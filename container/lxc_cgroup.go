@@ -15,6 +15,7 @@ import (
 type cgroupLayout struct {
 	v1      map[string]bool // controllers mounted in a v1 hierarchy
 	unified bool            // a cgroup2 filesystem is mounted
+	mounts  []string        // mount points of every cgroup hierarchy
 }
 
 // parseCgroupLayout reads /proc/self/mountinfo.
@@ -31,13 +32,16 @@ func parseCgroupLayout(mountinfo []byte) cgroupLayout {
 		if len(f) < 1 {
 			continue
 		}
+		mp := strings.Fields(pre)[4]
 		switch f[0] {
 		case "cgroup2":
 			l.unified = true
+			l.mounts = append(l.mounts, mp)
 		case "cgroup":
 			if len(f) < 3 {
 				continue
 			}
+			l.mounts = append(l.mounts, mp)
 			for _, o := range strings.Split(f[2], ",") {
 				l.v1[o] = true
 			}
