@@ -68,6 +68,11 @@ var busyboxApplets = []string{"sh", "ls", "cat", "echo", "sleep", "ip", "mount",
 // node (which extraction skips).
 func busyboxRootfs(t testing.TB, withInit bool) []byte {
 	t.Helper()
+	return makeTar(t, busyboxEntries(t, withInit))
+}
+
+func busyboxEntries(t testing.TB, withInit bool) []tarEntry {
+	t.Helper()
 	bb, err := os.ReadFile("/bin/busybox")
 	need(t, "needs busybox-static", err)
 	es := []tarEntry{}
@@ -87,7 +92,7 @@ func busyboxRootfs(t testing.TB, withInit bool) []byte {
 	if withInit {
 		es = append(es, tarEntry{name: "sbin/init", typ: tar.TypeSymlink, link: "../bin/busybox"})
 	}
-	return makeTar(t, es)
+	return es
 }
 
 func sha(b []byte) string {
