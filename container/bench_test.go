@@ -26,7 +26,7 @@ func benchLab(b *testing.B, tmpfs bool) (*lab, *Manager, Archive) {
 	}
 	m, _ := l.open("")
 	m.log = slog.New(slog.DiscardHandler)
-	return l, m, l.serve("busybox.tar.gz", busyboxRootfs(b, true))
+	return l, m, l.busybox()
 }
 
 // onDisks runs f with the state directory on the test's disk and on tmpfs.

@@ -78,7 +78,7 @@ func helperMain(cfgJSON string) int {
 // slivers run; a new one adopts both, duplicates none and loses none.
 func TestCrashAdopt(t *testing.T) {
 	l := newLab(t)
-	tmpl := l.serve("busybox.tar.gz", busyboxRootfs(t, true))
+	tmpl := l.busybox()
 	var specs []Spec
 	for i := 0; i < 2; i++ {
 		specs = append(specs, Spec{Name: fmt.Sprintf("kill%d-%s", i, randHex(6)), Template: tmpl, Request: Start,

@@ -16,7 +16,7 @@ func TestDiskLimit(t *testing.T) {
 			l := newLab(t)
 			m, _ := l.open(mode)
 			ctx := ctxT(t)
-			tmpl := l.serve("busybox.tar.gz", busyboxRootfs(t, true))
+			tmpl := l.busybox()
 			name := "disk-" + randHex(6)
 			if _, err := m.Create(ctx, Spec{Name: name, Template: tmpl, Request: Start, Resources: Resources{DiskBytes: 32 << 20}}); err != nil {
 				t.Fatal(err)

@@ -16,7 +16,7 @@ func TestFailures(t *testing.T) {
 	l := newLab(t)
 	m, _ := l.open("")
 	ctx := ctxT(t)
-	good := l.serve("busybox.tar.gz", busyboxRootfs(t, true))
+	good := l.busybox()
 	noInit := l.serve("noinit.tar.gz", busyboxRootfs(t, false))
 	garbage := l.serve("garbage.tar.gz", []byte("\x1f\x8bthis is not a gzip stream"))
 	private := []Interface{{Kind: netcfg.Private}}

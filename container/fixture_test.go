@@ -247,3 +247,9 @@ func eventually(t testing.TB, what string, cond func() error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// busybox serves the busybox rootfs and returns it as a template.
+func (l *lab) busybox() Archive {
+	l.t.Helper()
+	return l.serve("busybox.tar.gz", busyboxRootfs(l.t, true))
+}

@@ -15,7 +15,7 @@ func TestFourSlivers(t *testing.T) {
 	l := newLab(t)
 	m, _ := l.open("")
 	ctx := ctxT(t)
-	tmpl := l.serve("busybox.tar.gz", busyboxRootfs(t, true))
+	tmpl := l.busybox()
 	var names []string
 	for i := 0; i < 4; i++ {
 		names = append(names, fmt.Sprintf("four%d-%s", i, randHex(6)))

@@ -111,7 +111,7 @@ func TestLifecycle(t *testing.T) {
 			l := newLab(t)
 			m, _ := l.open(mode)
 			ctx := ctxT(t)
-			tmpl := l.serve("busybox.tar.gz", busyboxRootfs(t, true))
+			tmpl := l.busybox()
 			data := l.serve("data.tar.gz", makeTar(t, []tarEntry{
 				{name: "root/", typ: tar.TypeDir, mode: 0o700},
 				{name: "root/hello.txt", typ: tar.TypeReg, mode: 0o600, body: "hello from the data archive\n"},

@@ -41,6 +41,12 @@ type LXC struct {
 
 	layoutOnce sync.Once
 	layout     cgroupLayout
+
+	// pids remembers the init PID of running containers, so that Info (which
+	// telemetry asks for every sample) need not run lxc-info while the PID
+	// is still alive in the container's cgroup.
+	pidMu sync.Mutex
+	pids  map[string]int
 }
 
 // NewLXC checks that the LXC tools are installed and returns a driver.
@@ -71,7 +77,7 @@ func NewLXC(o LXCOptions) (*LXC, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &LXC{path: p, netns: ns, log: log}, nil
+	return &LXC{path: p, netns: ns, log: log, pids: map[string]int{}}, nil
 }
 
 // Path is the driver's absolute LXC path.
@@ -197,6 +203,7 @@ func (d *LXC) Stop(ctx context.Context, name string, timeout time.Duration) erro
 	if secs < 1 {
 		secs = 1
 	}
+	d.remember(name, 0)
 	if _, err := d.run(ctx, false, "lxc-stop", "-n", name, "-t", strconv.Itoa(secs)); err != nil {
 		if in, ierr := d.Info(ctx, name); ierr == nil && in.State == "STOPPED" {
 			return nil
@@ -268,10 +275,18 @@ func removeCgroupTree(dir string) error {
 	return nil
 }
 
-// Info runs lxc-info.
+// Info runs lxc-info, unless the init PID it last reported is still alive
+// in the container's cgroup.
 func (d *LXC) Info(ctx context.Context, name string) (Info, error) {
+	d.pidMu.Lock()
+	pid := d.pids[name]
+	d.pidMu.Unlock()
 	if !d.defined(name) {
+		d.remember(name, 0)
 		return Info{}, fmt.Errorf("lxc: %s: %w", name, ErrNoContainer)
+	}
+	if pid > 0 && inPayloadCgroup(pid, name) {
+		return Info{Running: true, PID: pid, State: "RUNNING"}, nil
 	}
 	out, err := d.run(ctx, false, "lxc-info", "-n", name, "-H", "-s", "-p")
 	if err != nil {
@@ -281,7 +296,48 @@ func (d *LXC) Info(ctx context.Context, name string) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("lxc: info %s: %w", name, err)
 	}
+	d.remember(name, in.PID)
 	return in, nil
+}
+
+func (d *LXC) remember(name string, pid int) {
+	d.pidMu.Lock()
+	defer d.pidMu.Unlock()
+	if pid > 0 {
+		d.pids[name] = pid
+	} else {
+		delete(d.pids, name)
+	}
+}
+
+// inPayloadCgroup reports whether pid is in the cgroup LXC made for
+// container name (lxc.payload.NAME, or NAME-N when the name was taken), or
+// below it.
+func inPayloadCgroup(pid int, name string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return false
+	}
+	return payloadCgroupIn(string(b), name)
+}
+
+// payloadCgroupIn looks for container name's payload cgroup in the text of
+// /proc/PID/cgroup.
+func payloadCgroupIn(procCgroup, name string) bool {
+	want := "lxc.payload." + name
+	for _, line := range strings.Split(procCgroup, "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		for _, seg := range strings.Split(f[2], "/") {
+			rest, ok := strings.CutPrefix(seg, want)
+			if ok && (rest == "" || (len(rest) > 1 && rest[0] == '-' && strings.Trim(rest[1:], "0123456789") == "")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // List runs lxc-ls.

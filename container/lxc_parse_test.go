@@ -82,3 +82,24 @@ func FuzzLXCLogErrors(f *testing.F) {
 		}
 	})
 }
+
+func TestPayloadCgroupIn(t *testing.T) {
+	tests := []struct {
+		cg   string
+		want bool
+	}{
+		{"4:memory:/lxc.payload.nk-a\n0::/lxc.payload.nk-a\n", true},
+		{"0::/lxc.payload.nk-a-2\n", true},
+		{"0::/parent/lxc.payload.nk-a/init.scope\n", true},
+		{"0::/lxc.payload.nk-ab\n", false},
+		{"0::/lxc.payload.nk-a-x\n", false},
+		{"0::/lxc.monitor.nk-a\n", false},
+		{"0::/\n", false},
+		{"garbage", false},
+	}
+	for _, tt := range tests {
+		if got := payloadCgroupIn(tt.cg, "nk-a"); got != tt.want {
+			t.Errorf("%q: %v, want %v", tt.cg, got, tt.want)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 func TestReconcile(t *testing.T) {
 	l := newLab(t)
 	ctx := ctxT(t)
-	tmpl := l.serve("busybox.tar.gz", busyboxRootfs(t, true))
+	tmpl := l.busybox()
 	sfx := randHex(6)
 	running, stopped, lost := "run-"+sfx, "stop-"+sfx, "lost-"+sfx
 	m1, _ := l.open("")
@@ -84,7 +84,7 @@ func TestInstanceSN(t *testing.T) {
 	l := newLab(t)
 	m, _ := l.open("")
 	ctx := ctxT(t)
-	tmpl := l.serve("busybox.tar.gz", busyboxRootfs(t, true))
+	tmpl := l.busybox()
 	spec := Spec{Name: "sn-" + randHex(6), Template: tmpl, Request: Start, InstanceSN: 1}
 	if _, err := m.Apply(ctx, spec); err != nil {
 		t.Fatal(err)
