@@ -130,7 +130,12 @@ func newLab(t testing.TB) *lab {
 	if out, err := exec.Command("ip", "netns", "add", l.netns).CombinedOutput(); err != nil {
 		need(t, "needs network namespaces", &cmdError{err, out})
 	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", l.netns).Run() })
+	ns := l.netns
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			t.Errorf("remove network namespace %s: %v", ns, &cmdError{err, out})
+		}
+	})
 	l.ip("link", "add", l.bridge, "type", "bridge")
 	l.ip("addr", "add", l.subnet+".1/24", "dev", l.bridge)
 	l.ip("link", "set", l.bridge, "up")
