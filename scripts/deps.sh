@@ -16,6 +16,7 @@ socat:socat
 lua5.1:lua5.1
 collectd:collectd-core
 xz:xz-utils
+mkfs.ext4:e2fsprogs
 "
 STATICCHECK_VERSION=v0.8.2
 

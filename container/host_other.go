@@ -1,0 +1,22 @@
+//go:build !linux
+
+package container
+
+import (
+	"errors"
+	"os"
+)
+
+var errNotLinux = errors.New("slivers need Linux")
+
+func freeBytes(string) (int64, error) { return 0, errNotLinux }
+func memTotal() (int64, error)        { return 0, errNotLinux }
+func isMountpoint(string) bool        { return false }
+func makeImage(string, int64) error   { return errNotLinux }
+func mountImage(string, string) error { return errNotLinux }
+func unmount(string) error            { return errNotLinux }
+func overlayWorks(string) error       { return errNotLinux }
+
+func syscallRmdir(string) error { return errNotLinux }
+
+func fileOwner(os.FileInfo) (int, int, bool) { return 0, 0, false }

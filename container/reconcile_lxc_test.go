@@ -1,0 +1,117 @@
+package container
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nodekeeper/nodekeeper/netcfg"
+)
+
+// TestReconcile: at start a Manager adopts a running container, notices a
+// stopped one and a lost one and brings both back when converged (the lost
+// one keeps its data), and reports an orphan without touching it.
+func TestReconcile(t *testing.T) {
+	l := newLab(t)
+	ctx := ctxT(t)
+	tmpl := l.busybox()
+	sfx := randHex(6)
+	running, stopped, lost := "run-"+sfx, "stop-"+sfx, "lost-"+sfx
+	m1, _ := l.open("")
+	for _, n := range []string{running, stopped, lost} {
+		if _, err := m1.Create(ctx, Spec{Name: n, Template: tmpl, Request: Start, Interfaces: []Interface{{Kind: netcfg.Private}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	attach(t, m1, lost, "touch", "/root/kept")
+	m1.Close()
+
+	d := l.driver()
+	if err := d.Stop(ctx, ContainerName(stopped), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stop(ctx, ContainerName(lost), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(l.lxcPath, ContainerName(lost))); err != nil {
+		t.Fatal(err)
+	}
+	orphan, foreign := ContainerPrefix+"orphan-"+sfx, "foreign-"+sfx
+	for _, n := range []string{orphan, foreign} {
+		dir := filepath.Join(t.TempDir(), "rootfs")
+		os.Mkdir(dir, 0o755)
+		if err := d.Define(ctx, ContainerConfig{Name: n, Hostname: "x", Rootfs: Rootfs{Dir: dir}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	m2, rep := l.open("")
+	want := Report{Adopted: []string{running}, Stopped: []string{stopped}, Rebuild: []string{lost}, Orphans: []string{orphan}}
+	if !reflect.DeepEqual(rep, want) {
+		t.Fatalf("report %+v, want %+v", rep, want)
+	}
+	wantState(t, m2, running, Started)
+	wantState(t, m2, stopped, Deployed)
+	wantState(t, m2, lost, Allocated)
+	if err := m2.ConvergeAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{running, stopped, lost} {
+		wantState(t, m2, n, Started)
+	}
+	if out, code := attach(t, m2, lost, "ls", "/root"); code != 0 || !strings.Contains(out, "kept") {
+		t.Errorf("the rebuilt sliver lost its data: %q", out)
+	}
+	for _, n := range []string{orphan, foreign} {
+		if _, err := d.Info(ctx, n); err != nil {
+			t.Errorf("container %s was touched: %v", n, err)
+		}
+	}
+	for _, n := range []string{running, stopped, lost} {
+		veths := statusOf(t, m2, n).HostInterfaces
+		if err := m2.Remove(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		nothingLeft(t, l, m2, n, veths)
+	}
+}
+
+// TestInstanceSN: a higher instance_sn redeploys a running sliver from
+// scratch; a lower one is refused.
+func TestInstanceSN(t *testing.T) {
+	l := newLab(t)
+	m, _ := l.open("")
+	ctx := ctxT(t)
+	tmpl := l.busybox()
+	spec := Spec{Name: "sn-" + randHex(6), Template: tmpl, Request: Start, InstanceSN: 1}
+	if _, err := m.Apply(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	attach(t, m, spec.Name, "touch", "/root/old-instance")
+	pid := statusOf(t, m, spec.Name).PID
+
+	spec.InstanceSN = 2
+	s, err := m.Apply(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State != Started || s.DeployedSN != 2 {
+		t.Fatalf("after instance_sn 2: %s, deployed for %d", s.State, s.DeployedSN)
+	}
+	if statusOf(t, m, spec.Name).PID == pid {
+		t.Error("the container was not restarted")
+	}
+	if out, _ := attach(t, m, spec.Name, "ls", "/root"); strings.Contains(out, "old-instance") {
+		t.Error("the redeployed sliver kept the old instance's files")
+	}
+	spec.InstanceSN = 1
+	if _, err := m.Apply(ctx, spec); err == nil || !strings.Contains(err.Error(), "instance_sn 1 is below") {
+		t.Errorf("lower instance_sn: %v", err)
+	}
+	if err := m.Remove(ctx, spec.Name); err != nil {
+		t.Fatal(err)
+	}
+	nothingLeft(t, l, m, spec.Name, nil)
+}

@@ -1,0 +1,150 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ErrLocked is returned by Open when another process (the agent, or another
+// CLI command) manages the state directory.
+var ErrLocked = errors.New("state directory is in use by another nodekeeper process")
+
+// store keeps one JSON record per sliver in dir/slivers, each written
+// atomically, and holds an exclusive lock on dir for as long as it is open.
+type store struct {
+	dir  string
+	lock *os.File
+}
+
+func openStore(ctx context.Context, dir string) (*store, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "slivers"), 0o750); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	lockPath := filepath.Join(dir, "lock")
+	for {
+		f, err := lockExclusive(lockPath)
+		if err == nil {
+			return &store{dir: dir, lock: f}, nil
+		}
+		if !errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("state dir %s: %w", dir, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("state dir %s: %w (%v)", dir, err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *store) close() error {
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
+}
+
+func (s *store) path(name string) string {
+	return filepath.Join(s.dir, "slivers", name+".json")
+}
+
+// load reads every record. A record that does not parse is an error naming
+// its file: a sliver is never silently forgotten.
+func (s *store) load() (map[string]*Sliver, error) {
+	ents, err := os.ReadDir(filepath.Join(s.dir, "slivers"))
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	out := map[string]*Sliver{}
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.IsDir() {
+			continue // temp files of an interrupted write among them
+		}
+		b, err := os.ReadFile(s.path(name))
+		if err != nil {
+			return nil, fmt.Errorf("sliver record: %w", err)
+		}
+		var sl Sliver
+		if err := json.Unmarshal(b, &sl); err != nil {
+			return nil, fmt.Errorf("sliver record %s: %w", s.path(name), err)
+		}
+		if sl.Name != name {
+			return nil, fmt.Errorf("sliver record %s: names sliver %q", s.path(name), sl.Name)
+		}
+		if sl.State.level() < 0 {
+			return nil, fmt.Errorf("sliver record %s: unknown state %q", s.path(name), sl.State)
+		}
+		out[name] = &sl
+	}
+	return out, nil
+}
+
+func (s *store) save(sl *Sliver) error {
+	b, err := json.MarshalIndent(sl, "", "  ")
+	if err != nil {
+		return fmt.Errorf("sliver %s: %w", sl.Name, err)
+	}
+	if err := writeFileAtomic(s.path(sl.Name), append(b, '\n'), 0o640); err != nil {
+		return fmt.Errorf("sliver %s: save: %w", sl.Name, err)
+	}
+	return nil
+}
+
+func (s *store) delete(name string) error {
+	if err := os.Remove(s.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("sliver %s: delete record: %w", name, err)
+	}
+	return syncDir(filepath.Dir(s.path(name)))
+}
+
+// writeFileAtomic replaces path with data: a temp file in the same
+// directory, synced, renamed over path, and the directory synced.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename there is nothing left to remove
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStoreRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	st, err := openStore(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	s := &Sliver{Spec: Spec{Name: "a", Slice: "x", ID: 3, Template: Archive{URL: "/t", SHA256: "h"}, Request: Start,
+		Data: &Archive{URL: "/d", SHA256: "d"}}, State: FailStart, Error: "boom", DeployedSN: 2, Updated: time.Unix(1, 0).UTC()}
+	if err := st.save(s); err != nil {
+		t.Fatal(err)
+	}
+	// A temp file an interrupted write left is not a record.
+	os.WriteFile(filepath.Join(dir, "slivers", ".b.json.tmp123"), []byte("{"), 0o600)
+	got, err := st.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !reflect.DeepEqual(got["a"], s) {
+		t.Fatalf("loaded %+v, want %+v", got["a"], s)
+	}
+	if err := st.delete("a"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.load(); len(got) != 0 {
+		t.Errorf("deleted record still loads: %v", got)
+	}
+}
+
+func TestStoreBadRecords(t *testing.T) {
+	tests := []struct{ name, file, body, errHas string }{
+		{"not json", "a.json", "{", "sliver record"},
+		{"wrong name", "a.json", `{"name":"b","state":"registered"}`, `names sliver "b"`},
+		{"unknown state", "a.json", `{"name":"a","state":"exploded"}`, `unknown state "exploded"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := openStore(context.Background(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.close()
+			os.WriteFile(filepath.Join(dir, "slivers", tt.file), []byte(tt.body), 0o600)
+			_, err = st.load()
+			if err == nil || !strings.Contains(err.Error(), tt.errHas) || !strings.Contains(err.Error(), tt.file) {
+				t.Errorf("error %v, want one naming %s with %q", err, tt.file, tt.errHas)
+			}
+		})
+	}
+}
+
+// TestStoreLock: a second store on the same directory waits for the first
+// and gives up with ErrLocked (naming the holder) when its context ends.
+func TestStoreLock(t *testing.T) {
+	dir := t.TempDir()
+	a, err := openStore(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = openStore(ctx, dir)
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid") {
+		t.Fatalf("second open: %v, want ErrLocked with the holder's pid", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		b, err := openStore(context.Background(), dir)
+		if err == nil {
+			b.close()
+		}
+		done <- err
+	}()
+	a.close()
+	if err := <-done; err != nil {
+		t.Fatalf("open after the first closed: %v", err)
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	for _, body := range []string{"one", "two"} {
+		if err := writeFileAtomic(p, []byte(body), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != body {
+			t.Errorf("read %q, want %q", b, body)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temp files left: %v", ents)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+}
