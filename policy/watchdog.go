@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -110,6 +111,12 @@ func (wd *watchdog) check() {
 	}
 	used := processCPU() - wd.startCPU
 	heap := wd.heap()
+	if heap > wd.hardHeap || (wd.cause == causeNone && heap > wd.softHeap) {
+		// The heap counts garbage that earlier items left behind, which
+		// is not this item's doing: collect it before blaming anyone.
+		runtime.GC()
+		heap = wd.heap()
+	}
 	switch {
 	case heap > wd.hardHeap:
 		wd.die(causeMemory, heap)
