@@ -116,7 +116,7 @@ func (m *Manager) snapshot(ctx context.Context) (*snapshot, error) {
 func observeLink(l netlink.Link) *obsLink {
 	a := l.Attrs()
 	o := &obsLink{
-		Link: Link{Name: a.Name, Kind: Kind(l.Type()), MTU: a.MTU, Down: a.Flags&net.FlagUp == 0},
+		Link:  Link{Name: a.Name, Kind: Kind(l.Type()), MTU: a.MTU, Down: a.Flags&net.FlagUp == 0},
 		index: a.Index, owned: a.Group == OwnerGroup,
 	}
 	if len(a.HardwareAddr) == 6 {
