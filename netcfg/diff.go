@@ -426,9 +426,11 @@ func describe(l *Link) string {
 	if l.Master != "" {
 		parts = append(parts, "master "+l.Master)
 	}
-	if l.Down {
+	switch {
+	case l.Kind == External:
+	case l.Down:
 		parts = append(parts, "down")
-	} else {
+	default:
 		parts = append(parts, "up")
 	}
 	return strings.Join(parts, ", ")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -100,12 +101,31 @@ func open(t testing.TB, ns string) *Manager {
 var (
 	timers   = regexp.MustCompile(`\S+_timer\s+\S+`)
 	lifetime = regexp.MustCompile(`(valid|preferred)_lft \S+`)
+	linkLocal = regexp.MustCompile(`(?m)^.*fe80::.*\n(\s+\n)?`)
+	// Operational state follows carriers and bridge port states in time.
+	operstate = regexp.MustCompile(` state (UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT)`)
 )
 
-// dump is the namespace's whole network state as text: links (with their
+// dump waits for the namespace's state to settle (carriers, bridge ports:
+// the kernel finishes those after the requests return) and returns it.
+func dump(t testing.TB, ns string) string {
+	t.Helper()
+	last := dumpOnce(t, ns)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		d := dumpOnce(t, ns)
+		if d == last {
+			return d
+		}
+		last = d
+	}
+	return last
+}
+
+// dumpOnce is the namespace's whole network state as text: links (with their
 // kind details), addresses, routes of all tables, qdiscs and classes, and
 // the nftables ruleset. Running timers are left out.
-func dump(t testing.TB, ns string) string {
+func dumpOnce(t testing.TB, ns string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, c := range [][]string{
@@ -120,6 +140,19 @@ func dump(t testing.TB, ns string) string {
 		out := nsExec(t, ns, c...)
 		out = timers.ReplaceAllString(out, "")
 		out = lifetime.ReplaceAllString(out, "")
+		out = operstate.ReplaceAllString(out, "")
+		out = strings.ReplaceAll(out, " tentative", "")
+		// The kernel makes IPv6 link-local addresses (and their routes)
+		// itself when a link gets a carrier, from the MAC it has then:
+		// they are not netcfg's and appear in their own time.
+		out = linkLocal.ReplaceAllString(out, "")
+		if c[1] == "route" || c[2] == "route" {
+			// Routes to one prefix through several links are listed in
+			// the order they were made; a rollback may remake them.
+			lines := strings.Split(out, "\n")
+			sort.Strings(lines)
+			out = strings.Join(lines, "\n")
+		}
 		fmt.Fprintf(&b, "== %s\n%s", strings.Join(c, " "), out)
 	}
 	for _, dev := range linkNames(t, ns) {
