@@ -22,6 +22,7 @@ type planner struct {
 	replace map[string]bool  // owned links deleted and created again
 	gone    map[string]bool  // links the plan deletes, their local peers too
 	cur     map[string]*Link // surviving links as they stand mid-plan
+	down    map[string]bool  // surviving links the plan takes down
 	steps   []Step
 	tail    []Step // irreversible deletions, last
 	warn    []string
@@ -30,7 +31,7 @@ type planner struct {
 // diff returns the plan from s to d; d must have passed Validate.
 func diff(d Config, s *snapshot) (*Plan, error) {
 	p := &planner{s: s, d: d, want: map[string]*Link{}, create: map[string]bool{},
-		replace: map[string]bool{}, gone: map[string]bool{}, cur: map[string]*Link{}}
+		replace: map[string]bool{}, gone: map[string]bool{}, cur: map[string]*Link{}, down: map[string]bool{}}
 	if err := p.classify(); err != nil {
 		return nil, err
 	}
@@ -40,6 +41,7 @@ func diff(d Config, s *snapshot) (*Plan, error) {
 	if err := p.checkRefs(); err != nil {
 		return nil, err
 	}
+	p.findDowns()
 	p.deleteRoutes()
 	if err := p.deleteLinks(); err != nil {
 		return nil, err
@@ -48,6 +50,11 @@ func diff(d Config, s *snapshot) (*Plan, error) {
 	p.modifyLinks()
 	p.addresses()
 	p.routes()
+	// Links go down after their routes and IPv6 addresses are gone (the
+	// kernel would drop them, out of reach of an undo).
+	for _, name := range sortedKeys(p.down) {
+		p.set(name, "up", "true", "false")
+	}
 	p.shaping()
 	if !s.fw.equal(d.Firewall) {
 		p.add(Step{Op: "set", Object: "firewall", Detail: fmt.Sprintf("%s (was %s)", fwSummary(d.Firewall), fwSummary(s.fw)),
@@ -235,6 +242,23 @@ func (l *Link) lower() string {
 	return ""
 }
 
+// findDowns lists the surviving links that are up and must go down.
+func (p *planner) findDowns() {
+	for _, l := range p.d.Links {
+		if p.want[l.Name] == nil || p.create[l.Name] || l.Kind == External {
+			continue
+		}
+		if c := p.cur[l.Name]; c != nil && l.Down && !c.Down {
+			p.down[l.Name] = true
+		}
+		if l.Peer.local() {
+			if c := p.cur[l.Peer.Name]; c != nil && l.Peer.Down && !c.Down {
+				p.down[l.Peer.Name] = true
+			}
+		}
+	}
+}
+
 func (p *planner) deleteRoutes() {
 	want := map[string]Route{}
 	for _, r := range p.d.Routes {
@@ -242,7 +266,7 @@ func (p *planner) deleteRoutes() {
 	}
 	for _, r := range p.s.routes {
 		w, ok := want[r.key()]
-		if ok && !p.gone[r.Dev] && !(w.Dev != "" && p.create[w.Dev]) {
+		if ok && !p.gone[r.Dev] && !p.down[r.Dev] && !(w.Dev != "" && p.create[w.Dev]) {
 			continue
 		}
 		p.add(Step{Op: "delete", Object: "route " + r.String(), act: action{op: opRouteDel, route: r}})
@@ -471,8 +495,9 @@ func (p *planner) setAttrs(name string, c *Link, mtu int, mac string, external b
 	}
 }
 
+// setUp brings a link up; taking links down waits for the end (p.down).
 func (p *planner) setUp(name string, c *Link, up bool) {
-	if up == !c.Down {
+	if !up || !c.Down {
 		return
 	}
 	p.set(name, "up", fmt.Sprint(!c.Down), fmt.Sprint(up))
@@ -552,7 +577,7 @@ func (p *planner) addresses() {
 func (p *planner) routes() {
 	have := map[string]Route{}
 	for _, r := range p.s.routes {
-		if !p.gone[r.Dev] {
+		if !p.gone[r.Dev] && !p.down[r.Dev] {
 			have[r.key()] = r
 		}
 	}

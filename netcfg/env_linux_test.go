@@ -99,11 +99,14 @@ func open(t testing.TB, ns string) *Manager {
 }
 
 var (
-	timers   = regexp.MustCompile(`\S+_timer\s+\S+`)
-	lifetime = regexp.MustCompile(`(valid|preferred)_lft \S+`)
+	timers    = regexp.MustCompile(`\S+_timer\s+\S+`)
+	lifetime  = regexp.MustCompile(`(valid|preferred)_lft \S+`)
 	linkLocal = regexp.MustCompile(`(?m)^.*fe80::.*\n(\s+\n)?`)
 	// Operational state follows carriers and bridge port states in time.
-	operstate = regexp.MustCompile(` state (UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT)`)
+	// Carriers and what follows from them (operational state, a bridge
+	// port's STP state, "linkdown" routes) change when the kernel's link
+	// watcher gets to them, up to a second later: they are left out.
+	operstate = regexp.MustCompile(` state (UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT|forwarding|disabled|blocking|listening|learning)|NO-CARRIER,|,LOWER_UP|,M-DOWN| linkdown`)
 )
 
 // dump waits for the namespace's state to settle (carriers, bridge ports:
@@ -187,6 +190,13 @@ func kernelHas(t testing.TB, kind string) bool {
 		args = []string{"ip", "link", "add", "link", "nkp", "name", "nkx", "type", "vlan", "id", "5"}
 	case "gre":
 		args = []string{"ip", "link", "add", "nkx", "type", "gre", "remote", "192.0.2.1"}
+	case "vxlan":
+		args = []string{"ip", "link", "add", "nkx", "type", "vxlan", "id", "1", "dstport", "4789"}
+	case "macvlan":
+		nsExec(t, ns, "ip", "link", "add", "nkp", "type", "bridge")
+		args = []string{"ip", "link", "add", "link", "nkp", "name", "nkx", "type", "macvlan"}
+	case "tap":
+		args = []string{"ip", "tuntap", "add", "nkx", "mode", "tap"}
 	default:
 		args = []string{"ip", "link", "add", "nkx", "type", kind}
 	}

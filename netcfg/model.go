@@ -251,10 +251,20 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	down := map[string]bool{}
+	for _, l := range c.Links {
+		down[l.Name] = l.Down
+		if l.Peer.local() {
+			down[l.Peer.Name] = l.Peer.Down
+		}
+	}
 	seen := map[string]bool{}
 	for i, r := range c.Routes {
 		if err := r.validate(); err != nil {
 			return fmt.Errorf("route %d (%s): %w", i, r.Dst, err)
+		}
+		if down[r.Dev] {
+			return fmt.Errorf("route %d (%s): link %s is down, and the kernel drops routes through a link that is down", i, r.Dst, r.Dev)
 		}
 		k := r.key()
 		if seen[k] {
@@ -323,6 +333,20 @@ func checkAddrs(addrs []netip.Prefix) error {
 	return nil
 }
 
+// checkDownAddrs: the kernel flushes a link's IPv6 addresses when it goes
+// down, so a down link cannot keep one.
+func checkDownAddrs(down bool, addrs []netip.Prefix) error {
+	if !down {
+		return nil
+	}
+	for _, a := range addrs {
+		if a.Addr().Is6() {
+			return fmt.Errorf("address %s: the kernel drops IPv6 addresses of a link that is down", a)
+		}
+	}
+	return nil
+}
+
 func (l *Link) validate() error {
 	if err := checkName(l.Name); err != nil {
 		return err
@@ -342,6 +366,9 @@ func (l *Link) validate() error {
 	if err := checkAddrs(l.Addrs); err != nil {
 		return err
 	}
+	if err := checkDownAddrs(l.Down, l.Addrs); err != nil {
+		return err
+	}
 	if l.Master == l.Name {
 		return fmt.Errorf("link is its own master")
 	}
@@ -351,6 +378,9 @@ func (l *Link) validate() error {
 		}
 		if l.Kind == Bridge {
 			return fmt.Errorf("a bridge cannot be a port of bridge %s", l.Master)
+		}
+		if l.Master == l.lower() {
+			return fmt.Errorf("%s is both the link's master and the link it sits on", l.Master)
 		}
 	}
 	if l.Shaping != nil {
@@ -394,6 +424,9 @@ func (l *Link) validate() error {
 			return fmt.Errorf("peer: %w", err)
 		}
 		if err := checkAddrs(p.Addrs); err != nil {
+			return fmt.Errorf("peer: %w", err)
+		}
+		if err := checkDownAddrs(p.Down, p.Addrs); err != nil {
 			return fmt.Errorf("peer: %w", err)
 		}
 		if p.local() && !strings.HasPrefix(p.Name, Prefix) {
