@@ -137,25 +137,9 @@ func dumpOnce(t testing.TB, ns string) string {
 		{"ip", "route", "show", "table", "all"},
 		{"ip", "-6", "route", "show", "table", "all"},
 		{"tc", "qdisc", "show"},
-		{"tc", "class", "show", "dev", "lo"},
 		{"nft", "list", "ruleset"},
 	} {
-		out := nsExec(t, ns, c...)
-		out = timers.ReplaceAllString(out, "")
-		out = lifetime.ReplaceAllString(out, "")
-		out = operstate.ReplaceAllString(out, "")
-		out = strings.ReplaceAll(out, " tentative", "")
-		// The kernel makes IPv6 link-local addresses (and their routes)
-		// itself when a link gets a carrier, from the MAC it has then:
-		// they are not netcfg's and appear in their own time.
-		out = linkLocal.ReplaceAllString(out, "")
-		if c[1] == "route" || c[2] == "route" {
-			// Routes to one prefix through several links are listed in
-			// the order they were made; a rollback may remake them.
-			lines := strings.Split(out, "\n")
-			sort.Strings(lines)
-			out = strings.Join(lines, "\n")
-		}
+		out := normalize(nsExec(t, ns, c...), c[1] == "route" || c[2] == "route")
 		fmt.Fprintf(&b, "== %s\n%s", strings.Join(c, " "), out)
 	}
 	for _, dev := range linkNames(t, ns) {
@@ -165,6 +149,27 @@ func dumpOnce(t testing.TB, ns string) string {
 		}
 	}
 	return b.String()
+}
+
+// normalize leaves out of ip's and tc's output what changes by itself in
+// time, and sorts lines of routes.
+func normalize(out string, sortLines bool) string {
+	out = timers.ReplaceAllString(out, "")
+	out = lifetime.ReplaceAllString(out, "")
+	out = operstate.ReplaceAllString(out, "")
+	out = strings.ReplaceAll(out, " tentative", "")
+	// The kernel makes IPv6 link-local addresses (and their routes)
+	// itself when a link gets a carrier, from the MAC it has then:
+	// they are not netcfg's and appear in their own time.
+	out = linkLocal.ReplaceAllString(out, "")
+	if sortLines {
+		// Routes to one prefix through several links are listed in
+		// the order they were made; a rollback may remake them.
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		sort.Strings(lines)
+		out = strings.Join(lines, "\n") + "\n"
+	}
+	return out
 }
 
 func linkNames(t testing.TB, ns string) []string {
