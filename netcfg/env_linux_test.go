@@ -31,8 +31,10 @@ func needRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		needEnv(t, "needs root", fmt.Errorf("euid %d", os.Geteuid()))
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		needEnv(t, "needs ip (iproute2) for test namespaces", err)
+	for _, tool := range []string{"ip", "tc", "nft", "busybox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			needEnv(t, "needs "+tool+" (scripts/deps.sh installs it)", err)
+		}
 	}
 }
 
@@ -81,10 +83,30 @@ func nsTry(ns string, args ...string) (string, error) {
 	return b.String(), err
 }
 
-// ping reports whether one address answers pings from inside ns.
+// ping reports whether addr answers one ping from inside ns.
 func ping(ns, addr string) bool {
-	_, err := nsTry(ns, "ping", "-c", "1", "-W", "2", addr)
+	_, err := nsTry(ns, pingCmd("-c", "1", "-W", "1", addr)...)
 	return err == nil
+}
+
+// pingCmd is ping, or busybox's (scripts/deps.sh installs busybox-static).
+func pingCmd(args ...string) []string {
+	if _, err := exec.LookPath("ping"); err == nil {
+		return append([]string{"ping"}, args...)
+	}
+	return append([]string{"busybox", "ping"}, args...)
+}
+
+// reaches reports whether addr answers a ping from inside ns within a few
+// seconds (links get their carriers and neighbours their ARP entries in
+// their own time).
+func reaches(ns, addr string) bool {
+	for i := 0; i < 8; i++ {
+		if ping(ns, addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // open returns a Manager for ns that t.Cleanup closes.

@@ -56,7 +56,6 @@ func foreignDump(t *testing.T, ns string) string {
 
 var derived = regexp.MustCompile(`(promiscuity|allmulti|[gt]so_max_\w+|gro_max_size) \d+`)
 
-
 // TestOwnership shows that links, addresses, routes, qdiscs and rules that
 // nodekeeper did not create stay untouched while it creates, changes and
 // deletes everything it owns around them, and that it refuses to take
