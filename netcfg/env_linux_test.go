@@ -15,6 +15,14 @@ import (
 	"time"
 )
 
+func TestMain(m *testing.M) {
+	if os.Getenv("NETCFG_HELPER") == "confirm" {
+		fmt.Fprintln(os.Stderr, confirmHelper())
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
 // needEnv fails the test under CI=true and skips it elsewhere when what the
 // test needs (root, namespaces, a kernel feature) is missing.
 func needEnv(t testing.TB, what string, err error) {
