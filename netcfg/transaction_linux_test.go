@@ -9,9 +9,6 @@ import (
 	"testing"
 )
 
-func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
-func ip(s string) netip.Addr    { return netip.MustParseAddr(s) }
-
 // faultStart and faultGoal make a plan of exactly 20 steps that creates,
 // changes and deletes links of several kinds, addresses, routes, shaping
 // and the firewall.
