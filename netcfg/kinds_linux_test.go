@@ -2,11 +2,15 @@ package netcfg
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -276,4 +280,67 @@ func TestRoutesQdiscsNAT(t *testing.T) {
 		}
 	}
 	_ = unix.AF_INET
+}
+
+// TestVethPeerElsewhere moves a veth's peer into another namespace, by name
+// and by a process's pid, at creation; the plan after is empty, and
+// deleting the pair is the one step marked irreversible.
+func TestVethPeerElsewhere(t *testing.T) {
+	ns, other := newNS(t), newNS(t)
+	m := open(t, ns)
+	ctx := context.Background()
+	sleeper := exec.Command("ip", "netns", "exec", other, "sleep", "300")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	// Wait until the sleeper is in the other namespace.
+	for i := 0; ; i++ {
+		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
+		want, _ := os.Stat("/run/netns/" + other)
+		got, _ := os.Stat(fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
+		if want != nil && got != nil && os.SameFile(want, got) {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("sleeper not in namespace %s (%s)", other, link)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c := Config{Links: []Link{
+		{Name: "nkbr", Kind: Bridge},
+		{Name: "nkc1", Kind: Veth, Master: "nkbr", Peer: &VethPeer{Name: "eth0", NetNS: other, MAC: "6e:6b:00:00:00:01"}},
+		{Name: "nkc2", Kind: Veth, Master: "nkbr", Peer: &VethPeer{Name: "eth1", PID: sleeper.Process.Pid, MTU: 1400}},
+	}}
+	if _, err := m.Sync(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	inner := nsExec(t, other, "ip", "link", "show")
+	if !strings.Contains(inner, "eth0@") || !strings.Contains(inner, "6e:6b:00:00:00:01") || !strings.Contains(inner, "eth1@") || !strings.Contains(inner, "mtu 1400") {
+		t.Fatalf("peers not in the other namespace:\n%s", inner)
+	}
+	if p, err := m.Plan(ctx, c); err != nil || !p.Empty() {
+		t.Fatalf("plan after apply: %v\n%s", err, p)
+	}
+	obs, err := m.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := m.Plan(ctx, obs); err != nil || !p.Empty() {
+		t.Fatalf("plan of the observed state: %v\n%s", err, p)
+	}
+	p, err := m.Plan(ctx, Config{Links: []Link{{Name: "nkbr", Kind: Bridge, MTU: 1400}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(p.Steps)
+	if n < 2 || !p.Steps[n-1].Irreversible || !p.Steps[n-2].Irreversible || p.Steps[0].Irreversible {
+		t.Fatalf("deleting pairs with peers elsewhere: want those two steps last and marked:\n%s", p)
+	}
+	if err := m.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if inner := nsExec(t, other, "ip", "link", "show"); strings.Contains(inner, "eth0") || strings.Contains(inner, "eth1") {
+		t.Fatalf("peers left behind:\n%s", inner)
+	}
 }
