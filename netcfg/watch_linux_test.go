@@ -1,0 +1,89 @@
+package netcfg
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestWatch changes links, addresses and routes with `ip` and reads the
+// events, flaps counted.
+func TestWatch(t *testing.T) {
+	ns := newNS(t)
+	m := open(t, ns)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := m.Watch(ctx, WatchOptions{FlapWindow: time.Minute, FlapThreshold: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsExec(t, ns, "ip", "link", "add", "nkw", "type", "veth", "peer", "name", "nkwp")
+	nsExec(t, ns, "ip", "link", "set", "nkwp", "up")
+	var all []Event
+	for i := 0; i < 3; i++ {
+		nsExec(t, ns, "ip", "link", "set", "nkw", "up")
+		all = append(all, waitEvent(t, events, "link.up", "nkw")...)
+		nsExec(t, ns, "ip", "link", "set", "nkw", "down")
+		all = append(all, waitEvent(t, events, "link.down", "nkw")...)
+	}
+	nsExec(t, ns, "ip", "link", "set", "nkw", "up")
+	nsExec(t, ns, "ip", "addr", "add", "10.85.0.1/24", "dev", "nkw")
+	nsExec(t, ns, "ip", "route", "add", "10.86.0.0/16", "via", "10.85.0.2")
+	nsExec(t, ns, "ip", "addr", "del", "10.85.0.1/24", "dev", "nkw")
+	nsExec(t, ns, "ip", "link", "del", "nkw")
+	all = append(all, waitEvent(t, events, "link.del", "nkw")...)
+
+	var flaps []int
+	var flapping []int
+	has := map[string]bool{}
+	for _, e := range all {
+		if e.Link != "nkw" {
+			continue
+		}
+		switch e.Type {
+		case "link.up", "link.down":
+			flaps = append(flaps, e.Flaps)
+		case "link.flapping":
+			flapping = append(flapping, e.Flaps)
+		}
+		has[e.Type+" "+e.Addr+e.Route] = true
+	}
+	// Seven changes by hand, the eighth as the deleted link goes down.
+	if fmt.Sprint(flaps) != "[1 2 3 4 5 6 7 8]" {
+		t.Errorf("flap counts of nkw's up/down events %v, want [1 2 3 4 5 6 7 8]", flaps)
+	}
+	if fmt.Sprint(flapping) != "[4]" {
+		t.Errorf("link.flapping events at counts %v, want one at 4", flapping)
+	}
+	for _, want := range []string{"addr.add 10.85.0.1/24", "route.add 10.86.0.0/16 via 10.85.0.2 dev nkw", "addr.del 10.85.0.1/24", "link.del "} {
+		if !has[want] {
+			t.Errorf("no event %q among %v", want, all)
+		}
+	}
+	cancel()
+	for range events {
+	}
+}
+
+// waitEvent reads events until one of the type for the link arrives, and
+// returns all it read.
+func waitEvent(t *testing.T, events <-chan Event, typ, link string) []Event {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	var seen []Event
+	for {
+		select {
+		case e, open := <-events:
+			if !open {
+				t.Fatalf("event channel closed waiting for %s %s; saw %v", typ, link, seen)
+			}
+			seen = append(seen, e)
+			if e.Type == typ && e.Link == link {
+				return seen
+			}
+		case <-timeout:
+			t.Fatalf("no %s event for %s; saw %v", typ, link, seen)
+		}
+	}
+}
