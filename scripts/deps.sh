@@ -16,6 +16,7 @@ socat:socat
 lua5.1:lua5.1
 collectd:collectd-core
 xz:xz-utils
+signify-openbsd:signify-openbsd
 "
 STATICCHECK_VERSION=v0.8.2
 
