@@ -17,6 +17,7 @@ lua5.1:lua5.1
 collectd:collectd-core
 xz:xz-utils
 mkfs.ext4:e2fsprogs
+signify-openbsd:signify-openbsd
 "
 STATICCHECK_VERSION=v0.8.2
 
