@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,17 +95,23 @@ var benchMethods = map[string]func(tb testing.TB, ns string){
 	"ip-batch-1q": func(tb testing.TB, ns string) { ipBatch(tb, ns, benchCommands(true)) },
 }
 
-// benchNS makes a namespace for one run; the caller deletes it.
+// benchNS makes a namespace for one run; the caller deletes it, or, should
+// the run fail first, the benchmark's cleanup does.
 func benchNS(tb testing.TB) (string, func()) {
 	name := "nkbench-" + randSuffix()
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		needEnv(tb, "needs network namespaces", fmt.Errorf("%v: %s", err, out))
 	}
-	return name, func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			tb.Errorf("delete namespace %s: %v: %s", name, err, out)
-		}
+	var once sync.Once
+	del := func() {
+		once.Do(func() {
+			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+				tb.Errorf("delete namespace %s: %v: %s", name, err, out)
+			}
+		})
 	}
+	tb.Cleanup(del)
+	return name, del
 }
 
 // benchMethodNames are the methods in the order the table lists them.
