@@ -11,8 +11,9 @@ import (
 )
 
 // Apply carries out a plan as a transaction: when step k fails, steps
-// k-1..1 are undone in reverse order and the error (an *ApplyError) names
-// the step and the kernel's answer.
+// k-1..1 are undone in reverse order, and so are the steps after k that the
+// kernel did in the same batch (see wave_linux.go); the error (an
+// *ApplyError) names the step and the kernel's answer.
 func (m *Manager) Apply(ctx context.Context, p *Plan) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -21,30 +22,27 @@ func (m *Manager) Apply(ctx context.Context, p *Plan) error {
 
 func (m *Manager) apply(ctx context.Context, p *Plan) error {
 	x := &executor{m: m}
-	for i, s := range p.Steps {
-		err := ctx.Err()
-		if err == nil && m.failStep != nil {
-			err = m.failStep(i, s)
+	k, err := x.runSteps(ctx, p.Steps)
+	if err == nil {
+		if len(p.Steps) > 0 {
+			m.log.Info("applied", "steps", len(p.Steps))
 		}
-		if err == nil {
-			err = x.run(s.act)
-		}
-		if err == nil {
+		return nil
+	}
+	ae := &ApplyError{Step: k + 1, Steps: len(p.Steps), What: p.Steps[k].String(), Err: err}
+	m.log.Warn("step failed, rolling back", "step", ae.Step, "of", ae.Steps, "what", ae.What, "err", err)
+	undone := 0
+	for j := len(p.Steps) - 1; j >= 0; j-- {
+		if !x.done[j] {
 			continue
 		}
-		ae := &ApplyError{Step: i + 1, Steps: len(p.Steps), What: s.String(), Err: err}
-		m.log.Warn("step failed, rolling back", "step", ae.Step, "of", ae.Steps, "what", ae.What, "err", err)
-		for j := i - 1; j >= 0; j-- {
-			if uerr := x.run(p.Steps[j].act.inverse()); uerr != nil {
-				ae.Undo = append(ae.Undo, fmt.Errorf("undo step %d (%s): %w", j+1, p.Steps[j], uerr))
-			}
+		undone++
+		if uerr := x.run(p.Steps[j].act.inverse()); uerr != nil {
+			ae.Undo = append(ae.Undo, fmt.Errorf("undo step %d (%s): %w", j+1, p.Steps[j], uerr))
 		}
-		return ae
 	}
-	if len(p.Steps) > 0 {
-		m.log.Info("applied", "steps", len(p.Steps))
-	}
-	return nil
+	m.log.Info("rolled back", "undone", undone, "undo failed", len(ae.Undo))
+	return ae
 }
 
 // ApplyError is a failed Apply: which step failed, why, and what could not
@@ -59,7 +57,7 @@ type ApplyError struct {
 func (e *ApplyError) Error() string {
 	s := fmt.Sprintf("netcfg: step %d of %d (%s) failed: %v", e.Step, e.Steps, e.What, e.Err)
 	if len(e.Undo) == 0 {
-		return s + "; the steps before it were undone"
+		return s + "; the steps done were undone"
 	}
 	s += fmt.Sprintf("; %d undo step(s) failed:", len(e.Undo))
 	for _, u := range e.Undo {
@@ -70,30 +68,61 @@ func (e *ApplyError) Error() string {
 
 func (e *ApplyError) Unwrap() error { return e.Err }
 
-// executor runs actions, keeping link indexes it has looked up.
+// executor runs a plan's steps, keeping the indexes of links by name.
 type executor struct {
-	m   *Manager
-	idx map[string]int
+	m    *Manager
+	idx  map[string]int
+	next int    // the index to give the next link netcfg creates
+	done []bool // steps that changed the kernel (to undo on failure)
+
+	// The wave being built: requests to send together, and the links
+	// its steps make or delete and refer to.
+	wave       []call
+	made, refs map[string]bool
+	followUps  []call // for the next wave: requests on links made in this one
 }
 
 // index returns a link's index, reading all links again when it does not
-// know the name (once after a batch of creations, rather than per link).
+// know the name.
 func (x *executor) index(name string) (int, error) {
 	if i, ok := x.idx[name]; ok {
 		return i, nil
 	}
-	links, err := x.m.h.LinkList()
-	if err != nil {
-		return 0, fmt.Errorf("list links: %w", err)
-	}
-	x.idx = make(map[string]int, len(links))
-	for _, l := range links {
-		x.idx[l.Attrs().Name] = l.Attrs().Index
+	if err := x.load(); err != nil {
+		return 0, err
 	}
 	if i, ok := x.idx[name]; ok {
 		return i, nil
 	}
 	return 0, fmt.Errorf("link %s not found", name)
+}
+
+// load reads the indexes of all links.
+func (x *executor) load() error {
+	ids, err := x.m.linkIDs()
+	if err != nil {
+		return fmt.Errorf("list links: %w", err)
+	}
+	x.idx = make(map[string]int, len(ids))
+	for name, id := range ids {
+		x.idx[name] = id.index
+		x.next = max(x.next, id.index+1)
+	}
+	return nil
+}
+
+// newIndex picks the index of a link netcfg creates, so that the requests
+// on it can be built before the kernel's answer: one past the highest
+// index in use. Should another program take it meanwhile, the creation is
+// tried again with the kernel picking.
+func (x *executor) newIndex() (int, error) {
+	if x.idx == nil {
+		if err := x.load(); err != nil {
+			return 0, err
+		}
+	}
+	x.next++
+	return x.next - 1, nil
 }
 
 func (x *executor) forget(l *Link) {
@@ -108,26 +137,14 @@ func (x *executor) run(a action) error {
 	switch a.op {
 	case opLinkCreate:
 		x.forget(a.link)
-		return m.newLink(a.link, a.index, a.peerIndex, x.index)
+		return m.newLink(a, x.index)
 	case opLinkDelete:
 		x.forget(a.link)
 		return m.delLink(a.link.Name)
 	case opLinkSet:
-		var c linkChange
-		switch a.attr {
-		case "mtu":
-			n, err := strconv.Atoi(a.to)
-			if err != nil {
-				return fmt.Errorf("mtu %q: %w", a.to, err)
-			}
-			c.mtu = &n
-		case "mac":
-			c.mac = &a.to
-		case "master":
-			c.master = &a.to
-		case "up":
-			up := a.to == "true"
-			c.up = &up
+		c, err := linkChangeOf(a)
+		if err != nil {
+			return err
 		}
 		return m.setLink(a.name, c, x.index)
 	case opAddrAdd, opAddrDel:
@@ -135,16 +152,7 @@ func (x *executor) run(a action) error {
 		if err != nil {
 			return err
 		}
-		addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.addr.Addr().AsSlice(), Mask: net.CIDRMask(a.addr.Bits(), a.addr.Addr().BitLen())}, LinkIndex: i}
-		if a.addr.Addr().Is6() {
-			// No duplicate address detection: the address is usable at
-			// once, and a rollback puts back exactly what was there.
-			addr.Flags = unix.IFA_F_NODAD
-		}
-		if a.op == opAddrAdd {
-			return m.h.AddrAdd(nil, addr)
-		}
-		return m.h.AddrDel(nil, addr)
+		return m.rtnl(addrReq(a.op == opAddrAdd, i, a.addr))
 	case opRouteAdd, opRouteDel, opRouteReplace:
 		r, err := x.route(a.route)
 		if err != nil {
@@ -197,4 +205,25 @@ func (x *executor) route(r Route) (*netlink.Route, error) {
 		out.Family = unix.AF_INET6
 	}
 	return out, nil
+}
+
+// linkChangeOf is the change an opLinkSet action makes.
+func linkChangeOf(a action) (linkChange, error) {
+	var c linkChange
+	switch a.attr {
+	case "mtu":
+		n, err := strconv.Atoi(a.to)
+		if err != nil {
+			return c, fmt.Errorf("mtu %q: %w", a.to, err)
+		}
+		c.mtu = &n
+	case "mac":
+		c.mac = &a.to
+	case "master":
+		c.master = &a.to
+	case "up":
+		up := a.to == "true"
+		c.up = &up
+	}
+	return c, nil
 }

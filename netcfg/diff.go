@@ -346,14 +346,13 @@ func (p *planner) deleteLink(name string) error {
 		}
 	}
 	spec := cloneLink(o.Link)
-	var peerIndex int
+	a := action{op: opLinkDelete, link: &spec, index: o.index, kernelQueues: !o.oneQueue}
 	if peer != nil {
 		spec.Peer = &VethPeer{Name: peer.Name, MTU: peer.MTU, MAC: peer.MAC, Down: peer.Down}
-		peerIndex = peer.index
+		a.peerIndex, a.peerKernelQueues = peer.index, !peer.oneQueue
 	}
 	spec.Addrs, spec.Shaping = nil, nil
-	s := Step{Op: "delete", Object: "link " + name, Detail: string(o.Kind),
-		act: action{op: opLinkDelete, link: &spec, index: o.index, peerIndex: peerIndex}}
+	s := Step{Op: "delete", Object: "link " + name, Detail: string(o.Kind), act: a}
 	if o.Kind == Veth && peer == nil {
 		s.Irreversible = true
 		if !p.replace[name] {

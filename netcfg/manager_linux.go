@@ -67,6 +67,9 @@ func Open(opts Options) (*Manager, error) {
 		ns.Close()
 		return nil, fmt.Errorf("netcfg: netlink socket: %w", err)
 	}
+	// Room for the answers to a batch of requests (rtnlBatch); the
+	// kernel caps it at net.core.rmem_max; the default holds a chunk.
+	_ = s.SetReceiveBufferSize(1<<20, false)
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()

@@ -57,6 +57,16 @@ func (m *Manager) snapshot(ctx context.Context) (*snapshot, error) {
 			o.lower = o.Macvlan.Parent
 		}
 	}
+	// The library does not read queue counts.
+	ids, err := m.linkIDs()
+	if err != nil {
+		return nil, fmt.Errorf("netcfg: list links: %w", err)
+	}
+	for name, id := range ids {
+		if o := s.links[name]; o != nil && o.index == id.index {
+			o.oneQueue = id.oneQueue
+		}
+	}
 	for _, o := range s.links {
 		if o.Kind == Veth && o.owned && o.peerIndex == 0 {
 			o.Peer = &VethPeer{Elsewhere: true}

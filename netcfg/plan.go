@@ -103,6 +103,9 @@ type action struct {
 	link      *Link
 	index     int
 	peerIndex int
+	// kernelQueues and peerKernelQueues recreate a veth end with the
+	// kernel's queues, as it was made (netcfg gives its veths one).
+	kernelQueues, peerKernelQueues bool
 
 	name     string // link the step acts on
 	attr     string // for opLinkSet: mtu, mac, master, up
@@ -157,6 +160,8 @@ type obsLink struct {
 	peerOf string
 	// lower is the link this one sits on (vlan, macvlan parent, vxlan dev).
 	lower string
+	// oneQueue: the link has one transmit and one receive queue.
+	oneQueue bool
 }
 
 // snapshot is what netcfg reads from the kernel before planning.
