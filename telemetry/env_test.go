@@ -34,3 +34,8 @@ func needCmd(t testing.TB, name string) string {
 	needEnv(t, name, err)
 	return p
 }
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -11,7 +11,7 @@ type message struct {
 	Retained bool
 }
 
-func (m *message) size() int64 { return int64(len(m.Topic) + len(m.Payload) + 16) }
+func (m message) size() int64 { return int64(len(m.Topic) + len(m.Payload) + 16) }
 
 // ramSpool is a bounded FIFO of messages in memory. A message leaves it only
 // through ack, once the broker acknowledged it; when the byte cap is reached
