@@ -150,20 +150,20 @@ type RadioNoise struct {
 
 // Station is one peer associated with a wifi interface.
 type Station struct {
-	Ifname             string  `json:"ifname"`
-	MAC                string  `json:"mac"`
-	SignalDBm          int     `json:"signal_dbm"`
-	SignalAvgDBm       int     `json:"signal_avg_dbm"`
-	TxBitrateMbps      float64 `json:"tx_bitrate_mbps"`
-	RxBitrateMbps      float64 `json:"rx_bitrate_mbps"`
-	RxBytesTotal       uint64  `json:"rx_bytes_total"`
-	TxBytesTotal       uint64  `json:"tx_bytes_total"`
-	RxPacketsTotal     uint64  `json:"rx_packets_total"`
-	TxPacketsTotal     uint64  `json:"tx_packets_total"`
-	TxRetriesTotal     uint64  `json:"tx_retries_total"`
-	TxFailedTotal      uint64  `json:"tx_failed_total"`
-	InactiveSeconds    float64 `json:"inactive_seconds"`
-	ConnectedSeconds   float64 `json:"connected_seconds"`
+	Ifname           string  `json:"ifname"`
+	MAC              string  `json:"mac"`
+	SignalDBm        int     `json:"signal_dbm"`
+	SignalAvgDBm     int     `json:"signal_avg_dbm"`
+	TxBitrateMbps    float64 `json:"tx_bitrate_mbps"`
+	RxBitrateMbps    float64 `json:"rx_bitrate_mbps"`
+	RxBytesTotal     uint64  `json:"rx_bytes_total"`
+	TxBytesTotal     uint64  `json:"tx_bytes_total"`
+	RxPacketsTotal   uint64  `json:"rx_packets_total"`
+	TxPacketsTotal   uint64  `json:"tx_packets_total"`
+	TxRetriesTotal   uint64  `json:"tx_retries_total"`
+	TxFailedTotal    uint64  `json:"tx_failed_total"`
+	InactiveSeconds  float64 `json:"inactive_seconds"`
+	ConnectedSeconds float64 `json:"connected_seconds"`
 	*RadioNoise
 }
 

@@ -23,6 +23,7 @@ func (p *point) unum(k string, v uint64) { p.num(k, float64(v)) }
 func (p *point) inum(k string, v int64)  { p.num(k, float64(v)) }
 func (p *point) str(k, v string)         { p.strs = append(p.strs, [2]string{k, v}) }
 func (p *point) tag(k, v string)         { p.tags = append(p.tags, [2]string{k, v}) }
+
 // topicSafe makes a name usable as one MQTT topic level: "/", "+", "#" and
 // spaces become "_"; an empty name becomes "_".
 func topicSafe(s string) string {

@@ -1,0 +1,269 @@
+package telemetry
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// broker is a mosquitto started by a test on a free loopback port.
+type broker struct {
+	t     testing.TB
+	dir   string
+	port  int
+	extra string // more configuration lines
+	cmd   *exec.Cmd
+	log   *os.File
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startBroker starts mosquitto with the given extra configuration lines;
+// it is stopped when the test ends.
+func startBroker(t testing.TB, extra string) *broker {
+	t.Helper()
+	needCmd(t, "mosquitto")
+	b := &broker{t: t, dir: t.TempDir(), port: freePort(t), extra: extra}
+	b.start()
+	t.Cleanup(b.stop)
+	return b
+}
+
+func (b *broker) url() string { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port) }
+
+func (b *broker) start() {
+	b.t.Helper()
+	conf := filepath.Join(b.dir, "mosquitto.conf")
+	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n%s\n", b.port, b.extra)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	log, err := os.OpenFile(filepath.Join(b.dir, "mosquitto.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.log = log
+	b.cmd = exec.Command("mosquitto", "-c", conf)
+	b.cmd.Stdout, b.cmd.Stderr = log, log
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := b.cmd.Start(); err != nil {
+		b.t.Fatal(err)
+	}
+	waitFor(b.t, 30*time.Second, "mosquitto to listen", func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.port), time.Second)
+		if err == nil {
+			c.Close()
+			return true
+		}
+		if b.cmd.ProcessState != nil {
+			return false
+		}
+		return false
+	})
+}
+
+// stop ends mosquitto with SIGTERM (it saves its persistence file) and
+// waits for it.
+func (b *broker) stop() {
+	if b.cmd == nil {
+		return
+	}
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { b.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		b.cmd.Process.Kill()
+		<-done
+	}
+	b.cmd = nil
+	b.log.Close()
+}
+
+func (b *broker) logText() string {
+	out, _ := os.ReadFile(filepath.Join(b.dir, "mosquitto.log"))
+	return string(out)
+}
+
+// waitFor polls cond until it holds or the timeout passes (generous: the
+// machine is shared).
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// subscriber records what a topic filter receives, connected directly to
+// the broker.
+type subscriber struct {
+	mu   sync.Mutex
+	msgs []mqtt.Message
+	c    mqtt.Client
+}
+
+// subscribe connects a paho client (persistent session when id is set, so
+// a broker restart loses nothing) and subscribes at QoS 1.
+func subscribe(t testing.TB, brokerURL, id, filter string) *subscriber {
+	t.Helper()
+	s := &subscriber{}
+	clean := id == ""
+	if clean {
+		id = randName("sub")
+	}
+	o := mqtt.NewClientOptions().AddBroker(brokerURL).SetClientID(id).SetCleanSession(clean).
+		SetAutoReconnect(true).SetMaxReconnectInterval(500 * time.Millisecond).SetConnectRetry(true).
+		SetConnectRetryInterval(200 * time.Millisecond).SetKeepAlive(5 * time.Second).SetOrderMatters(true)
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		s.mu.Lock()
+		s.msgs = append(s.msgs, m)
+		s.mu.Unlock()
+	}
+	// With a persistent session the broker resends queued messages before a
+	// SUBSCRIBE is processed: the default handler takes those.
+	o.SetDefaultPublishHandler(handler)
+	probe := "probe/" + randName("")
+	o.SetOnConnectHandler(func(c mqtt.Client) {
+		// Completes asynchronously: never wait in a handler.
+		c.SubscribeMultiple(map[string]byte{filter: 1, probe: 1}, handler)
+	})
+	s.c = mqtt.NewClient(o)
+	if tok := s.c.Connect(); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	// Wait until the subscription is in place: a retained probe comes back.
+	waitFor(t, 30*time.Second, "the subscription", func() bool {
+		s.c.Publish(probe, 0, false, "probe").WaitTimeout(time.Second)
+		return s.count(func(m mqtt.Message) bool { return m.Topic() == probe }) > 0
+	})
+	t.Cleanup(func() { s.c.Disconnect(100) })
+	return s
+}
+
+func (s *subscriber) count(pred func(mqtt.Message) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.msgs {
+		if pred(m) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *subscriber) on(topic string) []mqtt.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mqtt.Message
+	for _, m := range s.msgs {
+		if m.Topic() == topic {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// proxy is a TCP proxy to the broker that the test can cut and restore.
+type proxy struct {
+	t      testing.TB
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
+}
+
+func startProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	p := &proxy{t: t, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), target: target, conns: map[net.Conn]bool{}}
+	p.restore()
+	t.Cleanup(func() { p.cut(); p.wg.Wait() })
+	return p
+}
+
+func (p *proxy) url() string { return "tcp://" + p.addr }
+
+// cut closes the listener and every connection: the link is down.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// restore listens again on the same address.
+func (p *proxy) restore() {
+	p.t.Helper()
+	var ln net.Listener
+	var err error
+	for i := 0; i < 100; i++ {
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			if p.ln != ln { // cut meanwhile
+				p.mu.Unlock()
+				c.Close()
+				u.Close()
+				return
+			}
+			p.conns[c], p.conns[u] = true, true
+			p.mu.Unlock()
+			p.wg.Add(2)
+			go func() { defer p.wg.Done(); io.Copy(u, c); u.Close(); c.Close() }()
+			go func() { defer p.wg.Done(); io.Copy(c, u); u.Close(); c.Close() }()
+		}
+	}()
+}
