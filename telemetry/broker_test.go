@@ -17,12 +17,13 @@ import (
 
 // broker is a mosquitto started by a test on a free loopback port.
 type broker struct {
-	t     testing.TB
-	dir   string
-	port  int
-	extra string // more configuration lines
-	cmd   *exec.Cmd
-	log   *os.File
+	t      testing.TB
+	dir    string
+	port   int
+	extra  string // more configuration lines
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    *os.File
 }
 
 // freePort asks the kernel for a free loopback port.
@@ -52,7 +53,12 @@ func (b *broker) url() string { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port)
 func (b *broker) start() {
 	b.t.Helper()
 	conf := filepath.Join(b.dir, "mosquitto.conf")
+	// As root mosquitto would switch to its own user, which cannot read the
+	// test's 0700 temporary directory: keep root.
 	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n%s\n", b.port, b.extra)
+	if os.Geteuid() == 0 {
+		text = "user root\n" + text
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		b.t.Fatal(err)
 	}
@@ -67,17 +73,26 @@ func (b *broker) start() {
 	if err := b.cmd.Start(); err != nil {
 		b.t.Fatal(err)
 	}
-	waitFor(b.t, 30*time.Second, "mosquitto to listen", func() bool {
+	exited := make(chan struct{})
+	b.exited = exited
+	go func(cmd *exec.Cmd) { cmd.Wait(); close(exited) }(b.cmd)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.port), time.Second)
 		if err == nil {
 			c.Close()
-			return true
+			return
 		}
-		if b.cmd.ProcessState != nil {
-			return false
+		select {
+		case <-exited:
+			b.t.Fatalf("mosquitto exited: %s", b.logText())
+		default:
 		}
-		return false
-	})
+		if time.Now().After(deadline) {
+			b.t.Fatalf("mosquitto does not listen on %d: %s", b.port, b.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // stop ends mosquitto with SIGTERM (it saves its persistence file) and
@@ -87,13 +102,11 @@ func (b *broker) stop() {
 		return
 	}
 	b.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { b.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-b.exited:
 	case <-time.After(10 * time.Second):
 		b.cmd.Process.Kill()
-		<-done
+		<-b.exited
 	}
 	b.cmd = nil
 	b.log.Close()

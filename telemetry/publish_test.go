@@ -237,6 +237,9 @@ func TestBrokerRestartWithPersistence(t *testing.T) {
 	waitFor(t, 30*time.Second, "the next sample", func() bool { return len(sub.on(topic)) > n })
 	time.Sleep(50 * time.Millisecond)
 	b.stop()
+	if !fileExists(dir + "/mosquitto.db") {
+		t.Fatalf("mosquitto saved no persistence file: %s", b.logText())
+	}
 	waitFor(t, 30*time.Second, "the publisher to see the broker go", func() bool { return !p.Connected() })
 	time.Sleep(3 * time.Second)
 	b.start()
