@@ -201,82 +201,116 @@ func (s *subscriber) on(topic string) []mqtt.Message {
 }
 
 // proxy is a TCP proxy to the broker that the test can cut and restore.
+// A cut is a black hole, like a radio link that fades: connections stay
+// open but bytes are dropped both ways, so the publisher only notices
+// through its keepalive, with a message sent into the void.
 type proxy struct {
 	t      testing.TB
 	addr   string
 	target string
-	mu     sync.Mutex
 	ln     net.Listener
+	mu     sync.Mutex
+	down   bool
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
 }
 
 func startProxy(t testing.TB, target string) *proxy {
 	t.Helper()
-	p := &proxy{t: t, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), target: target, conns: map[net.Conn]bool{}}
-	p.restore()
-	t.Cleanup(func() { p.cut(); p.wg.Wait() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]bool{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.closeAll()
+		p.wg.Wait()
+	})
 	return p
 }
 
 func (p *proxy) url() string { return "tcp://" + p.addr }
 
-// cut closes the listener and every connection: the link is down.
-func (p *proxy) cut() {
+func (p *proxy) isDown() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
+	return p.down
+}
+
+// cut starts dropping every byte.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	p.down = true
+	p.mu.Unlock()
+}
+
+// restore closes the connections that lost bytes and forwards again.
+func (p *proxy) restore() {
+	p.closeAll()
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+func (p *proxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for c := range p.conns {
 		c.Close()
 	}
 	clear(p.conns)
 }
 
-// restore listens again on the same address.
-func (p *proxy) restore() {
-	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for i := 0; i < 100; i++ {
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatal(err)
-	}
+func (p *proxy) track(cs ...net.Conn) {
 	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.ln != ln { // cut meanwhile
-				p.mu.Unlock()
-				c.Close()
-				u.Close()
-				return
-			}
-			p.conns[c], p.conns[u] = true, true
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); io.Copy(u, c); u.Close(); c.Close() }()
-			go func() { defer p.wg.Done(); io.Copy(c, u); u.Close(); c.Close() }()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		p.conns[c] = true
+	}
+}
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
 		}
-	}()
+		if p.isDown() { // a black hole: swallow what the client sends
+			p.track(c)
+			p.wg.Add(1)
+			go func() { defer p.wg.Done(); io.Copy(io.Discard, c); c.Close() }()
+			continue
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.track(c, u)
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); p.pipe(u, c) }()
+		go func() { defer p.wg.Done(); p.pipe(c, u) }()
+	}
+}
+
+// pipe copies src to dst, dropping bytes while the proxy is cut.
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.isDown() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }

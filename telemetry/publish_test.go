@@ -183,7 +183,9 @@ func TestOutageThroughProxy(t *testing.T) {
 	waitFor(t, 60*time.Second, "five samples", func() bool { return len(sub.on(topic)) >= 5 })
 	n := len(sub.on(topic))
 	waitFor(t, 30*time.Second, "the next sample", func() bool { return len(sub.on(topic)) > n })
-	time.Sleep(50 * time.Millisecond) // between two publishes, not during one
+	// Cut between two publishes: a PUBLISH that reached the broker whose
+	// PUBACK is dropped would be sent again, a duplicate QoS 1 allows.
+	time.Sleep(50 * time.Millisecond)
 	px.cut()
 	cutAt := time.Now()
 	waitFor(t, 30*time.Second, "the publisher to see the cut", func() bool { return !p.Connected() })
