@@ -112,9 +112,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("broker %q: %w", c.Broker, err)
 	}
 	switch u.Scheme {
-	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+	case "tcp", "mqtt", "ssl", "tls", "mqtts":
 	default:
-		return fmt.Errorf("broker %q: scheme %q is not tcp, mqtt, ssl, tls, mqtts, ws or wss", c.Broker, u.Scheme)
+		return fmt.Errorf("broker %q: scheme %q is not tcp, mqtt, ssl, tls or mqtts", c.Broker, u.Scheme)
 	}
 	if u.Host == "" {
 		return fmt.Errorf("broker %q: no host", c.Broker)

@@ -19,16 +19,26 @@ func init() {
 // error.
 type wifiCollector struct {
 	c *wifi.Client
+	// absentUntil: nl80211 was missing; look again only after this time
+	// (a driver may be loaded later), not on every sample.
+	absentUntil time.Time
 }
 
+// wifiRecheck is how long a node without nl80211 waits before looking again.
+const wifiRecheck = 5 * time.Minute
+
 // Collect implements Collector.
-func (c *wifiCollector) Collect(_ context.Context, _ time.Time, doc *Document) error {
+func (c *wifiCollector) Collect(_ context.Context, now time.Time, doc *Document) error {
 	w := &Wifi{Radios: []Radio{}, Stations: []Station{}}
 	doc.Wifi = w
 	if c.c == nil {
+		if now.Before(c.absentUntil) {
+			return nil
+		}
 		cl, err := wifi.New()
 		if err != nil {
 			if noWifi(err) {
+				c.absentUntil = now.Add(wifiRecheck)
 				return nil
 			}
 			return fmt.Errorf("nl80211: %w", err)
