@@ -139,7 +139,13 @@ type Radio struct {
 	Channel      int    `json:"channel,omitempty"`
 	ChannelWidth string `json:"channel_width,omitempty"`
 	Stations     int    `json:"stations"`
+	*RadioTxPower
 	*RadioNoise
+}
+
+// RadioTxPower is the transmit power, when the driver reports it.
+type RadioTxPower struct {
+	TxPowerDBm float64 `json:"txpower_dbm"`
 }
 
 // RadioNoise is the noise floor of the channel in use, when the driver
@@ -164,7 +170,14 @@ type Station struct {
 	TxFailedTotal    uint64  `json:"tx_failed_total"`
 	InactiveSeconds  float64 `json:"inactive_seconds"`
 	ConnectedSeconds float64 `json:"connected_seconds"`
+	*StationThroughput
 	*RadioNoise
+}
+
+// StationThroughput is the throughput the driver's rate control expects to
+// the station, when it reports one.
+type StationThroughput struct {
+	ExpectedThroughputMbps float64 `json:"expected_throughput_mbps"`
 }
 
 // SliverStats is one sliver (container) as seen from the host.

@@ -24,8 +24,9 @@ func sampleDoc() *Document {
 			{Name: "br-lan", State: "down", MTU: 1500},
 		},
 		Wifi: &Wifi{
-			Radios:   []Radio{{Name: "wlan0", Phy: "phy0", Mode: "ap", SSID: `guifi "x"`, FrequencyMHz: 5180, Channel: 36, Stations: 1, RadioNoise: &RadioNoise{-95}}},
-			Stations: []Station{{Ifname: "wlan0", MAC: "aa:bb:cc:dd:ee:ff", SignalDBm: -61, TxBitrateMbps: 433.3, RxBytesTotal: 1, InactiveSeconds: 0.01}},
+			Radios:   []Radio{{Name: "wlan0", Phy: "phy0", Mode: "ap", SSID: `guifi "x"`, FrequencyMHz: 5180, Channel: 36, Stations: 1, RadioNoise: &RadioNoise{-95}, RadioTxPower: &RadioTxPower{20}}},
+			Stations: []Station{{Ifname: "wlan0", MAC: "aa:bb:cc:dd:ee:ff", SignalDBm: -61, TxBitrateMbps: 433.3, RxBytesTotal: 1, InactiveSeconds: 0.01,
+				StationThroughput: &StationThroughput{200}}},
 		},
 		Slivers: []SliverStats{{Name: "s3", Slice: "exp-mesh", ID: 3, State: "running", CPUSecondsTotal: 33.1, MemoryBytes: 10485760, MemoryLimitBytes: 67108864, Pids: 4,
 			SliverRates: &SliverRates{CPUPercent: 12.5}}},
@@ -175,6 +176,7 @@ func TestPrometheusExposition(t *testing.T) {
 		`node_scrape_collector_success{collector="wifi"} 0` + "\n",
 		`nodekeeper_sliver_memory_limit_bytes{sliver="s3",slice="exp-mesh"} 6.7108864e+07` + "\n",
 		"nodekeeper_sample_seq 4711\n",
+		`wifi_station_expected_throughput_kilobits_per_second{ifname="wlan0",mac="aa:bb:cc:dd:ee:ff"} 200000` + "\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("exposition lacks %q", want)

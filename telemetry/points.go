@@ -177,6 +177,9 @@ func wifiPoints(ps []point, w *Wifi) []point {
 		if r.RadioNoise != nil {
 			p.inum("noise_dbm", int64(r.NoiseDBm))
 		}
+		if r.RadioTxPower != nil {
+			p.num("txpower_dbm", r.TxPowerDBm)
+		}
 		ps = append(ps, p)
 	}
 	for i := range w.Stations {
@@ -199,6 +202,9 @@ func wifiPoints(ps []point, w *Wifi) []point {
 		p.unum("tx_failed_total", s.TxFailedTotal)
 		p.num("inactive_seconds", s.InactiveSeconds)
 		p.num("connected_seconds", s.ConnectedSeconds)
+		if s.StationThroughput != nil {
+			p.num("expected_throughput_mbps", s.ExpectedThroughputMbps)
+		}
 		ps = append(ps, p)
 	}
 	return ps

@@ -161,6 +161,12 @@ func AppendPrometheus(b []byte, doc *Document) []byte {
 				w.sample(fam.name, fam.typ, fam.help, fam.v(s), "ifname", s.Ifname, "mac", s.MAC)
 			}
 		}
+		for i := range wf.Stations {
+			if s := &wf.Stations[i]; s.StationThroughput != nil {
+				w.sample("wifi_station_expected_throughput_kilobits_per_second", g, "Throughput the rate control expects to the station.",
+					s.ExpectedThroughputMbps*1000, "ifname", s.Ifname, "mac", s.MAC)
+			}
+		}
 	}
 	for _, fam := range []struct {
 		name, typ, help string

@@ -14,11 +14,12 @@ func init() {
 	registerCollector("wifi", true, func(Sources) Collector { return &wifiCollector{} })
 }
 
-// wifiCollector reports radios and stations through nl80211. A node without
-// wifi (no nl80211 family, no wifi interfaces) gets empty lists, not an
-// error.
+// wifiCollector reports radios and stations through nl80211 (one generic
+// netlink connection; the records are decoded with mdlayher/wifi's parsers
+// plus the few attributes it leaves out). A node without wifi (no nl80211
+// family, no wifi interfaces) gets empty lists, not an error.
 type wifiCollector struct {
-	c *wifi.Client
+	nl *nl80211
 	// absentUntil: nl80211 was missing; look again only after this time
 	// (a driver may be loaded later), not on every sample.
 	absentUntil time.Time
@@ -31,11 +32,11 @@ const wifiRecheck = 5 * time.Minute
 func (c *wifiCollector) Collect(_ context.Context, now time.Time, doc *Document) error {
 	w := &Wifi{Radios: []Radio{}, Stations: []Station{}}
 	doc.Wifi = w
-	if c.c == nil {
+	if c.nl == nil {
 		if now.Before(c.absentUntil) {
 			return nil
 		}
-		cl, err := wifi.New()
+		nl, err := dialNL80211()
 		if err != nil {
 			if noWifi(err) {
 				c.absentUntil = now.Add(wifiRecheck)
@@ -43,40 +44,48 @@ func (c *wifiCollector) Collect(_ context.Context, now time.Time, doc *Document)
 			}
 			return fmt.Errorf("nl80211: %w", err)
 		}
-		c.c = cl
+		c.nl = nl
 	}
-	ifis, err := c.c.Interfaces()
+	ifaces, err := c.nl.interfaces()
 	if err != nil {
-		c.c.Close()
-		c.c = nil
+		c.nl.close()
+		c.nl = nil
 		return fmt.Errorf("nl80211 interfaces: %w", err)
 	}
 	var errs []error
-	for _, ifi := range ifis {
-		if ifi.Name == "" {
+	for _, ifc := range ifaces {
+		if ifc.Name == "" {
 			continue // a P2P device or similar without a netdev
 		}
-		stas, err := c.c.StationInfo(ifi)
+		stas, err := c.nl.stations(ifc.Index)
 		if err != nil && !noWifi(err) {
-			errs = append(errs, fmt.Errorf("%s stations: %w", ifi.Name, err))
+			errs = append(errs, fmt.Errorf("%s stations: %w", ifc.Name, err))
 		}
-		surveys, err := c.c.SurveyInfo(ifi)
-		if err != nil && !noWifi(err) && !errors.Is(err, wifi.ErrNotSupported) {
-			errs = append(errs, fmt.Errorf("%s survey: %w", ifi.Name, err))
+		surveys, err := c.nl.surveys(ifc.Index)
+		if err != nil && !noWifi(err) && !errors.Is(err, unixEOPNOTSUPP) {
+			errs = append(errs, fmt.Errorf("%s survey: %w", ifc.Name, err))
 		}
-		ssid := ""
-		if ifi.Type == wifi.InterfaceTypeStation {
-			if bss, err := c.c.BSS(ifi); err == nil {
-				ssid = bss.SSID
-			}
-		}
-		r := mapRadio(ifi, ssid, surveys, len(stas))
+		r := mapRadio(ifc.Interface, ifc.ssid, ifc.txPowerMBm, surveys, len(stas))
 		w.Radios = append(w.Radios, r)
 		for _, s := range stas {
-			w.Stations = append(w.Stations, mapStation(ifi.Name, s, r.RadioNoise))
+			w.Stations = append(w.Stations, mapStation(ifc.Name, s.StationInfo, s.expectedKbps, r.RadioNoise))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nlInterface is an nl80211 interface with the attributes mdlayher/wifi
+// does not decode.
+type nlInterface struct {
+	*wifi.Interface
+	ssid       string
+	txPowerMBm int // 0: not reported
+}
+
+// nlStation is a station with its expected throughput (0: not reported).
+type nlStation struct {
+	*wifi.StationInfo
+	expectedKbps int
 }
 
 // noWifi tells errors that mean "no wifi here": nl80211 is not in the kernel
@@ -87,7 +96,7 @@ func noWifi(err error) bool {
 
 // mapRadio maps an nl80211 interface to the document's radio. The noise
 // floor comes from the survey of the channel in use.
-func mapRadio(ifi *wifi.Interface, ssid string, surveys []*wifi.SurveyInfo, stations int) Radio {
+func mapRadio(ifi *wifi.Interface, ssid string, txPowerMBm int, surveys []*wifi.SurveyInfo, stations int) Radio {
 	r := Radio{
 		Name:         ifi.Name,
 		Phy:          fmt.Sprintf("phy%d", ifi.PHY),
@@ -99,6 +108,9 @@ func mapRadio(ifi *wifi.Interface, ssid string, surveys []*wifi.SurveyInfo, stat
 	}
 	if ifi.Frequency != 0 {
 		r.ChannelWidth = ifi.ChannelWidth.String()
+	}
+	if txPowerMBm != 0 {
+		r.RadioTxPower = &RadioTxPower{TxPowerDBm: float64(txPowerMBm) / 100}
 	}
 	if len(ifi.HardwareAddr) > 0 {
 		r.MAC = ifi.HardwareAddr.String()
@@ -113,15 +125,16 @@ func mapRadio(ifi *wifi.Interface, ssid string, surveys []*wifi.SurveyInfo, stat
 }
 
 // mapStation maps an nl80211 station to the document's station. Bitrates
-// in the library are in units of 100 kbit/s.
-func mapStation(ifname string, s *wifi.StationInfo, noise *RadioNoise) Station {
-	return Station{
+// in the library are in bit/s; the expected throughput comes
+// in kbit/s.
+func mapStation(ifname string, s *wifi.StationInfo, expectedKbps int, noise *RadioNoise) Station {
+	st := Station{
 		Ifname:           ifname,
 		MAC:              s.HardwareAddr.String(),
 		SignalDBm:        s.Signal,
 		SignalAvgDBm:     s.SignalAverage,
-		TxBitrateMbps:    float64(s.TransmitBitrate) / 10,
-		RxBitrateMbps:    float64(s.ReceiveBitrate) / 10,
+		TxBitrateMbps:    float64(s.TransmitBitrate) / 1e6,
+		RxBitrateMbps:    float64(s.ReceiveBitrate) / 1e6,
 		RxBytesTotal:     uint64(s.ReceivedBytes),
 		TxBytesTotal:     uint64(s.TransmittedBytes),
 		RxPacketsTotal:   uint64(s.ReceivedPackets),
@@ -132,6 +145,10 @@ func mapStation(ifname string, s *wifi.StationInfo, noise *RadioNoise) Station {
 		ConnectedSeconds: s.Connected.Seconds(),
 		RadioNoise:       noise,
 	}
+	if expectedKbps > 0 {
+		st.StationThroughput = &StationThroughput{ExpectedThroughputMbps: float64(expectedKbps) / 1000}
+	}
+	return st
 }
 
 func ifaceMode(t wifi.InterfaceType) string {

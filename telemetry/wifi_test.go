@@ -21,18 +21,23 @@ func TestWifiMapping(t *testing.T) {
 		name    string
 		ifi     *wifi.Interface
 		ssid    string
+		txpower int
 		surveys []*wifi.SurveyInfo
 		want    Radio
 	}{
-		{"ap with survey", ifi, "", surveys, Radio{Name: "wlan0", Phy: "phy1", MAC: "02:fc:00:00:00:01", Mode: "ap",
+		{"ap with survey", ifi, "guifi.net-x", 2000, surveys, Radio{Name: "wlan0", Phy: "phy1", MAC: "02:fc:00:00:00:01", Mode: "ap", SSID: "guifi.net-x",
 			FrequencyMHz: 5180, Channel: 36, ChannelWidth: "80 MHz", Stations: 2, RadioNoise: &RadioNoise{NoiseDBm: -95}}},
 		{"station on 2.4 GHz, no survey", &wifi.Interface{Name: "wlan1", PHY: 0, Type: wifi.InterfaceTypeStation, Frequency: 2437, ChannelWidth: wifi.ChannelWidth20},
-			"guifi.net-x", nil, Radio{Name: "wlan1", Phy: "phy0", Mode: "sta", SSID: "guifi.net-x", FrequencyMHz: 2437, Channel: 6, ChannelWidth: "20 MHz", Stations: 2}},
-		{"mesh point not on a channel", &wifi.Interface{Name: "mesh0", Type: wifi.InterfaceTypeMeshPoint}, "", nil,
+			"guifi.net-x", 0, nil, Radio{Name: "wlan1", Phy: "phy0", Mode: "sta", SSID: "guifi.net-x", FrequencyMHz: 2437, Channel: 6, ChannelWidth: "20 MHz", Stations: 2}},
+		{"mesh point not on a channel", &wifi.Interface{Name: "mesh0", Type: wifi.InterfaceTypeMeshPoint}, "", 0, nil,
 			Radio{Name: "mesh0", Phy: "phy0", Mode: "mesh", Stations: 2}},
 	}
 	for _, tt := range tests {
-		got := mapRadio(tt.ifi, tt.ssid, tt.surveys, 2)
+		got := mapRadio(tt.ifi, tt.ssid, tt.txpower, tt.surveys, 2)
+		if (got.RadioTxPower != nil) != (tt.txpower != 0) || (got.RadioTxPower != nil && got.TxPowerDBm != float64(tt.txpower)/100) {
+			t.Errorf("%s: txpower %v, want %d mBm", tt.name, got.RadioTxPower, tt.txpower)
+		}
+		got.RadioTxPower = nil
 		if (got.RadioNoise == nil) != (tt.want.RadioNoise == nil) || (got.RadioNoise != nil && *got.RadioNoise != *tt.want.RadioNoise) {
 			t.Errorf("%s: noise %v, want %v", tt.name, got.RadioNoise, tt.want.RadioNoise)
 		}
@@ -43,9 +48,13 @@ func TestWifiMapping(t *testing.T) {
 	}
 
 	st := &wifi.StationInfo{HardwareAddr: mac("aa:bb:cc:dd:ee:ff"), Connected: time.Hour, Inactive: 10 * time.Millisecond,
-		ReceivedBytes: 1, TransmittedBytes: 2, ReceivedPackets: 3, TransmittedPackets: 4, ReceiveBitrate: 3900, TransmitBitrate: 4333,
+		ReceivedBytes: 1, TransmittedBytes: 2, ReceivedPackets: 3, TransmittedPackets: 4, ReceiveBitrate: 390_000_000, TransmitBitrate: 433_300_000,
 		Signal: -61, SignalAverage: -63, TransmitRetries: 5, TransmitFailed: 6}
-	got := mapStation("wlan0", st, &RadioNoise{NoiseDBm: -95})
+	got := mapStation("wlan0", st, 200000, &RadioNoise{NoiseDBm: -95})
+	if got.StationThroughput == nil || got.ExpectedThroughputMbps != 200 {
+		t.Errorf("expected throughput %v, want 200 Mbit/s", got.StationThroughput)
+	}
+	got.StationThroughput = nil
 	want := Station{Ifname: "wlan0", MAC: "aa:bb:cc:dd:ee:ff", SignalDBm: -61, SignalAvgDBm: -63, TxBitrateMbps: 433.3, RxBitrateMbps: 390,
 		RxBytesTotal: 1, TxBytesTotal: 2, RxPacketsTotal: 3, TxPacketsTotal: 4, TxRetriesTotal: 5, TxFailedTotal: 6,
 		InactiveSeconds: 0.01, ConnectedSeconds: 3600}
