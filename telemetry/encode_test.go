@@ -24,7 +24,7 @@ func sampleDoc() *Document {
 			{Name: "br-lan", State: "down", MTU: 1500},
 		},
 		Wifi: &Wifi{
-			Radios:   []Radio{{Name: "wlan0", Phy: "phy0", Mode: "ap", SSID: `guifi "x"`, FrequencyMHz: 5180, Channel: 36, Stations: 1, RadioNoise: &RadioNoise{-95}, RadioTxPower: &RadioTxPower{20}}},
+			Radios: []Radio{{Name: "wlan0", Phy: "phy0", Mode: "ap", SSID: `guifi "x"`, FrequencyMHz: 5180, Channel: 36, Stations: 1, RadioNoise: &RadioNoise{-95}, RadioTxPower: &RadioTxPower{20}}},
 			Stations: []Station{{Ifname: "wlan0", MAC: "aa:bb:cc:dd:ee:ff", SignalDBm: -61, TxBitrateMbps: 433.3, RxBytesTotal: 1, InactiveSeconds: 0.01,
 				StationThroughput: &StationThroughput{200}}},
 		},

@@ -1,3 +1,5 @@
+//go:build !nowifi
+
 package telemetry
 
 import (

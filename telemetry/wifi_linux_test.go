@@ -1,3 +1,5 @@
+//go:build !nowifi
+
 package telemetry
 
 import (
@@ -45,7 +47,7 @@ func TestParseNL80211(t *testing.T) {
 			n.Uint8(unix.NL80211_STA_INFO_SIGNAL, uint8(0xc3)) // -61 dBm
 			n.Uint32(unix.NL80211_STA_INFO_INACTIVE_TIME, 10)
 			n.Uint32(unix.NL80211_STA_INFO_CONNECTED_TIME, 3600)
-			n.Uint64(unix.NL80211_STA_INFO_RX_BYTES64, 1 << 33)
+			n.Uint64(unix.NL80211_STA_INFO_RX_BYTES64, 1<<33)
 			n.Uint32(unix.NL80211_STA_INFO_EXPECTED_THROUGHPUT, 200000)
 			n.Nested(unix.NL80211_STA_INFO_TX_BITRATE, func(r *netlink.AttributeEncoder) error {
 				r.Uint32(unix.NL80211_RATE_INFO_BITRATE32, 4333)
