@@ -13,9 +13,9 @@ type Document struct {
 	TS         float64                    `json:"ts"`
 	Seq        uint64                     `json:"seq"`
 	System     *System                    `json:"system,omitempty"`
-	Interfaces []Interface                `json:"interfaces,omitempty"`
+	Interfaces []Interface                `json:"interfaces,omitzero"`
 	Wifi       *Wifi                      `json:"wifi,omitempty"`
-	Slivers    []SliverStats              `json:"slivers,omitempty"`
+	Slivers    []SliverStats              `json:"slivers,omitzero"`
 	Agent      *Agent                     `json:"agent,omitempty"`
 	Collectors map[string]CollectorStatus `json:"collectors"`
 }

@@ -31,6 +31,7 @@ func (c *interfacesCollector) Collect(_ context.Context, now time.Time, doc *Doc
 	var err error
 	c.buf, err = dumpLinks(c.buf, func(l *link) { out = append(out, linkToInterface(l)) })
 	if err != nil {
+		doc.Interfaces = nil // absent rather than stale
 		return err
 	}
 	if c.seen == nil {

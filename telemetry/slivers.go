@@ -62,6 +62,7 @@ func (c *sliversCollector) Collect(ctx context.Context, now time.Time, doc *Docu
 	}
 	ss, err := c.lister.Slivers(ctx)
 	if err != nil {
+		doc.Slivers = nil // absent rather than stale
 		return fmt.Errorf("list slivers: %w", err)
 	}
 	links := map[string]link{}
