@@ -409,3 +409,51 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// TestSpoolCapWhileBrokerAway: with the broker away the spool keeps the
+// newest messages up to its cap and counts the dropped ones; when the
+// broker comes, the kept ones arrive in order, and subscribers of the
+// publisher see each sample.
+func TestSpoolCapWhileBrokerAway(t *testing.T) {
+	t.Parallel()
+	needCmd(t, "mosquitto")
+	port := freePort(t)
+	c := testConfig(fmt.Sprintf("tcp://127.0.0.1:%d", port), randName("n"))
+	c.Interval = 100 * time.Millisecond
+	c.SpoolMaxBytes = 4096
+	c.Collectors["agent"] = true
+	p := startPublisher(t, c)
+	docs, stop := p.Subscribe()
+	defer stop()
+	waitFor(t, 60*time.Second, "drops at the cap", func() bool { _, _, d := p.spool.depth(); return d > 10 })
+	n, bytes, _ := p.spool.depth()
+	if bytes > c.SpoolMaxBytes || n == 0 {
+		t.Fatalf("spool holds %d messages, %d bytes, cap %d", n, bytes, c.SpoolMaxBytes)
+	}
+	select {
+	case d := <-docs:
+		if d.Agent == nil || d.Seq == 0 {
+			t.Errorf("subscriber got %+v", d)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no document for the subscriber")
+	}
+	waitFor(t, 30*time.Second, "the agent group to count drops", func() bool {
+		d := p.Latest()
+		return d != nil && d.Agent != nil && d.Agent.DroppedTotal > 0 && d.Agent.SpoolDepth > 0 && d.Agent.Connected == 0
+	})
+	// The broker comes: what is left arrives, in order.
+	b := &broker{t: t, dir: t.TempDir(), port: port}
+	sub := func() *subscriber {
+		b.start()
+		t.Cleanup(b.stop)
+		return subscribe(t, b.url(), "", "nodekeeper/"+c.NodeID+"/telemetry/system")
+	}()
+	waitFor(t, 60*time.Second, "new samples after the backlog", func() bool { return len(sub.on("nodekeeper/"+c.NodeID+"/telemetry/system")) > 5 })
+	seqs := seqsOf(t, sub.on("nodekeeper/"+c.NodeID+"/telemetry/system"))
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Fatalf("out of order: %v", seqs)
+		}
+	}
+}
