@@ -457,3 +457,38 @@ func TestSpoolCapWhileBrokerAway(t *testing.T) {
 		}
 	}
 }
+
+// TestFileSpoolAcrossRestart: samples taken while the broker is away, by a
+// publisher that then stops, are sent by the next run, oldest first.
+func TestFileSpoolAcrossRestart(t *testing.T) {
+	t.Parallel()
+	needCmd(t, "mosquitto")
+	port := freePort(t)
+	dir := t.TempDir()
+	c := testConfig(fmt.Sprintf("tcp://127.0.0.1:%d", port), randName("n"))
+	c.Spool, c.SpoolPath, c.SeqPath = "file", dir+"/spool", dir+"/seq"
+	p, err := NewPublisher(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, 30*time.Second, "five samples spooled", func() bool { n, _, _ := p.spool.depth(); return n >= 5 })
+	cancel()
+	<-done
+	spooled, _, _ := p.spool.depth()
+	if !fileExists(c.SpoolPath) {
+		t.Fatal("no spool file after a stop with a backlog")
+	}
+
+	b := &broker{t: t, dir: t.TempDir(), port: port}
+	b.start()
+	t.Cleanup(b.stop)
+	topic := "nodekeeper/" + c.NodeID + "/telemetry/system"
+	sub := subscribe(t, b.url(), "", topic)
+	startPublisher(t, c)
+	waitFor(t, 60*time.Second, "the spooled samples and new ones", func() bool { return len(sub.on(topic)) >= spooled+3 })
+	seqs := seqsOf(t, sub.on(topic))
+	checkExactlyOnceInOrder(t, seqs) // 1.. from the first run, then the second run's
+}

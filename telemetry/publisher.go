@@ -131,6 +131,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 	p.client.Disconnect(250)
 	wg.Wait()
+	if p.fspool != nil { // again, now that the sender is done
+		if err := p.fspool.flush(); err != nil {
+			p.log.Error("spool flush", "err", err)
+		}
+	}
 	if err := p.seq.close(); err != nil {
 		p.log.Error("save seq", "err", err)
 	}
