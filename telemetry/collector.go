@@ -49,8 +49,8 @@ func registerCollector(name string, defaultOn bool, f func(Sources) Collector) {
 	factories[name] = collectorFactory{defaultOn: defaultOn, new: f}
 }
 
-// Groups returns the names of all collectors, sorted, and whether each is on
-// by default.
+// Groups returns the name of every collector and whether it is on by
+// default.
 func Groups() map[string]bool {
 	m := make(map[string]bool, len(factories))
 	for n, f := range factories {

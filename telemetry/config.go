@@ -12,8 +12,8 @@ import (
 // Config is the publisher's configuration; its fields mirror the agent's
 // UCI section (see docs/telemetry.md). Start from DefaultConfig.
 type Config struct {
-	// Broker is the MQTT broker URL: tcp://host:1883, ssl://host:8883
-	// (also mqtt:// and mqtts://, tls://).
+	// Broker is the MQTT broker URL: tcp://host:1883 or ssl://host:8883
+	// (also mqtt://, and tls:// or mqtts:// for TLS).
 	Broker string
 	// NodeID names the node in topics and documents; the MQTT client id is
 	// "nodekeeper-" + NodeID.
