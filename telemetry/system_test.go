@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -151,4 +150,3 @@ func TestFixtureDocument(t *testing.T) {
 type fixedSlivers []Sliver
 
 func (f fixedSlivers) Slivers(context.Context) ([]Sliver, error) { return f, nil }
-
