@@ -26,10 +26,11 @@ type ramSpool struct {
 	dropped uint64
 	changed uint64 // bumped on every push, ack and drop (for the file spool)
 	wake    chan struct{}
+	empty   chan struct{} // signalled when an ack empties the spool
 }
 
 func newRAMSpool(maxBytes int64) *ramSpool {
-	return &ramSpool{max: maxBytes, wake: make(chan struct{}, 1)}
+	return &ramSpool{max: maxBytes, wake: make(chan struct{}, 1), empty: make(chan struct{}, 1)}
 }
 
 // push appends m, dropping the oldest messages while over the cap. A
@@ -87,6 +88,12 @@ func (s *ramSpool) ack(id uint64) {
 		s.head++
 		s.changed++
 		s.compact()
+		if s.head == len(s.q) {
+			select {
+			case s.empty <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
