@@ -12,7 +12,7 @@ import (
 
 func init() {
 	registerCollector("agent", true, func(s Sources) Collector {
-		return &agentCollector{root: s.Root, policies: s.Policies, pub: s.pub}
+		return &agentCollector{statm: newProcFile(s.Root + "/proc/self/statm"), policies: s.Policies, pub: s.pub}
 	})
 }
 
@@ -38,10 +38,9 @@ type pubStats struct {
 
 // agentCollector reports the process's own health.
 type agentCollector struct {
-	root     string
+	statm    *procFile
 	policies PolicyCounter
 	pub      publisherStats
-	buf      []byte
 }
 
 // Collect implements Collector.
@@ -58,12 +57,11 @@ func (c *agentCollector) Collect(_ context.Context, _ time.Time, doc *Document) 
 		a.PoliciesLoaded, a.PoliciesQuarantined = c.policies.PolicyCounts()
 	}
 	doc.Agent = a
-	var err error
-	c.buf, err = readInto(c.buf, c.root+"/proc/self/statm")
+	b, err := c.statm.read()
 	if err != nil {
 		return fmt.Errorf("rss: %w", err)
 	}
-	pages, err := parseStatmRSS(c.buf)
+	pages, err := parseStatmRSS(b)
 	if err != nil {
 		return fmt.Errorf("/proc/self/statm: %w", err)
 	}

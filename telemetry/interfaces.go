@@ -14,9 +14,9 @@ func init() {
 // interfacesCollector reports every link of the node's network namespace
 // from one RTM_GETLINK netlink dump (one request, no file per counter).
 type interfacesCollector struct {
-	buf  []byte
-	prev map[string]linkSample
-	seen map[string]bool
+	links linkDumper
+	prev  map[string]linkSample
+	seen  map[string]bool
 }
 
 // linkSample is what the rates of the next sample are computed from.
@@ -28,9 +28,7 @@ type linkSample struct {
 // Collect implements Collector.
 func (c *interfacesCollector) Collect(_ context.Context, now time.Time, doc *Document) error {
 	var out []Interface
-	var err error
-	c.buf, err = dumpLinks(c.buf, func(l *link) { out = append(out, linkToInterface(l)) })
-	if err != nil {
+	if err := c.links.dump(func(l *link) { out = append(out, linkToInterface(l)) }); err != nil {
 		doc.Interfaces = nil // absent rather than stale
 		return err
 	}

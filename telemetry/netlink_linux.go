@@ -8,46 +8,73 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dumpLinks asks the kernel (in the calling thread's network namespace) for
-// every link and calls fn for each. buf is a receive buffer the caller keeps
-// between calls; the grown buffer is returned.
-func dumpLinks(buf []byte, fn func(*link)) ([]byte, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+// linkDumper asks the kernel for every link over a route netlink socket
+// that stays open between dumps (it belongs to the network namespace the
+// first dump ran in).
+type linkDumper struct {
+	fd   int
+	open bool
+	seq  uint32
+	buf  []byte
+}
+
+// dump calls fn for each link. After an error the socket is closed and the
+// next dump opens a new one.
+func (d *linkDumper) dump(fn func(*link)) error {
+	if !d.open {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink socket: %w", err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("netlink bind: %w", err)
+		}
+		d.fd, d.open = fd, true
+	}
+	err := d.request(fn)
 	if err != nil {
-		return buf, fmt.Errorf("netlink socket: %w", err)
+		d.close()
 	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return buf, fmt.Errorf("netlink bind: %w", err)
-	}
+	return err
+}
+
+func (d *linkDumper) request(fn func(*link)) error {
+	d.seq++
 	var req [nlmsgHdrLen + ifinfomsgLen]byte
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
 	ne.PutUint16(req[4:], unix.RTM_GETLINK)
 	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	ne.PutUint32(req[8:], 1)
+	ne.PutUint32(req[8:], d.seq)
 	req[nlmsgHdrLen] = unix.AF_UNSPEC
-	if err := unix.Sendto(fd, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return buf, fmt.Errorf("netlink send RTM_GETLINK: %w", err)
+	if err := unix.Sendto(d.fd, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("netlink send RTM_GETLINK: %w", err)
 	}
-	if cap(buf) < 32<<10 {
-		buf = make([]byte, 32<<10)
+	if len(d.buf) == 0 {
+		d.buf = make([]byte, 32<<10)
 	}
-	buf = buf[:cap(buf)]
 	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
+		n, _, err := unix.Recvfrom(d.fd, d.buf, 0)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
-			return buf, fmt.Errorf("netlink receive: %w", err)
+			return fmt.Errorf("netlink receive: %w", err)
 		}
-		err = parseLinkMessages(buf[:n], fn)
+		err = parseLinkMessages(d.buf[:n], fn)
 		if errors.Is(err, errDumpDone) {
-			return buf, nil
+			return nil
 		}
 		if err != nil {
-			return buf, err
+			return err
 		}
+	}
+}
+
+func (d *linkDumper) close() {
+	if d.open {
+		unix.Close(d.fd)
+		d.open = false
 	}
 }

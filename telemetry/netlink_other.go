@@ -4,6 +4,11 @@ package telemetry
 
 import "errors"
 
-func dumpLinks(buf []byte, fn func(*link)) ([]byte, error) {
-	return buf, errors.New("netlink: not supported on this OS")
+// linkDumper lists links; only Linux has them here.
+type linkDumper struct{}
+
+func (d *linkDumper) dump(fn func(*link)) error {
+	return errors.New("netlink: not supported on this OS")
 }
+
+func (d *linkDumper) close() {}

@@ -42,7 +42,7 @@ type sliversCollector struct {
 	lister SliverLister
 	mounts cgroupMounts
 	buf    []byte
-	nlbuf  []byte
+	links  linkDumper
 	prev   map[string]sliverSample
 }
 
@@ -69,7 +69,7 @@ func (c *sliversCollector) Collect(ctx context.Context, now time.Time, doc *Docu
 	var linkErr error
 	for _, s := range ss {
 		if len(s.HostIfaces) > 0 {
-			c.nlbuf, linkErr = dumpLinks(c.nlbuf, func(l *link) { links[l.name] = *l })
+			linkErr = c.links.dump(func(l *link) { links[l.name] = *l })
 			break
 		}
 	}

@@ -19,7 +19,11 @@ func init() {
 		if fs == nil {
 			fs = []string{"/overlay", "/tmp"}
 		}
-		return &systemCollector{root: s.Root, mounts: fs}
+		c := &systemCollector{root: s.Root, mounts: fs}
+		for _, p := range []string{"/proc/uptime", "/proc/loadavg", "/proc/stat", "/proc/meminfo", "/proc/sys/kernel/random/entropy_avail"} {
+			c.files = append(c.files, newProcFile(s.Root+p))
+		}
+		return c
 	})
 }
 
@@ -32,19 +36,19 @@ const userHZ = 100
 type systemCollector struct {
 	root   string
 	mounts []string
-	buf    []byte
+	files  []*procFile // uptime, loadavg, stat, meminfo, entropy_avail
 	prev   cpuTimes
-	zones  []string // thermal zone directories, found on the first call
+	zones  []thermalZone // found on the first call
 	zoned  bool
 }
 
-func (c *systemCollector) path(p string) string { return c.root + p }
-
-func (c *systemCollector) read(p string) ([]byte, error) {
-	var err error
-	c.buf, err = readInto(c.buf, c.path(p))
-	return c.buf, err
+// thermalZone is one /sys/class/thermal/thermal_zone*.
+type thermalZone struct {
+	name string
+	temp *procFile
 }
+
+func (c *systemCollector) path(p string) string { return c.root + p }
 
 // Collect implements Collector.
 func (c *systemCollector) Collect(_ context.Context, _ time.Time, doc *Document) error {
@@ -52,17 +56,18 @@ func (c *systemCollector) Collect(_ context.Context, _ time.Time, doc *Document)
 	var errs []error
 	fail := func(what string, err error) { errs = append(errs, fmt.Errorf("%s: %w", what, err)) }
 
-	if b, err := c.read("/proc/uptime"); err != nil {
+	uptime, loadavg, stat, meminfo, entropy := c.files[0], c.files[1], c.files[2], c.files[3], c.files[4]
+	if b, err := uptime.read(); err != nil {
 		fail("uptime", err)
 	} else if s.UptimeSeconds, err = parseUptime(b); err != nil {
 		fail("/proc/uptime", err)
 	}
-	if b, err := c.read("/proc/loadavg"); err != nil {
+	if b, err := loadavg.read(); err != nil {
 		fail("loadavg", err)
 	} else if s.Load, s.Processes, err = parseLoadavg(b); err != nil {
 		fail("/proc/loadavg", err)
 	}
-	if b, err := c.read("/proc/stat"); err != nil {
+	if b, err := stat.read(); err != nil {
 		fail("stat", err)
 	} else if t, n, err := parseStat(b); err != nil {
 		fail("/proc/stat", err)
@@ -73,12 +78,12 @@ func (c *systemCollector) Collect(_ context.Context, _ time.Time, doc *Document)
 		}
 		c.prev = t
 	}
-	if b, err := c.read("/proc/meminfo"); err != nil {
+	if b, err := meminfo.read(); err != nil {
 		fail("meminfo", err)
 	} else if s.Memory, err = parseMeminfo(b); err != nil {
 		fail("/proc/meminfo", err)
 	}
-	if b, err := c.read("/proc/sys/kernel/random/entropy_avail"); err == nil {
+	if b, err := entropy.read(); err == nil {
 		s.EntropyBits, _ = strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 	}
 	s.Temperatures = c.temperatures()
@@ -93,30 +98,31 @@ func (c *systemCollector) Collect(_ context.Context, _ time.Time, doc *Document)
 }
 
 // temperatures reads /sys/class/thermal/thermal_zone*/{type,temp}; the list
-// of zones is read once.
+// of zones and their names are read once.
 func (c *systemCollector) temperatures() []Temperature {
 	if !c.zoned {
 		c.zoned = true
 		m, _ := filepath.Glob(c.path("/sys/class/thermal/thermal_zone*"))
 		sort.Strings(m)
-		c.zones = m
+		for _, z := range m {
+			name := filepath.Base(z)
+			if tb, err := os.ReadFile(z + "/type"); err == nil {
+				name = string(bytes.TrimSpace(tb))
+			}
+			c.zones = append(c.zones, thermalZone{name: name, temp: newProcFile(z + "/temp")})
+		}
 	}
 	var ts []Temperature
 	for _, z := range c.zones {
-		b, err := readInto(c.buf, z+"/temp")
+		b, err := z.temp.read()
 		if err != nil {
 			continue // a zone whose sensor is off reads EINVAL or ENODATA
 		}
-		c.buf = b
 		milli, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 		if err != nil {
 			continue
 		}
-		name := filepath.Base(z)
-		if tb, err := os.ReadFile(z + "/type"); err == nil {
-			name = string(bytes.TrimSpace(tb))
-		}
-		ts = append(ts, Temperature{Name: name, Celsius: float64(milli) / 1000})
+		ts = append(ts, Temperature{Name: z.name, Celsius: float64(milli) / 1000})
 	}
 	return ts
 }
