@@ -69,6 +69,8 @@ func (c *agentCollector) Collect(_ context.Context, _ time.Time, doc *Document) 
 	return nil
 }
 
+func (c *agentCollector) close() { c.statm.close() }
+
 // parseStatmRSS returns the resident pages (second field) of /proc/PID/statm.
 func parseStatmRSS(b []byte) (int64, error) {
 	f := bytes.Fields(b)

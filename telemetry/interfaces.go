@@ -63,6 +63,8 @@ func (c *interfacesCollector) Collect(_ context.Context, now time.Time, doc *Doc
 	return nil
 }
 
+func (c *interfacesCollector) close() { c.links.close() }
+
 // linkToInterface maps a netlink link to the document's interface.
 func linkToInterface(l *link) Interface {
 	ifc := Interface{

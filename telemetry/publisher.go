@@ -89,8 +89,9 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 }
 
 // Run samples and publishes until ctx ends, then publishes the retained
-// "offline" status, disconnects and saves the spool and the sequence
-// number. It returns an error only if it cannot start (the Prometheus
+// "offline" status, disconnects, saves the spool and the sequence number,
+// and closes the collectors' files and sockets (Latest still works; Run
+// cannot be called again). It returns an error only if it cannot start (the Prometheus
 // listener's address is taken); broker trouble is retried forever and shows
 // in LastError.
 func (p *Publisher) Run(ctx context.Context) error {
@@ -139,6 +140,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	if err := p.seq.close(); err != nil {
 		p.log.Error("save seq", "err", err)
 	}
+	p.sampler.Close()
 	return nil
 }
 

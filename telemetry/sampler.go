@@ -73,3 +73,16 @@ func (s *Sampler) Latest() *Document {
 	defer s.mu.Unlock()
 	return s.last
 }
+
+// closer is implemented by collectors that hold files or sockets open.
+type closer interface{ close() }
+
+// Close releases what the collectors hold open (files, sockets). The
+// Sampler must not be used afterwards.
+func (s *Sampler) Close() {
+	for _, c := range s.cols {
+		if c, ok := c.(closer); ok {
+			c.close()
+		}
+	}
+}

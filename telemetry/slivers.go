@@ -135,6 +135,8 @@ func (c *sliversCollector) Collect(ctx context.Context, now time.Time, doc *Docu
 	return nil
 }
 
+func (c *sliversCollector) close() { c.links.close() }
+
 // cgroupStats fills CPU, memory, limit and pids from the cgroups of pid.
 func (c *sliversCollector) cgroupStats(pid int, st *SliverStats) error {
 	var err error

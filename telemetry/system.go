@@ -97,6 +97,15 @@ func (c *systemCollector) Collect(_ context.Context, _ time.Time, doc *Document)
 	return errors.Join(errs...)
 }
 
+func (c *systemCollector) close() {
+	for _, f := range c.files {
+		f.close()
+	}
+	for _, z := range c.zones {
+		z.temp.close()
+	}
+}
+
 // temperatures reads /sys/class/thermal/thermal_zone*/{type,temp}; the list
 // of zones and their names are read once.
 func (c *systemCollector) temperatures() []Temperature {

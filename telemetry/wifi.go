@@ -76,6 +76,13 @@ func (c *wifiCollector) Collect(_ context.Context, now time.Time, doc *Document)
 	return errors.Join(errs...)
 }
 
+func (c *wifiCollector) close() {
+	if c.nl != nil {
+		c.nl.close()
+		c.nl = nil
+	}
+}
+
 // nlInterface is an nl80211 interface with the attributes mdlayher/wifi
 // does not decode.
 type nlInterface struct {

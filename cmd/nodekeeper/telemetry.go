@@ -78,6 +78,7 @@ func telemetrySample(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nodekeeper telemetry sample:", err)
 		return 2
 	}
+	defer s.Close()
 	ctx := context.Background()
 	doc := s.Sample(ctx, time.Now(), 1, nil)
 	if *rates > 0 {
