@@ -1,0 +1,185 @@
+package telemetry
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// sampleDoc is a document with every group filled in.
+func sampleDoc() *Document {
+	return &Document{
+		Node: "nk-1", TS: 1764097485.123, Seq: 4711,
+		System: &System{UptimeSeconds: 86400.5, Load: [3]float64{0.42, 0.36, 0.3},
+			CPU:          CPU{Count: 2, UserSecondsTotal: 10, CPUPercent: &CPUPercent{UserPercent: 3.1, IdlePercent: 95, BusyPercent: 5}},
+			Memory:       Memory{TotalBytes: 134217728, AvailableBytes: 83886080, UsedPercent: 37.5},
+			Processes:    Processes{Running: 1, Total: 63},
+			Temperatures: []Temperature{{Name: "cpu-thermal", Celsius: 51.2}},
+			Filesystems:  []Filesystem{{Mount: "/overlay", SizeBytes: 8388608, UsedBytes: 1048576, FreeBytes: 7340032, UsedPercent: 12.5}, {Mount: "/", SizeBytes: 1}},
+		},
+		Interfaces: []Interface{
+			{Name: "eth0", State: "up", Up: 1, MTU: 1500, MAC: "02:fc:00:00:00:01", RxBytesTotal: 123456, TxBytesTotal: 654321, LinkRates: &LinkRates{RxBps: 8000}},
+			{Name: "br-lan", State: "down", MTU: 1500},
+		},
+		Wifi: &Wifi{
+			Radios: []Radio{{Name: "wlan0", Phy: "phy0", Mode: "ap", SSID: `guifi "x"`, FrequencyMHz: 5180, Channel: 36, Stations: 1, RadioNoise: &RadioNoise{-95}, RadioTxPower: &RadioTxPower{20}}},
+			Stations: []Station{{Ifname: "wlan0", MAC: "aa:bb:cc:dd:ee:ff", SignalDBm: -61, TxBitrateMbps: 433.3, RxBytesTotal: 1, InactiveSeconds: 0.01,
+				StationThroughput: &StationThroughput{200}}},
+		},
+		Slivers: []SliverStats{{Name: "s3", Slice: "exp-mesh", ID: 3, State: "running", CPUSecondsTotal: 33.1, MemoryBytes: 10485760, MemoryLimitBytes: 67108864, Pids: 4,
+			SliverRates: &SliverRates{CPUPercent: 12.5}}},
+		Agent:      &Agent{RSSBytes: 9437184, Goroutines: 21, PublishedTotal: 1200},
+		Collectors: map[string]CollectorStatus{"system": {DurationSeconds: 0.0001}, "wifi": {DurationSeconds: 0.00003, Error: "nl80211: boom"}},
+	}
+}
+
+var allGroups = []string{"agent", "interfaces", "slivers", "system", "wifi"}
+
+func TestEncodeJSONFlat(t *testing.T) {
+	doc := sampleDoc()
+	msgs := encodeJSON(doc.Node, doc.TS, doc.Seq, points(doc, allGroups))
+	var topics []string
+	for _, m := range msgs {
+		topics = append(topics, m.topic)
+		var obj map[string]any
+		if err := json.Unmarshal(m.payload, &obj); err != nil {
+			t.Fatalf("%s: %v: %s", m.topic, err, m.payload)
+		}
+		if obj["node"] != "nk-1" || obj["seq"] != 4711.0 || obj["ts"] != 1764097485.123 {
+			t.Errorf("%s: header %v %v %v", m.topic, obj["node"], obj["seq"], obj["ts"])
+		}
+		for k, v := range obj {
+			switch v.(type) {
+			case float64, string:
+			default:
+				t.Errorf("%s: field %s is %T, not flat", m.topic, k, v)
+			}
+		}
+	}
+	want := []string{"agent", "interfaces", "interfaces/eth0", "interfaces/br-lan", "slivers", "slivers/s3",
+		"system", "system/temperature/cpu-thermal", "system/filesystem/overlay", "system/filesystem/root",
+		"wifi", "wifi/radio/wlan0", "wifi/station/aa:bb:cc:dd:ee:ff"}
+	if !slices.Equal(topics, want) {
+		t.Errorf("topics\n got %v\nwant %v", topics, want)
+	}
+	sys := string(msgs[slices.Index(topics, "system")].payload)
+	for _, f := range []string{`"load1":0.42`, `"cpu_busy_percent":5`, `"memory_total_bytes":134217728`, `"uptime_seconds":86400.5`} {
+		if !strings.Contains(sys, f) {
+			t.Errorf("system message lacks %s: %s", f, sys)
+		}
+	}
+	// Unknown values are left out: br-lan has no rates yet.
+	if br := string(msgs[3].payload); strings.Contains(br, "rx_bps") {
+		t.Errorf("br-lan has rates: %s", br)
+	}
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain": `"plain"`, `q"b\`: `"q\"b\\"`, "nl\n\x01": `"nl\u000a\u0001"`, "bad\xffutf8": `"bad\ufffdutf8"`, "ñ": `"ñ"`,
+	} {
+		got := string(appendJSONString(nil, in))
+		if got != want {
+			t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Errorf("%s is not JSON: %v", got, err)
+		}
+	}
+}
+
+var influxLine = regexp.MustCompile(`^[a-z_]+,node=[^ ,]+(,[a-z_]+=([^ ,\\]|\\.)+)* seq=\d+i(,[a-z_0-9]+=("([^"\\]|\\.)*"|-?[0-9.]+))* \d{19}$`)
+
+func TestEncodeInflux(t *testing.T) {
+	doc := sampleDoc()
+	msgs := encodeInflux(doc.Node, doc.TS, doc.Seq, points(doc, allGroups))
+	var topics []string
+	for _, m := range msgs {
+		topics = append(topics, m.topic)
+		for _, line := range strings.Split(strings.TrimSuffix(string(m.payload), "\n"), "\n") {
+			if !influxLine.MatchString(line) {
+				t.Errorf("%s: bad line %q", m.topic, line)
+			}
+			if !strings.HasSuffix(line, " 1764097485123000000") {
+				t.Errorf("timestamp not the sample's: %q", line)
+			}
+		}
+	}
+	if !slices.Equal(topics, allGroups) {
+		t.Errorf("one message per group: got %v", topics)
+	}
+	if !strings.Contains(string(msgs[4].payload), `wifi_radio,node=nk-1,ifname=wlan0,phy=phy0 seq=4711i,mode="ap",ssid="guifi \"x\""`) {
+		t.Errorf("wifi radio line: %s", msgs[4].payload)
+	}
+}
+
+func TestTopicSafe(t *testing.T) {
+	for in, want := range map[string]string{"eth0": "eth0", "/overlay": "overlay", "/mnt/usb 1": "mnt_usb_1", "a+b#c": "a_b_c", "": "_", "/": "_"} {
+		if got := topicSafe(in); got != want {
+			t.Errorf("topicSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+var (
+	promComment = regexp.MustCompile(`^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$`)
+	promSample  = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? (-?[0-9.e+-]+|NaN)$`)
+)
+
+// checkExposition checks the text format: every line parses, a family's
+// TYPE comes before its samples and its samples are contiguous.
+func checkExposition(t *testing.T, text string) {
+	t.Helper()
+	done := map[string]bool{}
+	typed := map[string]bool{}
+	cur := ""
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if m := promComment.FindStringSubmatch(line); m != nil {
+			if m[1] == "TYPE" {
+				typed[m[2]] = true
+			}
+			continue
+		}
+		m := promSample.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("bad exposition line %q", line)
+			continue
+		}
+		if !typed[m[1]] {
+			t.Errorf("%s has no TYPE before its samples", m[1])
+		}
+		if m[1] != cur {
+			if done[m[1]] {
+				t.Errorf("samples of %s are not contiguous", m[1])
+			}
+			done[cur] = true
+			cur = m[1]
+		}
+	}
+}
+
+func TestPrometheusExposition(t *testing.T) {
+	text := string(AppendPrometheus(nil, sampleDoc()))
+	checkExposition(t, text)
+	for _, want := range []string{
+		"node_load1 0.42\n",
+		`node_network_receive_bytes_total{device="eth0"} 123456` + "\n",
+		`node_network_transmit_bytes_total{device="eth0"} 654321` + "\n",
+		`wifi_station_signal_dbm{ifname="wlan0",mac="aa:bb:cc:dd:ee:ff"} -61` + "\n",
+		`wifi_station_inactive_milliseconds{ifname="wlan0",mac="aa:bb:cc:dd:ee:ff"} 10` + "\n",
+		`wifi_network_noise_dbm{ifname="wlan0",ssid="guifi \"x\"",frequency="5180"} -95` + "\n",
+		"node_memory_MemTotal_bytes 1.34217728e+08\n",
+		`node_filesystem_size_bytes{mountpoint="/overlay"} 8.388608e+06` + "\n",
+		`node_scrape_collector_success{collector="wifi"} 0` + "\n",
+		`nodekeeper_sliver_memory_limit_bytes{sliver="s3",slice="exp-mesh"} 6.7108864e+07` + "\n",
+		"nodekeeper_sample_seq 4711\n",
+		`wifi_station_expected_throughput_kilobits_per_second{ifname="wlan0",mac="aa:bb:cc:dd:ee:ff"} 200000` + "\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
