@@ -53,3 +53,20 @@ if ! command -v staticcheck >/dev/null 2>&1 && [ ! -x "$gobin/staticcheck" ]; th
 	echo "deps: installing staticcheck $STATICCHECK_VERSION into $gobin"
 	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
+
+# The qemu smoke tests run foreign binaries that re-execute themselves (the
+# policy worker), so the kernel must hand foreign ELF files to qemu: register
+# Debian's qemu-user-static binfmt entries when nothing (systemd-binfmt,
+# binfmt-support) did.
+binfmt=/proc/sys/fs/binfmt_misc
+if [ ! -e "$binfmt/register" ]; then
+	mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null ||
+		{ echo "deps: cannot mount $binfmt: the qemu smoke tests need binfmt_misc" >&2; exit 1; }
+fi
+for q in mips mipsel arm aarch64; do
+	[ -e "$binfmt/qemu-$q" ] && continue
+	conf=/usr/lib/binfmt.d/qemu-$q.conf
+	[ -r "$conf" ] || { echo "deps: $conf missing (qemu-user-static)" >&2; exit 1; }
+	echo "deps: registering qemu-$q with binfmt_misc"
+	cat "$conf" > "$binfmt/register"
+done

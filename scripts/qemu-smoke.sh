@@ -4,14 +4,14 @@
 # is big-endian: byte-order bugs show up there), then build the .ipk packages,
 # which enforces the flash budget. Run by `make smoke` after `make cross`.
 #
-# Each subcommand is checked once the binary lists it in `help`:
+# Each subcommand below must be listed in `help` and is checked:
 #   version            same text as amd64 but for the architecture
 #   uci                export, then import and export again, of the config
 #                      files of the UCI vectors in uci/testdata/vectors:
 #                      same output and exit status as amd64, and a round trip
 #                      that gives back what it was given
 #   policy test        on openwrt-package/files/policies: same as amd64
-#   telemetry sample   exits 0 and prints a JSON document with the same keys
+#   telemetry sample   (without the netlink collectors, see below) exits 0 and prints a JSON document with the same keys
 #                      as amd64's (values are live, so they differ)
 # SMOKE_UCI_CASES (default 40) bounds the number of UCI cases; UCI_VECTORS
 # names another vector directory.
@@ -85,7 +85,9 @@ if has uci; then
 			for a in amd64 $archs; do
 				o=$work/uci.$name.$a
 				capture "$a" "$o.export" uci -c "$c" -t "$work/save.$a" export
-				if [ "$(tail -n 1 "$o.export")" = "exit 0" ]; then
+				# Round trip what exported cleanly; an empty export (no file that
+				# parses) has nothing to import: uci would say "Entry not found".
+				if [ "$(tail -n 1 "$o.export")" = "exit 0" ] && [ "$(wc -l < "$o.export")" -gt 1 ]; then
 					mkdir -p "$o.conf"
 					sed '$d' "$o.export" | capture "$a" "$o.import" uci -c "$o.conf" -t "$work/save.$a" import
 					capture "$a" "$o.again" uci -c "$o.conf" -t "$work/save.$a" export
@@ -102,7 +104,7 @@ if has uci; then
 		echo "smoke: uci round trips over $ncases vector cases on amd64 $archs"
 	fi
 else
-	echo "smoke: uci not built yet"
+	fail "uci: the binary has no uci command"
 fi
 
 # policy test on the example policies
@@ -115,13 +117,17 @@ if has policy; then
 	done
 	echo "smoke: policy test $policies on amd64 $archs"
 else
-	echo "smoke: policy not built yet"
+	fail "policy: the binary has no policy command"
 fi
 
-# telemetry sample
+# telemetry sample. qemu-user (Debian's 7.2) cannot translate this kernel's
+# netlink: it leaves newer link attributes byte-swapped for big-endian
+# guests and has no generic netlink at all, so the netlink-based collectors
+# (interfaces, wifi) are left out here; their parsers are tested by go test
+# and against the real kernel.
 if has telemetry; then
 	for a in amd64 $archs; do
-		capture "$a" "$work/telemetry.$a" telemetry sample
+		capture "$a" "$work/telemetry.$a" telemetry sample --collectors=-interfaces,-wifi
 		[ "$(tail -n 1 "$work/telemetry.$a")" = "exit 0" ] || fail "telemetry sample on $a: $(tail -n 1 "$work/telemetry.$a"): $(head -c 300 "$work/telemetry.$a.err")"
 		head -c 1 "$work/telemetry.$a" | grep -q '{' || fail "telemetry sample on $a printed no JSON object"
 		grep -o '"[A-Za-z0-9_]*":' "$work/telemetry.$a" | sort -u > "$work/telemetry.$a.keys"
@@ -130,7 +136,7 @@ if has telemetry; then
 	done
 	echo "smoke: telemetry sample on amd64 $archs"
 else
-	echo "smoke: telemetry not built yet"
+	fail "telemetry: the binary has no telemetry command"
 fi
 
 [ "$failed" = 0 ] || exit 1
