@@ -394,7 +394,7 @@ func (c *client) attemptConnection(isReconnect bool, attempt int) (net.Conn, byt
 		if c.options.CustomOpenConnectionFn != nil {
 			conn, err = c.options.CustomOpenConnectionFn(broker, c.options)
 		} else {
-			conn, err = openConnection(broker, tlsCfg, c.options.ConnectTimeout, c.options.HTTPHeaders, c.options.WebsocketOptions, dialer)
+			conn, err = openConnection(broker, tlsCfg, dialer)
 		}
 		if err != nil {
 			ERROR.Println(CLI, err.Error())

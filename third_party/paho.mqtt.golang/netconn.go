@@ -20,15 +20,9 @@
 package mqtt
 
 import (
-	"crypto/tls"
 	"errors"
 	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"time"
-
-	"golang.org/x/net/proxy"
 )
 
 //
@@ -37,21 +31,11 @@ import (
 
 // openConnection opens a network connection using the protocol indicated in the URL.
 // Does not carry out any MQTT specific handshakes.
-func openConnection(uri *url.URL, tlsc *tls.Config, timeout time.Duration, headers http.Header, websocketOptions *WebsocketOptions, dialer *net.Dialer) (net.Conn, error) {
+// nodekeeper: no websockets (ws, wss) and no proxies (all_proxy); see README.nodekeeper.
+func openConnection(uri *url.URL, tlsc *tlsConfig, dialer *net.Dialer) (net.Conn, error) {
 	switch uri.Scheme {
-	case "ws":
-		dialURI := *uri // #623 - Gorilla Websockets does not accept URL's where uri.User != nil
-		dialURI.User = nil
-		conn, err := NewWebsocket(dialURI.String(), nil, timeout, headers, websocketOptions)
-		return conn, err
-	case "wss":
-		dialURI := *uri // #623 - Gorilla Websockets does not accept URL's where uri.User != nil
-		dialURI.User = nil
-		conn, err := NewWebsocket(dialURI.String(), tlsc, timeout, headers, websocketOptions)
-		return conn, err
 	case "mqtt", "tcp":
-		proxyDialer := proxy.FromEnvironmentUsing(dialer)
-		conn, err := proxyDialer.Dial("tcp", uri.Host)
+		conn, err := dialer.Dial("tcp", uri.Host)
 		if err != nil {
 			return nil, err
 		}
@@ -73,29 +57,7 @@ func openConnection(uri *url.URL, tlsc *tls.Config, timeout time.Duration, heade
 		}
 		return conn, nil
 	case "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
-		allProxy := os.Getenv("all_proxy")
-		if len(allProxy) == 0 {
-			conn, err := tls.DialWithDialer(dialer, "tcp", uri.Host, tlsc)
-			if err != nil {
-				return nil, err
-			}
-			return conn, nil
-		}
-		proxyDialer := proxy.FromEnvironment()
-		conn, err := proxyDialer.Dial("tcp", uri.Host)
-		if err != nil {
-			return nil, err
-		}
-
-		tlsConn := tls.Client(conn, tlsc)
-
-		err = tlsConn.Handshake()
-		if err != nil {
-			_ = conn.Close()
-			return nil, err
-		}
-
-		return tlsConn, nil
+		return dialTLS(dialer, uri.Host, tlsc)
 	}
 	return nil, errors.New("unknown protocol")
 }

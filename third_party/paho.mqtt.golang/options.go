@@ -22,9 +22,7 @@
 package mqtt
 
 import (
-	"crypto/tls"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -55,7 +53,7 @@ type OnConnectHandler func(Client)
 type ReconnectHandler func(Client, *ClientOptions)
 
 // ConnectionAttemptHandler is invoked prior to making the initial connection.
-type ConnectionAttemptHandler func(broker *url.URL, tlsCfg *tls.Config) *tls.Config
+type ConnectionAttemptHandler func(broker *url.URL, tlsCfg *tlsConfig) *tlsConfig
 
 // OpenConnectionFunc is invoked to establish the underlying network connection
 // Its purpose if for custom network transports.
@@ -85,7 +83,7 @@ type ClientOptions struct {
 	WillRetained             bool
 	ProtocolVersion          uint
 	protocolVersionExplicit  bool
-	TLSConfig                *tls.Config
+	TLSConfig                *tlsConfig
 	KeepAlive                int64 // Warning: Some brokers may reject connections with Keepalive = 0.
 	PingTimeout              time.Duration
 	ConnectTimeout           time.Duration
@@ -103,8 +101,6 @@ type ClientOptions struct {
 	WriteTimeout             time.Duration
 	MessageChannelDepth      uint
 	ResumeSubs               bool
-	HTTPHeaders              http.Header
-	WebsocketOptions         *WebsocketOptions
 	MaxResumePubInFlight     int // // 0 = no limit; otherwise this is the maximum simultaneous messages sent while resuming
 	Dialer                   *net.Dialer
 	CustomOpenConnectionFn   OpenConnectionFunc
@@ -150,8 +146,6 @@ func NewClientOptions() *ClientOptions {
 		OnConnectionNotification: nil,
 		WriteTimeout:             0, // 0 represents timeout disabled
 		ResumeSubs:               false,
-		HTTPHeaders:              make(map[string][]string),
-		WebsocketOptions:         &WebsocketOptions{},
 		Dialer:                   &net.Dialer{Timeout: 30 * time.Second},
 		CustomOpenConnectionFn:   nil,
 		AutoAckDisabled:          false,
@@ -250,7 +244,7 @@ func (o *ClientOptions) SetOrderMatters(order bool) *ClientOptions {
 // SetTLSConfig will set an SSL/TLS configuration to be used when connecting
 // to an MQTT broker. Please read the official Go documentation for more
 // information.
-func (o *ClientOptions) SetTLSConfig(t *tls.Config) *ClientOptions {
+func (o *ClientOptions) SetTLSConfig(t *tlsConfig) *ClientOptions {
 	o.TLSConfig = t
 	return o
 }
@@ -420,19 +414,6 @@ func (o *ClientOptions) SetConnectRetry(a bool) *ClientOptions {
 // remains so the API is not altered.
 func (o *ClientOptions) SetMessageChannelDepth(s uint) *ClientOptions {
 	o.MessageChannelDepth = s
-	return o
-}
-
-// SetHTTPHeaders sets the additional HTTP headers that will be sent in the WebSocket
-// opening handshake.
-func (o *ClientOptions) SetHTTPHeaders(h http.Header) *ClientOptions {
-	o.HTTPHeaders = h
-	return o
-}
-
-// SetWebsocketOptions sets the additional websocket options used in a WebSocket connection
-func (o *ClientOptions) SetWebsocketOptions(w *WebsocketOptions) *ClientOptions {
-	o.WebsocketOptions = w
 	return o
 }
 

@@ -19,8 +19,6 @@
 package mqtt
 
 import (
-	"crypto/tls"
-	"net/http"
 	"net/url"
 	"time"
 )
@@ -122,7 +120,7 @@ func (r *ClientOptionsReader) ProtocolVersion() uint {
 	return s
 }
 
-func (r *ClientOptionsReader) TLSConfig() *tls.Config {
+func (r *ClientOptionsReader) TLSConfig() *tlsConfig {
 	s := r.options.TLSConfig
 	return s
 }
@@ -171,16 +169,5 @@ func (r *ClientOptionsReader) WriteTimeout() time.Duration {
 
 func (r *ClientOptionsReader) MessageChannelDepth() uint {
 	s := r.options.MessageChannelDepth
-	return s
-}
-
-func (r *ClientOptionsReader) HTTPHeaders() http.Header {
-	h := r.options.HTTPHeaders
-	return h
-}
-
-// WebsocketOptions returns the currently configured WebSocket options
-func (r *ClientOptionsReader) WebsocketOptions() *WebsocketOptions {
-	s := r.options.WebsocketOptions
 	return s
 }
