@@ -100,6 +100,14 @@ func DefaultConfig() Config {
 	}
 }
 
+// ErrNoTLS is wrapped by Validate's error for TLS settings (an ssl://,
+// tls:// or mqtts:// broker, a CA, client certificate or key file) in a
+// build without TLS (TLSSupported is false).
+var ErrNoTLS = errors.New("this build has no TLS support; install nodekeeper-ssl")
+
+// secureScheme tells the broker URL schemes that mean TLS.
+func secureScheme(s string) bool { return s == "ssl" || s == "tls" || s == "mqtts" }
+
 // MinInterval is the shortest sampling interval accepted (for tests).
 const MinInterval = 100 * time.Millisecond
 
@@ -130,6 +138,14 @@ func (c *Config) Validate() error {
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return errors.New("tls: a client certificate needs both cert and key files")
+	}
+	if !TLSSupported {
+		switch {
+		case secureScheme(u.Scheme):
+			return fmt.Errorf("broker %q: %w", c.Broker, ErrNoTLS)
+		case c.CAFile != "" || c.CertFile != "" || c.KeyFile != "":
+			return fmt.Errorf("tls ca, cert or key file: %w", ErrNoTLS)
+		}
 	}
 	if c.KeepAlive < time.Second {
 		return fmt.Errorf("keepalive %v: must be at least 1s", c.KeepAlive)
