@@ -16,10 +16,13 @@ import (
 // used, with these arguments and the URL appended. uclient-fetch is
 // OpenWrt's (https with libustream-ssl); wget may be GNU wget, busybox's
 // or OpenWrt's uclient-fetch under that name; curl follows redirects and
-// fails on HTTP errors with -fL. wget gets no -T: busybox may lack it.
+// fails on HTTP errors with -fL. wget gets no -T (busybox may lack it) and
+// neither wget nor uclient-fetch gets -q, which keeps GNU wget (and maybe
+// uclient-fetch) from saying which HTTP error it got: the last lines of
+// what a tool writes to stderr go into the error.
 var DefaultFetchCommands = [][]string{
-	{"uclient-fetch", "-q", "-T", "60", "-O", "-"},
-	{"wget", "-q", "-O", "-"},
+	{"uclient-fetch", "-T", "60", "-O", "-"},
+	{"wget", "-O", "-"},
 	{"curl", "-fsSL", "--connect-timeout", "60", "-o", "-"},
 }
 
@@ -65,7 +68,7 @@ func (f *fetcher) fetch(ctx context.Context, url string, w io.Writer) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.WaitDelay = 5 * time.Second // a child of the tool holding the pipes open
-	stderr := &headBuffer{max: 2048}
+	stderr := &tailBuffer{max: 4096}
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -85,7 +88,7 @@ func (f *fetcher) fetch(ctx context.Context, url string, w io.Writer) error {
 	case cerr != nil:
 		return fmt.Errorf("download with %s: storing: %w", argv[0], cerr)
 	case werr != nil:
-		msg := strings.TrimSpace(stderr.String())
+		msg := stderr.lastLines(2)
 		var ee *exec.ExitError
 		if errors.As(werr, &ee) && msg == "" {
 			msg = wgetExitMeaning(argv[0], ee.ExitCode())
@@ -98,8 +101,8 @@ func (f *fetcher) fetch(ctx context.Context, url string, w io.Writer) error {
 	return nil
 }
 
-// wgetExitMeaning explains the exit statuses GNU wget (and uclient-fetch,
-// which copies them) give without a message under -q.
+// wgetExitMeaning explains the exit statuses of GNU wget (and
+// uclient-fetch, which copies them), for a tool that said nothing.
 func wgetExitMeaning(tool string, code int) string {
 	switch filepath.Base(tool) {
 	case "wget", "uclient-fetch":
@@ -116,17 +119,28 @@ func wgetExitMeaning(tool string, code int) string {
 	}[code]
 }
 
-// headBuffer keeps the first max bytes written to it.
-type headBuffer struct {
+// tailBuffer keeps the last max bytes written to it (a tool's progress
+// output comes first, its error last).
+type tailBuffer struct {
 	b   []byte
 	max int
 }
 
-func (h *headBuffer) Write(p []byte) (int, error) {
-	if room := h.max - len(h.b); room > 0 {
-		h.b = append(h.b, p[:min(room, len(p))]...)
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
 	}
 	return len(p), nil
 }
 
-func (h *headBuffer) String() string { return string(h.b) }
+// lastLines returns the last n non-empty lines, joined by "; ".
+func (t *tailBuffer) lastLines(n int) string {
+	var lines []string
+	for _, l := range strings.Split(string(t.b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-n):], "; ")
+}

@@ -64,9 +64,8 @@ func TestFetchTools(t *testing.T) {
 		command  []string
 		notFound string // what the error says for a 404
 	}{
-		{"busybox wget", []string{"busybox", "wget", "-q", "-O", "-"}, "404 Not Found"},
-		// GNU wget says nothing under -q: its exit status is explained.
-		{"wget", DefaultFetchCommands[1], "exit status 8: the server answered with an HTTP error"},
+		{"busybox wget", []string{"busybox", "wget", "-O", "-"}, "server returned error: HTTP/1.1 404 Not Found"},
+		{"wget", DefaultFetchCommands[1], "exit status 8: HTTP request sent, awaiting response... 404 Not Found; "},
 		{"curl", DefaultFetchCommands[2], "returned error: 404"},
 	}
 	for _, tool := range tools {
@@ -159,8 +158,8 @@ func TestFetchCommand(t *testing.T) {
 		want    []string
 		err     string
 	}{
-		{"OpenWrt", []string{"uclient-fetch", "wget", "curl"}, nil, []string{"uclient-fetch", "-q", "-T", "60", "-O", "-", url}, ""},
-		{"wget", []string{"wget", "curl"}, nil, []string{"wget", "-q", "-O", "-", url}, ""},
+		{"OpenWrt", []string{"uclient-fetch", "wget", "curl"}, nil, []string{"uclient-fetch", "-T", "60", "-O", "-", url}, ""},
+		{"wget", []string{"wget", "curl"}, nil, []string{"wget", "-O", "-", url}, ""},
 		{"curl", []string{"curl"}, nil, []string{"curl", "-fsSL", "--connect-timeout", "60", "-o", "-", url}, ""},
 		{"configured", []string{"uclient-fetch"}, []string{"curl", "--cacert", "/etc/ca.pem", "-o", "-"}, []string{"curl", "--cacert", "/etc/ca.pem", "-o", "-", url}, ""},
 		{"none", nil, nil, nil, "none of uclient-fetch, wget, curl is in PATH"},
@@ -190,6 +189,10 @@ func TestFetchCommand(t *testing.T) {
 	}
 	// A configured command gets the URL as its last argument, its output is
 	// the archive, and its message and exit status make the error.
+	silent := filepath.Join(t.TempDir(), "wget") // as GNU wget -q: no word
+	if err := os.WriteFile(silent, []byte("#!/bin/sh\nexit 8\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name    string
 		command []string
@@ -198,7 +201,10 @@ func TestFetchCommand(t *testing.T) {
 	}{
 		{"URL appended", []string{"sh", "-c", `printf %s "$1"`, "sh"}, url, ""},
 		{"tool fails", []string{"sh", "-c", `echo "cannot reach $1" >&2; exit 3`, "sh"}, "", "download with sh: exit status 3: cannot reach " + url},
+		{"last lines of a long story", []string{"sh", "-c", `i=0; while [ $i -lt 2000 ]; do echo "progress $i" >&2; i=$((i+1)); done; printf 'last\n\n  error: gone\n' >&2; exit 1`, "sh"},
+			"", "exit status 1: last; error: gone"},
 		{"silent failure", []string{"sh", "-c", "exit 4", "sh"}, "", "exit status 4: (no message)"},
+		{"silent wget", []string{silent}, "", "exit status 8: the server answered with an HTTP error"},
 		{"missing program", []string{"/nonexistent/fetch"}, "", "download with /nonexistent/fetch: fork/exec"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
