@@ -13,7 +13,8 @@ FUZZTIME  ?= 15s
 TESTTIMEOUT ?= 20m
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-# Architectures of community routers: GOARCH[/variant] -> dist/nodekeeper-linux-<name>.
+# Architectures of community routers: GOARCH[/variant] -> dist/nodekeeper-linux-<name>
+# (the nodekeeper package, no TLS) and dist/nodekeeper-ssl-linux-<name> (nodekeeper-ssl).
 CROSS := mips mipsle arm arm64 amd64
 
 .PHONY: all help build test unit fuzz smoke lint cross deps demo bench ipk clean
@@ -24,7 +25,7 @@ help:
 	@echo "build   bin/nodekeeper for this machine"
 	@echo "test    install missing tools (scripts/deps.sh), lint, run every test, fuzz briefly, qemu smoke tests"
 	@echo "lint    gofmt, go vet, staticcheck"
-	@echo "cross   static binaries for mips, mipsle (softfloat), arm (v7), arm64, amd64 into dist/"
+	@echo "cross   static binaries for mips, mipsle (softfloat), arm (v7), arm64, amd64 into dist/, without and with TLS"
 	@echo "ipk     OpenWrt .ipk packages and a feed index into dist/ipk/"
 	@echo "demo    a three-node lab in network namespaces with a live view (root)"
 	@echo "bench   benchmarks, printed as a table beside their peers"
@@ -51,17 +52,22 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-cross: $(CROSS:%=dist/nodekeeper-linux-%)
+cross: $(CROSS:%=dist/nodekeeper-linux-%) $(CROSS:%=dist/nodekeeper-ssl-linux-%)
 
 dist/nodekeeper-linux-%: FORCE
 	@mkdir -p dist
 	scripts/cross.sh $* $@ '$(LDFLAGS)'
+
+dist/nodekeeper-ssl-linux-%: FORCE
+	@mkdir -p dist
+	scripts/cross.sh $* $@ '$(LDFLAGS)' ssl
 
 FORCE:
 
 ipk: cross
 	scripts/build-ipk.sh
 	scripts/size-report.sh mips
+	scripts/size-report.sh mips 20 ssl
 
 demo: deps build
 	scripts/demo.sh

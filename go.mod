@@ -17,9 +17,12 @@ require (
 
 require (
 	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/mdlayher/socket v0.6.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.20.0 // indirect
 )
+
+// A trimmed copy of paho v1.5.1 without websockets, proxies and (with the
+// build tag nk_notls) TLS: third_party/paho.mqtt.golang/README.nodekeeper.
+replace github.com/eclipse/paho.mqtt.golang => ./third_party/paho.mqtt.golang

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,7 +33,7 @@ var ErrChecksum = errors.New("sha256 mismatch")
 // beside and renamed into place.
 type cache struct {
 	dir     string
-	client  *http.Client
+	fetcher *fetcher
 	minFree int64
 	log     *slog.Logger
 	free    func(path string) (int64, error) // freeBytes; a seam for tests
@@ -50,7 +49,7 @@ type templateMeta struct {
 	Files   int       `json:"files"`
 }
 
-func newCache(dir string, client *http.Client, minFree int64, log *slog.Logger) (*cache, error) {
+func newCache(dir string, f *fetcher, minFree int64, log *slog.Logger) (*cache, error) {
 	for _, d := range []string{"templates", "data", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, fmt.Errorf("template cache: %w", err)
@@ -61,7 +60,7 @@ func newCache(dir string, client *http.Client, minFree int64, log *slog.Logger) 
 	for _, e := range tmps {
 		os.RemoveAll(filepath.Join(dir, "tmp", e.Name()))
 	}
-	return &cache{dir: dir, client: client, minFree: minFree, log: log, free: freeBytes, locks: map[string]*sync.Mutex{}}, nil
+	return &cache{dir: dir, fetcher: f, minFree: minFree, log: log, free: freeBytes, locks: map[string]*sync.Mutex{}}, nil
 }
 
 // lock serialises work on one hash: two slivers of one template fetch it once.
@@ -182,35 +181,23 @@ func (c *cache) fetch(ctx context.Context, a Archive) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var body io.ReadCloser
+	var local *os.File
 	if src.file != "" {
-		f, err := os.Open(src.file)
-		if err != nil {
+		if local, err = os.Open(src.file); err != nil {
 			return "", fmt.Errorf("archive %s: %w", a.URL, err)
 		}
-		body = f
-	} else {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.http, nil)
-		if err != nil {
-			return "", fmt.Errorf("archive %s: %w", a.URL, err)
-		}
-		resp, err := c.client.Do(req)
-		if err != nil {
-			return "", fmt.Errorf("archive %s: %w", a.URL, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return "", fmt.Errorf("archive %s: HTTP %s", a.URL, resp.Status)
-		}
-		body = resp.Body
+		defer local.Close()
 	}
-	defer body.Close()
 	f, err := os.CreateTemp(filepath.Join(c.dir, "tmp"), "fetch-")
 	if err != nil {
 		return "", fmt.Errorf("archive %s: %w", a.URL, err)
 	}
 	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(f, h), contextReader{ctx, body})
+	if local != nil {
+		_, err = io.Copy(io.MultiWriter(f, h), contextReader{ctx, local})
+	} else {
+		err = c.fetcher.fetch(ctx, src.http, io.MultiWriter(f, h))
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -18,7 +18,7 @@ import (
 
 func testCache(t *testing.T) *cache {
 	t.Helper()
-	c, err := newCache(t.TempDir(), http.DefaultClient, 0, slog.New(slog.DiscardHandler))
+	c, err := newCache(t.TempDir(), &fetcher{timeout: time.Minute}, 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,9 +43,15 @@ type Config struct {
 	// StopTimeout is how long a sliver's init gets to halt before it is
 	// killed. Default 10s.
 	StopTimeout time.Duration
-	// HTTPClient fetches templates; default one with a 10-minute timeout.
-	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// FetchCommand downloads http(s) templates and data archives: a
+	// program and its arguments, to which the URL is appended; it writes
+	// the archive to stdout and exits non-zero on failure (e.g.
+	// {"curl", "-fsSL", "--cacert", "/etc/ca.pem", "-o", "-"}). Default:
+	// the first of DefaultFetchCommands in PATH (uclient-fetch, wget, curl).
+	FetchCommand []string
+	// FetchTimeout caps one download. Default DefaultFetchTimeout.
+	FetchTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // Manager keeps the slivers of one node: their records, templates,
@@ -116,8 +121,8 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 10 * time.Second
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
+	if cfg.FetchTimeout == 0 {
+		cfg.FetchTimeout = DefaultFetchTimeout
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -145,7 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if m.overlay, err = m.chooseRootfs(); err != nil {
 		return fail(err)
 	}
-	if m.cache, err = newCache(cfg.CacheDir, cfg.HTTPClient, cfg.MinFreeBytes, log); err != nil {
+	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout}, cfg.MinFreeBytes, log); err != nil {
 		return fail(err)
 	}
 	recs, err := st.load()

@@ -3,7 +3,6 @@ package container
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
 	"time"
 
@@ -163,7 +162,21 @@ type Status struct {
 	MemoryLimitBytes int64    `json:"memory_limit_bytes,omitempty"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
+// validName tells a sliver or slice name: 1-32 of a-z, 0-9 and '-', not
+// starting or ending with '-' (the regular expression
+// `^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`, written out: regexp costs the
+// binary 0.26 MB, docs/packaging.md).
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 32 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // ContainerPrefix starts the name of every container nodekeeper makes; a
 // container with it that no record explains is an orphan.
@@ -178,13 +191,13 @@ const minMemory = 4 << 20
 // validate checks a spec for what can be told without the node: names,
 // hashes, interface kinds and addresses, limits that are never possible.
 func (s *Spec) validate() error {
-	if !nameRE.MatchString(s.Name) {
+	if !validName(s.Name) {
 		return fmt.Errorf("sliver name %q: want 1-32 of a-z, 0-9 and '-', not starting or ending with '-'", s.Name)
 	}
 	if s.Slice == "" {
 		s.Slice = s.Name
 	}
-	if !nameRE.MatchString(s.Slice) {
+	if !validName(s.Slice) {
 		return fmt.Errorf("sliver %s: slice name %q: want 1-32 of a-z, 0-9 and '-'", s.Name, s.Slice)
 	}
 	if s.ID < 0 || s.ID > netcfg.MaxSliverID {

@@ -69,6 +69,7 @@ func TestFeedMakefile(t *testing.T) {
 			t.Errorf("feed Makefile installs %s: %v", m[0], err)
 		}
 	}
+	checkVariants(t, mk, string(readFile(t, filepath.Join(root, "scripts/cross.sh"))))
 	conf := regexp.MustCompile(`(?s)define Package/nodekeeper/conffiles\n(.*?)\nendef`).FindStringSubmatch(mk)
 	if conf == nil || conf[1] != "/etc/config/nodekeeper\n/etc/nodekeeper/policies/" {
 		t.Errorf("conffiles: %q, want /etc/config/nodekeeper and /etc/nodekeeper/policies/", conf)
@@ -130,5 +131,68 @@ func TestDefaultConfig(t *testing.T) {
 	}
 	if d := got["policy"]["dir"]; d != "/etc/nodekeeper/policies" {
 		t.Errorf("policy dir %q, want /etc/nodekeeper/policies, where the package installs the examples", d)
+	}
+}
+
+// checkVariants checks the nodekeeper and nodekeeper-ssl variants of the
+// feed Makefile and that it builds with scripts/cross.sh's -gcflags.
+func checkVariants(t *testing.T, mk, cross string) {
+	t.Helper()
+	block := func(name string) string {
+		m := regexp.MustCompile(`(?s)\ndefine Package/` + regexp.QuoteMeta(name) + `\n(.*?)\nendef`).FindStringSubmatch(mk)
+		if m == nil {
+			t.Fatalf("feed Makefile lacks define Package/%s", name)
+		}
+		return m[1]
+	}
+	for _, v := range []struct {
+		name       string
+		has, lacks []string
+	}{
+		{"nodekeeper", []string{"$(call Package/nodekeeper/default)", "VARIANT:=notls"}, []string{"PROVIDES", "CONFLICTS"}},
+		{"nodekeeper-ssl", []string{"$(call Package/nodekeeper/default)", "VARIANT:=ssl", "PROVIDES:=nodekeeper", "CONFLICTS:=nodekeeper"}, nil},
+	} {
+		b := block(v.name)
+		for _, h := range v.has {
+			if !strings.Contains(b, h) {
+				t.Errorf("Package/%s lacks %q:\n%s", v.name, h, b)
+			}
+		}
+		for _, l := range v.lacks {
+			if strings.Contains(b, l) {
+				t.Errorf("Package/%s has %s:\n%s", v.name, l, b)
+			}
+		}
+	}
+	for _, s := range []string{
+		"$(eval $(call GoBinPackage,nodekeeper-ssl))",
+		"$(eval $(call BuildPackage,nodekeeper-ssl))",
+		"Package/nodekeeper-ssl/install = $(Package/nodekeeper/install)",
+		"Package/nodekeeper-ssl/conffiles = $(Package/nodekeeper/conffiles)",
+		"define Package/nodekeeper-ssl/description",
+		"$(call GoPackage/Build/Compile,$(NODEKEEPER_GCFLAGS))",
+		"depends on PACKAGE_nodekeeper || PACKAGE_nodekeeper-ssl",
+	} {
+		if !strings.Contains(mk, s) {
+			t.Errorf("feed Makefile lacks %q", s)
+		}
+	}
+	if got := makeVar(t, mk, "GO_PKG_TAGS"); got != "$(if $(filter notls,$(BUILD_VARIANT)),nk_notls)" {
+		t.Errorf("GO_PKG_TAGS %q: want nk_notls for the notls variant only", got)
+	}
+	if got := makeVar(t, mk, "PKG_BUILD_DIR"); !strings.Contains(got, "$(BUILD_VARIANT)") {
+		t.Errorf("PKG_BUILD_DIR %q: each variant needs its own build directory", got)
+	}
+	// The same no-inlining patterns as scripts/cross.sh, in the same order.
+	m := regexp.MustCompile(`NK_GCFLAGS=\$\{NK_GCFLAGS-([^}]*)\}`).FindStringSubmatch(cross)
+	if m == nil {
+		t.Fatal("scripts/cross.sh has no NK_GCFLAGS default")
+	}
+	var want []string
+	for _, g := range strings.Fields(m[1]) {
+		want = append(want, "-gcflags="+strings.Replace(g, "github.com/nodekeeper/nodekeeper/", "$(GO_PKG)/", 1))
+	}
+	if got := makeVar(t, mk, "NODEKEEPER_GCFLAGS"); got != strings.Join(want, " ") {
+		t.Errorf("NODEKEEPER_GCFLAGS %q, want scripts/cross.sh's %q", got, strings.Join(want, " "))
 	}
 }

@@ -182,8 +182,8 @@ type dataEntry struct {
 	body []byte // nil: not compared
 }
 
-// wantData is the data.tar.gz of the package for binary bin, in tar order.
-func wantData(t *testing.T, bin []byte) []dataEntry {
+// wantData is the data.tar.gz of package pkg for binary bin, in tar order.
+func wantData(t *testing.T, pkg string, bin []byte) []dataEntry {
 	t.Helper()
 	files := "nodekeeper/files/"
 	want := []dataEntry{
@@ -205,7 +205,7 @@ func wantData(t *testing.T, bin []byte) []dataEntry {
 		dataEntry{"./lib/", 0o755, true, nil},
 		dataEntry{"./lib/upgrade/", 0o755, true, nil},
 		dataEntry{"./lib/upgrade/keep.d/", 0o755, true, nil},
-		dataEntry{"./lib/upgrade/keep.d/nodekeeper", 0o644, false, []byte("/etc/nodekeeper/policies/\n")},
+		dataEntry{"./lib/upgrade/keep.d/" + pkg, 0o644, false, []byte("/etc/nodekeeper/policies/\n")},
 		dataEntry{"./usr/", 0o755, true, nil},
 		dataEntry{"./usr/bin/", 0o755, true, nil},
 		dataEntry{"./usr/bin/nodekeeper", 0o755, false, bin},
@@ -221,19 +221,20 @@ func wantConffiles(t *testing.T) string {
 	return s
 }
 
-// TestIPK builds the packages twice from the same binaries and checks that
-// the builds are byte-identical, that each .ipk has ipkg-build's layout,
-// control fields, conffiles, maintainer scripts and files, and that the feed
-// index describes the packages.
+// TestIPK builds the packages (both variants) twice from the same binaries
+// and checks that the builds are byte-identical, that each .ipk has
+// ipkg-build's layout, control fields (nodekeeper-ssl provides and conflicts
+// with nodekeeper), conffiles, maintainer scripts and files, and that the
+// feed index describes the packages.
 func TestIPK(t *testing.T) {
 	for _, c := range []string{"tar", "gzip", "xz", "git"} {
 		requireCommand(t, c)
 	}
 	root := repoRoot(t)
 	dist := distWith(t, "mips", "amd64")
-	bins := map[string]string{ // package architecture -> binary
-		"mips_24kc": filepath.Join(dist, "nodekeeper-linux-mips"),
-		"x86_64":    filepath.Join(dist, "nodekeeper-linux-amd64"),
+	goarchs := map[string]string{ // package architecture -> GOARCH
+		"mips_24kc": "mips",
+		"x86_64":    "amd64",
 	}
 	epoch := gitEpoch(t, root)
 	version := strings.TrimSpace(string(readFile(t, filepath.Join(root, "VERSION"))))
@@ -262,71 +263,84 @@ func TestIPK(t *testing.T) {
 	})
 
 	controls := map[string][]field{}
-	for arch, binPath := range bins {
-		name := fmt.Sprintf("nodekeeper_%s-r1_%s.ipk", version, arch)
-		t.Run(arch, func(t *testing.T) {
-			ipk := readFile(t, filepath.Join(out1, name))
-			outer := readTarGz(t, name, ipk, epoch)
-			var names []string
-			members := map[string][]byte{}
-			for _, e := range outer {
-				names = append(names, e.hdr.Name)
-				members[e.hdr.Name] = e.body
-				if e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o644 {
-					t.Errorf("%s: type %c mode %o, want a 0644 file", e.hdr.Name, e.hdr.Typeflag, e.hdr.Mode)
+	npkgs := 0
+	for _, v := range variants {
+		for arch, goarch := range goarchs {
+			npkgs++
+			name := fmt.Sprintf("%s_%s-r1_%s.ipk", v.pkg, version, arch)
+			binPath := filepath.Join(dist, v.prefix+goarch)
+			t.Run(v.pkg+"/"+arch, func(t *testing.T) {
+				ipk := readFile(t, filepath.Join(out1, name))
+				outer := readTarGz(t, name, ipk, epoch)
+				var names []string
+				members := map[string][]byte{}
+				for _, e := range outer {
+					names = append(names, e.hdr.Name)
+					members[e.hdr.Name] = e.body
+					if e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o644 {
+						t.Errorf("%s: type %c mode %o, want a 0644 file", e.hdr.Name, e.hdr.Typeflag, e.hdr.Mode)
+					}
 				}
-			}
-			if got := strings.Join(names, " "); got != "./debian-binary ./data.tar.gz ./control.tar.gz" {
-				t.Fatalf("outer members %s, want ./debian-binary ./data.tar.gz ./control.tar.gz", got)
-			}
-			if string(members["./debian-binary"]) != "2.0\n" {
-				t.Errorf("debian-binary is %q", members["./debian-binary"])
-			}
+				if got := strings.Join(names, " "); got != "./debian-binary ./data.tar.gz ./control.tar.gz" {
+					t.Fatalf("outer members %s, want ./debian-binary ./data.tar.gz ./control.tar.gz", got)
+				}
+				if string(members["./debian-binary"]) != "2.0\n" {
+					t.Errorf("debian-binary is %q", members["./debian-binary"])
+				}
 
-			ctl := readTarGz(t, "control.tar.gz", members["./control.tar.gz"], epoch)
-			wantCtl := []dataEntry{
-				{"./", 0o755, true, nil},
-				{"./conffiles", 0o644, false, []byte(wantConffiles(t))},
-				{"./control", 0o644, false, nil},
-				{"./postinst", 0o755, false, []byte(postinst)},
-				{"./prerm", 0o755, false, []byte(prerm)},
-			}
-			checkEntries(t, "control.tar.gz", ctl, wantCtl)
-			var control string
-			for _, e := range ctl {
-				if e.hdr.Name == "./control" {
-					control = string(e.body)
+				ctl := readTarGz(t, "control.tar.gz", members["./control.tar.gz"], epoch)
+				wantCtl := []dataEntry{
+					{"./", 0o755, true, nil},
+					{"./conffiles", 0o644, false, []byte(wantConffiles(t))},
+					{"./control", 0o644, false, nil},
+					{"./postinst", 0o755, false, []byte(postinst)},
+					{"./prerm", 0o755, false, []byte(prerm)},
 				}
-			}
-			fs := parseControl(t, control)
-			controls[name] = fs
-			checkFieldOrder(t, fs)
-			f := fieldMap(fs)
-			dataTar := gunzip(t, members["./data.tar.gz"])
-			want := map[string]string{
-				"Package":         "nodekeeper",
-				"Version":         version + "-r1",
-				"Depends":         "libc",
-				"Source":          "feeds/nodekeeper/nodekeeper",
-				"SourceName":      "nodekeeper",
-				"License":         "Apache-2.0",
-				"Section":         "net",
-				"SourceDateEpoch": strconv.FormatInt(epoch, 10),
-				"Architecture":    arch,
-				"Installed-Size":  strconv.Itoa(len(dataTar)),
-			}
-			for k, v := range want {
-				if f[k] != v {
-					t.Errorf("control %s: %q, want %q", k, f[k], v)
+				checkEntries(t, "control.tar.gz", ctl, wantCtl)
+				var control string
+				for _, e := range ctl {
+					if e.hdr.Name == "./control" {
+						control = string(e.body)
+					}
 				}
-			}
-			if !strings.HasPrefix(control, "Package: nodekeeper\n") || !strings.Contains(control, "\nDescription:  nodekeeper is the agent") {
-				t.Errorf("control does not start with Package or lacks the description as package-pack.mk writes it:\n%s", control)
-			}
+				fs := parseControl(t, control)
+				controls[name] = fs
+				checkFieldOrder(t, fs)
+				f := fieldMap(fs)
+				dataTar := gunzip(t, members["./data.tar.gz"])
+				want := map[string]string{
+					"Package":         v.pkg,
+					"Version":         version + "-r1",
+					"Depends":         "libc",
+					"Source":          "feeds/nodekeeper/nodekeeper",
+					"SourceName":      "nodekeeper",
+					"License":         "Apache-2.0",
+					"Section":         "net",
+					"SourceDateEpoch": strconv.FormatInt(epoch, 10),
+					"Architecture":    arch,
+					"Installed-Size":  strconv.Itoa(len(dataTar)),
+				}
+				if v.cross == "ssl" { // an OpenWrt variant of nodekeeper
+					want["Provides"], want["Conflicts"] = "nodekeeper", "nodekeeper"
+				} else {
+					want["Provides"], want["Conflicts"] = "", ""
+				}
+				for k, w := range want {
+					if f[k] != w {
+						t.Errorf("control %s: %q, want %q", k, f[k], w)
+					}
+				}
+				if !strings.HasPrefix(control, "Package: "+v.pkg+"\n") || !strings.Contains(control, "\nDescription:  nodekeeper is the agent") {
+					t.Errorf("control does not start with Package or lacks the description as package-pack.mk writes it:\n%s", control)
+				}
+				if tls := map[string]string{"": "This build has no TLS", "ssl": "This build speaks TLS"}[v.cross]; !strings.Contains(control, tls) {
+					t.Errorf("description does not say %q:\n%s", tls, control)
+				}
 
-			data := readTarGz(t, "data.tar.gz", members["./data.tar.gz"], epoch)
-			checkEntries(t, "data.tar.gz", data, wantData(t, readFile(t, binPath)))
-		})
+				data := readTarGz(t, "data.tar.gz", members["./data.tar.gz"], epoch)
+				checkEntries(t, "data.tar.gz", data, wantData(t, v.pkg, readFile(t, binPath)))
+			})
+		}
 	}
 
 	t.Run("index", func(t *testing.T) {
@@ -335,8 +349,8 @@ func TestIPK(t *testing.T) {
 			t.Errorf("Packages.gz does not hold Packages")
 		}
 		stanzas := strings.Split(strings.TrimSuffix(string(packages), "\n\n"), "\n\n")
-		if len(stanzas) != len(bins) {
-			t.Fatalf("Packages has %d stanzas, want %d:\n%s", len(stanzas), len(bins), packages)
+		if len(stanzas) != npkgs {
+			t.Fatalf("Packages has %d stanzas, want %d:\n%s", len(stanzas), npkgs, packages)
 		}
 		seen := map[string]bool{}
 		for _, s := range stanzas {
@@ -367,7 +381,7 @@ func TestIPK(t *testing.T) {
 				t.Errorf("%s: index stanza\n%v\nwant\n%v", name, fs, want)
 			}
 		}
-		if len(seen) != len(bins) {
+		if len(seen) != npkgs {
 			t.Errorf("index covers %v, want every package built", seen)
 		}
 	})
@@ -453,23 +467,31 @@ func checkEntries(t *testing.T, what string, got []tarEntry, want []dataEntry) {
 }
 
 // TestIPKRejects checks that build-ipk.sh refuses a binary that would not
-// run on the routers or that breaks the flash budget.
+// run on the routers, that is the other variant's, or that breaks a flash
+// budget.
 func TestIPKRejects(t *testing.T) {
 	for _, c := range []string{"tar", "gzip", "xz"} {
 		requireCommand(t, c)
 	}
 	root := repoRoot(t)
 	good := distWith(t, "mips")
-	mips := testBinary(t, "mips")
-	amd64 := testBinary(t, "amd64")
+	mips := testBinary(t, "mips", "")
+	mipsSSL := testBinary(t, "mips", "ssl")
+	amd64 := testBinary(t, "amd64", "")
 
-	// padded: the real mips binary with 9 MB of random bytes appended.
+	// padded: the real mips binaries with 9 MB of random bytes appended.
 	padded := t.TempDir()
 	pad := make([]byte, 9_000_000)
 	if _, err := rand.Read(pad); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(padded, "nodekeeper-linux-mips"), append(readFile(t, mips), pad...))
+	writeFile(t, filepath.Join(padded, "nodekeeper-ssl-linux-mips"), append(readFile(t, mipsSSL), pad...))
+
+	// swapped: each variant's binary where the other's belongs.
+	swapped := t.TempDir()
+	writeFile(t, filepath.Join(swapped, "nodekeeper-linux-mips"), readFile(t, mipsSSL))
+	writeFile(t, filepath.Join(swapped, "nodekeeper-ssl-linux-mips"), readFile(t, mips))
 
 	// wrongArch: an amd64 binary where the mips one belongs.
 	wrongArch := t.TempDir()
@@ -489,14 +511,23 @@ func TestIPKRejects(t *testing.T) {
 		want  []string // all in stderr
 		other string   // a file of another kind in OUT, which must stay
 	}{
-		{"mips binary and ipk over the default budget", []string{"DIST=" + padded},
-			[]string{"over budget: mips binary", "budget 8000000", "over budget: nodekeeper_", "budget 3000000"}, ""},
+		{"mips binary and ipk over the default budget", []string{"DIST=" + padded, "PACKAGES=nodekeeper"},
+			[]string{"over budget: nodekeeper mips binary", "budget 8000000", "over budget: nodekeeper_", "budget 3000000"}, ""},
+		{"ssl mips binary and ipk over their default budget", []string{"DIST=" + padded, "PACKAGES=nodekeeper-ssl"},
+			[]string{"over budget: nodekeeper-ssl mips binary", "budget 10500000", "over budget: nodekeeper-ssl_", "budget 4000000"}, ""},
 		{"mips binary over a lowered budget", []string{"DIST=" + good, "BUDGET_MIPS_BIN=1000000"},
-			[]string{"over budget: mips binary", "budget 1000000"}, ""},
+			[]string{"over budget: nodekeeper mips binary", "budget 1000000"}, ""},
 		{"ipk over a lowered budget", []string{"DIST=" + good, "BUDGET_IPK=100000"},
 			[]string{"over budget: nodekeeper_", "_mips_24kc.ipk", "budget 100000"}, ""},
-		{"amd64 binary as mips", []string{"DIST=" + wrongArch}, []string{"is not a linux/mips ELF binary"}, ""},
-		{"hardfloat mips", []string{"DIST=" + hardfloat}, []string{"GOMIPS=softfloat"}, ""},
+		{"ssl binary over a lowered budget", []string{"DIST=" + good, "BUDGET_SSL_MIPS_BIN=8000000"},
+			[]string{"over budget: nodekeeper-ssl mips binary", "budget 8000000"}, ""},
+		{"ssl ipk over a lowered budget", []string{"DIST=" + good, "BUDGET_SSL_IPK=3000000"},
+			[]string{"over budget: nodekeeper-ssl_", "budget 3000000"}, ""},
+		{"TLS binary as nodekeeper", []string{"DIST=" + swapped, "PACKAGES=nodekeeper"}, []string{"built with TLS, but package nodekeeper is the build without"}, ""},
+		{"binary without TLS as nodekeeper-ssl", []string{"DIST=" + swapped, "PACKAGES=nodekeeper-ssl"}, []string{"built without TLS (-tags nk_notls), but package nodekeeper-ssl"}, ""},
+		{"unknown package", []string{"DIST=" + good, "PACKAGES=nodekeeper-tiny"}, []string{"unknown package nodekeeper-tiny"}, ""},
+		{"amd64 binary as mips", []string{"DIST=" + wrongArch, "PACKAGES=nodekeeper"}, []string{"is not a linux/mips ELF binary"}, ""},
+		{"hardfloat mips", []string{"DIST=" + hardfloat, "PACKAGES=nodekeeper"}, []string{"GOMIPS=softfloat"}, ""},
 		{"missing binary", []string{"DIST=" + t.TempDir()}, []string{"missing: run 'make cross' first"}, ""},
 		{"unknown architecture", []string{"DIST=" + good, "ARCHS=mips_74kc"}, []string{"unknown package architecture mips_74kc"}, ""},
 		{"bad release", []string{"DIST=" + good, "RELEASE=r1"}, []string{"release 'r1' is not a number"}, ""},
@@ -570,6 +601,26 @@ func TestIPKVersion(t *testing.T) {
 					t.Errorf("Version %q SourceDateEpoch %q, want %s-r7 and %d", f["Version"], f["SourceDateEpoch"], version, epoch)
 				}
 			}
+		}
+	}
+}
+
+// TestIPKBudgetScope: the .ipk budgets are for flash: an x86_64 package is
+// reported but not held to them.
+func TestIPKBudgetScope(t *testing.T) {
+	for _, c := range []string{"tar", "gzip", "xz"} {
+		requireCommand(t, c)
+	}
+	root := repoRoot(t)
+	dist := distWith(t, "amd64")
+	out := filepath.Join(dist, "ipk")
+	stdout, stderr, err := buildIPK(root, "DIST="+dist, "OUT="+out, "ARCHS=x86_64", "BUDGET_IPK=100000", "BUDGET_SSL_IPK=100000")
+	if err != nil {
+		t.Fatalf("build-ipk.sh held x86_64 to the flash budget: %v\n%s%s", err, stdout, stderr)
+	}
+	for _, w := range []string{"nodekeeper      x86_64", "nodekeeper-ssl  x86_64", "(x86_64 .ipk not counted)"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("report lacks %q:\n%s", w, stdout)
 		}
 	}
 }

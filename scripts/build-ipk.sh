@@ -9,19 +9,30 @@
 # the data; postinst/prerm calling default_postinst/default_prerm. The index is
 # what scripts/ipkg-make-index.sh writes (Packages, Packages.gz), so a router can
 # use the output directory as a `src/gz` feed. Name, release, license, section,
-# URL, description and conffiles come from openwrt-package/nodekeeper/Makefile.
+# URL, descriptions, conffiles, PROVIDES and CONFLICTS come from
+# openwrt-package/nodekeeper/Makefile.
+#
+# Two packages per architecture, the variants of the feed Makefile:
+#   nodekeeper      dist/nodekeeper-linux-<goarch>, built with -tags nk_notls
+#   nodekeeper-ssl  dist/nodekeeper-ssl-linux-<goarch>, with TLS; it provides
+#                   and conflicts with nodekeeper
 #
 # Environment (all optional):
-#   DIST               input binaries dist/nodekeeper-linux-<goarch> (default dist)
+#   DIST               input binaries (default dist)
 #   OUT                output directory (default $DIST/ipk), replaced whole on
 #                      success and removed on failure: never a partial feed
 #   ARCHS              OpenWrt package architectures to build (default: all below)
+#   PACKAGES           packages to build (default: nodekeeper nodekeeper-ssl)
 #   RELEASE            package release N in X.Y.Z-rN (default PKG_RELEASE)
 #   DEPENDS            the Depends field (default libc; empty omits it)
 #   SOURCE_DATE_EPOCH  mtime of every entry (default: time of the last commit)
-#   BUDGET_MIPS_BIN    bytes the mips binary may have (default 8000000)
-#   BUDGET_IPK         bytes any .ipk may have (default 3000000)
-# Past a budget the script fails after printing the size report.
+#   BUDGET_MIPS_BIN      bytes nodekeeper's mips binary may have (default 8000000)
+#   BUDGET_IPK           bytes a nodekeeper .ipk may have (default 3000000)
+#   BUDGET_SSL_MIPS_BIN  bytes nodekeeper-ssl's mips binary may have (default 10500000)
+#   BUDGET_SSL_IPK       bytes a nodekeeper-ssl .ipk may have (default 4000000)
+# The .ipk budgets hold for every architecture but x86_64 (PCs and VMs have
+# disks, not flash). Past a budget the script fails after printing the size
+# report.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -32,6 +43,8 @@ DIST=${DIST:-dist}
 OUT=${OUT:-$DIST/ipk}
 BUDGET_MIPS_BIN=${BUDGET_MIPS_BIN:-8000000}
 BUDGET_IPK=${BUDGET_IPK:-3000000}
+BUDGET_SSL_MIPS_BIN=${BUDGET_SSL_MIPS_BIN:-10500000}
+BUDGET_SSL_IPK=${BUDGET_SSL_IPK:-4000000}
 DEPENDS=${DEPENDS-libc}
 GO=${GO:-go}
 
@@ -67,19 +80,29 @@ fi
 mk_var() { sed -n "s/^[[:space:]]*$1:=[[:space:]]*//p" "$mk" | head -n 1; }
 # mk_define NAME: the body of `define NAME` in the feed Makefile.
 mk_define() { awk -v d="define $1" '$0 == "endef" { on = 0 } on { print } $0 == d { on = 1 }' "$mk"; }
+# mk_pkg_var PKG NAME: the value of NAME:= inside `define Package/PKG`.
+mk_pkg_var() { mk_define "Package/$1" | sed -n "s/^[[:space:]]*$2:=[[:space:]]*//p" | head -n 1; }
 
 name=$(mk_var PKG_NAME)
 release=${RELEASE:-$(mk_var PKG_RELEASE)}
 license=$(mk_var PKG_LICENSE)
 section=$(mk_var SECTION)
 url=$(mk_var URL)
-description=$(mk_define "Package/$name/description")
 conffiles=$(mk_define "Package/$name/conffiles")
 version=$(cat VERSION)
-[ -n "$name" ] && [ -n "$release" ] && [ -n "$description" ] || die "$mk: PKG_NAME, PKG_RELEASE or the description is missing"
+packages=${PACKAGES:-$name $name-ssl}
+[ -n "$name" ] && [ -n "$release" ] || die "$mk: PKG_NAME or PKG_RELEASE is missing"
+for p in $packages; do
+	case $p in
+	"$name" | "$name-ssl") ;;
+	*) die "unknown package $p (known: $name $name-ssl)" ;;
+	esac
+	[ -n "$(mk_define "Package/$p/description")" ] || die "$mk: the description of $p is missing"
+done
 echo "$version" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' || die "VERSION: '$version' is not X.Y.Z"
 echo "$release" | grep -Eq '^[0-9]+$' || die "release '$release' is not a number"
-for b in "BUDGET_MIPS_BIN=$BUDGET_MIPS_BIN" "BUDGET_IPK=$BUDGET_IPK"; do
+for b in "BUDGET_MIPS_BIN=$BUDGET_MIPS_BIN" "BUDGET_IPK=$BUDGET_IPK" \
+	"BUDGET_SSL_MIPS_BIN=$BUDGET_SSL_MIPS_BIN" "BUDGET_SSL_IPK=$BUDGET_SSL_IPK"; do
 	echo "${b#*=}" | grep -Eq '^[0-9]+$' || die "${b%%=*} '${b#*=}' is not a number of bytes"
 done
 pkgversion=$version-r$release
@@ -93,10 +116,11 @@ echo "$SOURCE_DATE_EPOCH" | grep -Eq '^[0-9]+$' || die "SOURCE_DATE_EPOCH '$SOUR
 # The tar and gzip invocations of ipkg-build; --owner/--group stand in for fakeroot.
 ipk_tar() { tar --format=gnu --numeric-owner --owner=0 --group=0 --sort=name --mtime="@$SOURCE_DATE_EPOCH" "$@"; }
 
-# check_binary FILE GOARCH: FILE must be a static Go ELF for GOARCH built for
-# the routers' CPUs (soft float on MIPS: most have no FPU).
+# check_binary FILE GOARCH PKG: FILE must be a static Go ELF for GOARCH built
+# for the routers' CPUs (soft float on MIPS: most have no FPU) as the variant
+# PKG wants it (nodekeeper: -tags nk_notls; nodekeeper-ssl: with TLS).
 check_binary() {
-	f=$1 goarch=$2
+	f=$1 goarch=$2 _cp=$3
 	[ -f "$f" ] || die "$f missing: run 'make cross' first"
 	hdr=$(od -An -tx1 -N20 "$f" | tr -d ' \n')
 	case $goarch in
@@ -117,9 +141,16 @@ check_binary() {
 		die "$f: built without GOMIPS=softfloat; it dies with SIGILL on FPU-less routers" ;;
 	arm) echo "$info" | grep -Eq 'GOARM=[5-7]' || die "$f: needs GOARM 5, 6 or 7" ;;
 	esac
+	notls=no
+	echo "$info" | grep -Eq -- '-tags=(.*,)?nk_notls(,|$)' && notls=yes
+	case $_cp:$notls in
+	"$name:no") die "$f: built with TLS, but package $name is the build without (-tags nk_notls, scripts/cross.sh)" ;;
+	"$name-ssl:yes") die "$f: built without TLS (-tags nk_notls), but package $name-ssl is the build with TLS" ;;
+	esac
 }
 
-# stage DIR BINARY: the package's files as Package/nodekeeper/install puts them.
+# stage DIR BINARY PKG: the package's files as Package/nodekeeper/install puts
+# them.
 stage() {
 	d=$1
 	install -d -m 0755 "$d" "$d/usr/bin" "$d/etc/config" "$d/etc/init.d" \
@@ -139,19 +170,24 @@ stage() {
 	done
 	if [ -n "$keep" ]; then
 		install -d -m 0755 "$d/lib" "$d/lib/upgrade" "$d/lib/upgrade/keep.d"
-		for x in $keep; do echo "$x"; done > "$d/lib/upgrade/keep.d/$name"
-		chmod 0644 "$d/lib/upgrade/keep.d/$name"
+		for x in $keep; do echo "$x"; done > "$d/lib/upgrade/keep.d/$3"
+		chmod 0644 "$d/lib/upgrade/keep.d/$3"
 	fi
 }
 
-# control DIR ARCH: CONTROL/ as package-pack.mk writes it, before ipkg-build.
+# control DIR ARCH PKG: CONTROL/ as package-pack.mk writes it, before
+# ipkg-build.
 control() {
 	c=$1/CONTROL
 	install -d -m 0755 "$c"
+	conflicts=$(mk_pkg_var "$3" CONFLICTS | sed 's/[[:space:]]\{1,\}/, /g')
+	provides=$(mk_pkg_var "$3" PROVIDES | sed 's/[[:space:]]\{1,\}/, /g')
 	{
-		echo "Package: $name"
+		echo "Package: $3"
 		echo "Version: $pkgversion"
 		[ -z "$DEPENDS" ] || echo "Depends: $DEPENDS"
+		[ -z "$conflicts" ] || echo "Conflicts: $conflicts"
+		[ -z "$provides" ] || echo "Provides: $provides"
 		echo "Source: feeds/nodekeeper/$name"
 		echo "SourceName: $name"
 		[ -z "$license" ] || echo "License: $license"
@@ -161,7 +197,7 @@ control() {
 		echo "Architecture: $2"
 		echo "Installed-Size: 0"
 		printf "Description: "
-		echo "$description" | sed -e 's,^[[:space:]]*, ,g'
+		mk_define "Package/$3/description" | sed -e 's,^[[:space:]]*, ,g'
 	} > "$c/control"
 	cat > "$c/postinst" <<-'EOF'
 	#!/bin/sh
@@ -189,6 +225,7 @@ control() {
 # ipkg_build DIR DESTDIR: scripts/ipkg-build's archive steps.
 ipkg_build() {
 	d=$1 t=$2/IPKG_BUILD.$$
+	pkgname=$(sed -n 's/^Package: //p' "$d/CONTROL/control")
 	mkdir "$t"
 	(cd "$d" && ipk_tar --exclude=./CONTROL -cf - .) | gzip -n > "$t/data.tar.gz"
 	size=$(gzip -dc < "$t/data.tar.gz" | wc -c)
@@ -197,7 +234,7 @@ ipkg_build() {
 	echo "2.0" > "$t/debian-binary"
 	chmod 0644 "$t/debian-binary" "$t/data.tar.gz" "$t/control.tar.gz"
 	arch=$(sed -n 's/^Architecture: //p' "$d/CONTROL/control")
-	pkg=$2/${name}_${pkgversion}_$arch.ipk
+	pkg=$2/${pkgname}_${pkgversion}_$arch.ipk
 	(cd "$t" && ipk_tar -cf - ./debian-binary ./data.tar.gz ./control.tar.gz) | gzip -n > "$pkg"
 	rm -r "$t"
 }
@@ -240,36 +277,45 @@ feedout=$work/out
 mkdir "$feedout"
 
 fail=""
-report="$(printf '%-28s %12s %12s %14s' architecture binary .ipk 'xz squashfs')"
-for arch in $archs; do
-	goarch=""
-	for a in $all_archs; do [ "${a%%:*}" = "$arch" ] && goarch=${a#*:}; done
-	[ -n "$goarch" ] || die "unknown package architecture $arch (known: $(echo $all_archs | sed 's/:[a-z0-9]*//g'))"
-	bin=$DIST/nodekeeper-linux-$goarch
-	check_binary "$bin" "$goarch"
-	root=$work/$arch
-	stage "$root" "$bin"
-	control "$root" "$arch"
-	ipkg_build "$root" "$feedout"
-	ipk=$feedout/${name}_${pkgversion}_$arch.ipk
-	bsize=$(stat -c %s "$bin") isize=$(stat -c %s "$ipk") xsize=$(squashfs_cost "$bin")
-	report="$report
-$(printf '%-28s %12s %12s %14s' "$arch" "$(mb "$bsize")" "$(mb "$isize")" "$(mb "$xsize")")"
-	if [ "$goarch" = mips ] && [ "$bsize" -gt "$BUDGET_MIPS_BIN" ]; then
-		fail="$fail
-over budget: mips binary $bin is $bsize bytes, budget $BUDGET_MIPS_BIN ($(mb "$BUDGET_MIPS_BIN"))"
+row() { printf '%-15s %-28s %12s %12s %14s' "$@"; }
+report=$(row package architecture binary .ipk 'xz squashfs')
+for vpkg in $packages; do
+	if [ "$vpkg" = "$name" ]; then
+		prefix=nodekeeper-linux- budget_bin=$BUDGET_MIPS_BIN budget_ipk=$BUDGET_IPK
+	else
+		prefix=nodekeeper-ssl-linux- budget_bin=$BUDGET_SSL_MIPS_BIN budget_ipk=$BUDGET_SSL_IPK
 	fi
-	if [ "$isize" -gt "$BUDGET_IPK" ]; then
-		fail="$fail
-over budget: $(basename "$ipk") is $isize bytes, budget $BUDGET_IPK ($(mb "$BUDGET_IPK"))"
-	fi
+	for arch in $archs; do
+		goarch=""
+		for a in $all_archs; do [ "${a%%:*}" = "$arch" ] && goarch=${a#*:}; done
+		[ -n "$goarch" ] || die "unknown package architecture $arch (known: $(echo $all_archs | sed 's/:[a-z0-9]*//g'))"
+		bin=$DIST/$prefix$goarch
+		check_binary "$bin" "$goarch" "$vpkg"
+		root=$work/$vpkg/$arch
+		stage "$root" "$bin" "$vpkg"
+		control "$root" "$arch" "$vpkg"
+		ipkg_build "$root" "$feedout"
+		ipk=$feedout/${vpkg}_${pkgversion}_$arch.ipk
+		bsize=$(stat -c %s "$bin") isize=$(stat -c %s "$ipk") xsize=$(squashfs_cost "$bin")
+		report="$report
+$(row "$vpkg" "$arch" "$(mb "$bsize")" "$(mb "$isize")" "$(mb "$xsize")")"
+		if [ "$goarch" = mips ] && [ "$bsize" -gt "$budget_bin" ]; then
+			fail="$fail
+over budget: $vpkg mips binary $bin is $bsize bytes, budget $budget_bin ($(mb "$budget_bin"))"
+		fi
+		if [ "$arch" != x86_64 ] && [ "$isize" -gt "$budget_ipk" ]; then
+			fail="$fail
+over budget: $(basename "$ipk") is $isize bytes, budget $budget_ipk ($(mb "$budget_ipk"))"
+		fi
+	done
 done
 make_index "$feedout"
 echo "$report" > "$feedout/sizes.txt"
 
-echo "build-ipk: $name $pkgversion, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
+echo "build-ipk: $packages $pkgversion, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
 echo "$report"
-echo "budget: mips binary <= $(mb "$BUDGET_MIPS_BIN"), each .ipk <= $(mb "$BUDGET_IPK")"
+echo "budget: $name: mips binary <= $(mb "$BUDGET_MIPS_BIN"), .ipk <= $(mb "$BUDGET_IPK");" \
+	"$name-ssl: mips binary <= $(mb "$BUDGET_SSL_MIPS_BIN"), .ipk <= $(mb "$BUDGET_SSL_IPK") (x86_64 .ipk not counted)"
 if [ -n "$fail" ]; then
 	echo "build-ipk:$fail" >&2
 	echo "build-ipk: no packages written; see where the bytes go with scripts/size-report.sh" >&2

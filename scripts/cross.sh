@@ -1,14 +1,36 @@
 #!/bin/sh
-# cross.sh NAME OUT LDFLAGS: build a static nodekeeper for one router architecture.
-# NAME is one of mips, mipsle (both GOMIPS=softfloat: most router CPUs have no FPU),
-# arm (GOARM=7), arm64, amd64.
+# cross.sh NAME OUT LDFLAGS [VARIANT]: build a static nodekeeper for one router
+# architecture.
+#
+# NAME is one of mips, mipsle (both GOMIPS=softfloat: most router CPUs have no
+# FPU), arm (GOARM=7), arm64, amd64. VARIANT is the OpenWrt package the binary
+# is for (docs/packaging.md):
+#   (empty)  nodekeeper: built with -tags nk_notls, no crypto/tls (2 MB less)
+#   ssl      nodekeeper-ssl: with TLS to the MQTT broker
+# Both are built for size: no inlining (-l) except in the packages whose
+# speed matters (NK_GCFLAGS, below; `NK_GCFLAGS= scripts/cross.sh ...`
+# builds without).
 set -eu
-name=$1 out=$2 ldflags=$3
+name=$1 out=$2 ldflags=$3 variant=${4:-}
 case $name in
 mips|mipsle) export GOARCH=$name GOMIPS=softfloat ;;
 arm)         export GOARCH=arm GOARM=7 ;;
 arm64|amd64) export GOARCH=$name ;;
 *) echo "cross.sh: unknown architecture $name" >&2; exit 2 ;;
 esac
+case $variant in
+"")  tags=nk_notls ;;
+ssl) tags="" ;;
+*) echo "cross.sh: unknown variant $variant (want none or ssl)" >&2; exit 2 ;;
+esac
+# Inlining makes the binary about 1 MB larger. It is switched off everywhere
+# (later patterns win) except in the runtime, the Lua VM and the policy
+# engine, which run the hot code (the policy threshold benchmark is as fast
+# as with full inlining, docs/packaging.md).
+NK_GCFLAGS=${NK_GCFLAGS-all=-l runtime= internal/runtime/...= github.com/yuin/gopher-lua/...= github.com/nodekeeper/nodekeeper/policy=}
+set --
+for g in $NK_GCFLAGS; do
+	set -- "$@" "-gcflags=$g"
+done
 export CGO_ENABLED=0 GOOS=linux
-exec ${GO:-go} build -trimpath -ldflags "$ldflags" -o "$out" ./cmd/nodekeeper
+exec ${GO:-go} build -trimpath -tags "$tags" "$@" -ldflags "$ldflags" -o "$out" ./cmd/nodekeeper

@@ -18,6 +18,8 @@ collectd:collectd-core
 xz:xz-utils
 mkfs.ext4:e2fsprogs
 signify-openbsd:signify-openbsd
+wget:wget
+curl:curl
 "
 STATICCHECK_VERSION=v0.8.2
 

@@ -13,13 +13,19 @@
 #   policy test        on openwrt-package/files/policies: same as amd64
 #   telemetry sample   (without the netlink collectors, see below) exits 0 and prints a JSON document with the same keys
 #                      as amd64's (values are live, so they differ)
+#   the TLS variants   dist/nodekeeper-linux-* (package nodekeeper, built with
+#                      -tags nk_notls) refuses a TLS broker at config time and
+#                      names nodekeeper-ssl; dist/nodekeeper-ssl-linux-* gives
+#                      the same version and help and takes TLS settings (it
+#                      fails on the missing CA file, before connecting)
 # SMOKE_UCI_CASES (default 40) bounds the number of UCI cases; UCI_VECTORS
 # names another vector directory.
 set -eu
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 archs="mips mipsle arm arm64"
-ref=dist/nodekeeper-linux-amd64
+# prefix: which variant run() runs (dist/<prefix><arch>).
+prefix=nodekeeper-linux-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
@@ -33,10 +39,10 @@ run() {
 	shift
 	case $_ra in
 	amd64)
-		if [ "$(uname -m)" = x86_64 ]; then "$ref" "$@"; else qemu-x86_64-static "$ref" "$@"; fi ;;
+		if [ "$(uname -m)" = x86_64 ]; then "dist/${prefix}amd64" "$@"; else qemu-x86_64-static "dist/${prefix}amd64" "$@"; fi ;;
 	*)
 		_rq=$(echo "$_ra" | sed 's/^arm64$/aarch64/; s/^mipsle$/mipsel/')
-		"qemu-$_rq-static" "dist/nodekeeper-linux-$_ra" "$@" ;;
+		"qemu-$_rq-static" "dist/$prefix$_ra" "$@" ;;
 	esac
 }
 
@@ -54,7 +60,9 @@ capture() {
 has() { run amd64 help 2>&1 | grep -q "^  $1 "; }
 
 for a in amd64 $archs; do
-	[ -f "dist/nodekeeper-linux-$a" ] || { echo "smoke: dist/nodekeeper-linux-$a missing: run 'make cross'" >&2; exit 1; }
+	for f in "dist/nodekeeper-linux-$a" "dist/nodekeeper-ssl-linux-$a"; do
+		[ -f "$f" ] || { echo "smoke: $f missing: run 'make cross'" >&2; exit 1; }
+	done
 done
 
 # version and help
@@ -137,6 +145,24 @@ if has telemetry; then
 	echo "smoke: telemetry sample on amd64 $archs"
 else
 	fail "telemetry: the binary has no telemetry command"
+fi
+
+# the TLS variants
+if has telemetry; then
+	for a in amd64 $archs; do
+		prefix=nodekeeper-linux-
+		capture "$a" "$work/notls.$a" telemetry publish --broker ssl://127.0.0.1:1 --node smoke
+		{ [ "$(tail -n 1 "$work/notls.$a")" = "exit 2" ] && grep -q "no TLS support; install nodekeeper-ssl" "$work/notls.$a.err"; } ||
+			fail "$a: nodekeeper took an ssl:// broker: $(tail -n 1 "$work/notls.$a"): $(head -c 300 "$work/notls.$a.err")"
+		prefix=nodekeeper-ssl-linux-
+		capture "$a" "$work/ssl.version.$a" version
+		cmp -s "$work/ssl.version.$a" "$work/version.$a" || fail "$a: nodekeeper-ssl version differs from nodekeeper's"
+		capture "$a" "$work/ssl.$a" telemetry publish --broker ssl://127.0.0.1:1 --node smoke --ca "$work/no-such-ca.pem"
+		{ [ "$(tail -n 1 "$work/ssl.$a")" = "exit 2" ] && grep -q "tls ca file" "$work/ssl.$a.err" && ! grep -q "no TLS support" "$work/ssl.$a.err"; } ||
+			fail "$a: nodekeeper-ssl did not take TLS settings: $(tail -n 1 "$work/ssl.$a"): $(head -c 300 "$work/ssl.$a.err")"
+	done
+	prefix=nodekeeper-linux-
+	echo "smoke: TLS variants (nodekeeper without, nodekeeper-ssl with) on amd64 $archs"
 fi
 
 [ "$failed" = 0 ] || exit 1

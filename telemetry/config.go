@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
+	"strings"
 	"time"
 )
 
@@ -100,10 +100,20 @@ func DefaultConfig() Config {
 	}
 }
 
+// ErrNoTLS is wrapped by Validate's error for TLS settings (an ssl://,
+// tls:// or mqtts:// broker, a CA, client certificate or key file) in a
+// build without TLS (TLSSupported is false).
+var ErrNoTLS = errors.New("this build has no TLS support; install nodekeeper-ssl")
+
+// secureScheme tells the broker URL schemes that mean TLS.
+func secureScheme(s string) bool { return s == "ssl" || s == "tls" || s == "mqtts" }
+
 // MinInterval is the shortest sampling interval accepted (for tests).
 const MinInterval = 100 * time.Millisecond
 
-var topicLevel = regexp.MustCompile(`^[^/+#\x00]+$`)
+// topicLevel tells a non-empty MQTT topic level without '/', '+', '#' or
+// NUL (regexp would cost the binary 0.26 MB, docs/packaging.md).
+func topicLevel(s string) bool { return s != "" && !strings.ContainsAny(s, "/+#\x00") }
 
 // Validate checks the configuration and names the first bad field.
 func (c *Config) Validate() error {
@@ -119,10 +129,10 @@ func (c *Config) Validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("broker %q: no host", c.Broker)
 	}
-	if !topicLevel.MatchString(c.NodeID) {
+	if !topicLevel(c.NodeID) {
 		return fmt.Errorf("node id %q: must be non-empty without '/', '+', '#'", c.NodeID)
 	}
-	if !topicLevel.MatchString(c.Prefix) {
+	if !topicLevel(c.Prefix) {
 		return fmt.Errorf("prefix %q: must be non-empty without '/', '+', '#'", c.Prefix)
 	}
 	if c.QoS != 0 && c.QoS != 1 {
@@ -130,6 +140,14 @@ func (c *Config) Validate() error {
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return errors.New("tls: a client certificate needs both cert and key files")
+	}
+	if !TLSSupported {
+		switch {
+		case secureScheme(u.Scheme):
+			return fmt.Errorf("broker %q: %w", c.Broker, ErrNoTLS)
+		case c.CAFile != "" || c.CertFile != "" || c.KeyFile != "":
+			return fmt.Errorf("tls ca, cert or key file: %w", ErrNoTLS)
+		}
 	}
 	if c.KeepAlive < time.Second {
 		return fmt.Errorf("keepalive %v: must be at least 1s", c.KeepAlive)
@@ -173,7 +191,7 @@ func (c *Config) Validate() error {
 	if c.HADiscovery && c.Format != FormatJSON {
 		return errors.New("home assistant discovery needs the json format")
 	}
-	if c.HADiscovery && !topicLevel.MatchString(c.HAPrefix) {
+	if c.HADiscovery && !topicLevel(c.HAPrefix) {
 		return fmt.Errorf("home assistant prefix %q: must be one topic level", c.HAPrefix)
 	}
 	if c.DrainRate <= 0 || c.DrainBurst < 1 {

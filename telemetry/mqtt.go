@@ -2,58 +2,21 @@ package telemetry
 
 import (
 	"bufio"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
-// tlsConfig builds the TLS settings from the CA and client certificate
-// files; nil when the broker URL is not a TLS one and no file is given.
-func tlsConfig(c *Config) (*tls.Config, error) {
-	u, _ := url.Parse(c.Broker)
-	secure := u != nil && (u.Scheme == "ssl" || u.Scheme == "tls" || u.Scheme == "mqtts" || u.Scheme == "wss")
-	if !secure && c.CAFile == "" && c.CertFile == "" {
-		return nil, nil
-	}
-	t := &tls.Config{MinVersion: tls.VersionTLS12}
-	if u != nil {
-		t.ServerName = u.Hostname()
-	}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls ca file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca file %s: no PEM certificate in it", c.CAFile)
-		}
-		t.RootCAs = pool
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls client certificate %s / key %s: %w", c.CertFile, c.KeyFile, err)
-		}
-		t.Certificates = []tls.Certificate{cert}
-	}
-	return t, nil
-}
-
 // clientOptions builds paho's options. The spool, not paho's store, keeps
 // unacknowledged messages, so paho gets a store that keeps nothing: after a
 // reconnect the publisher sends the spool's head again itself, in order,
 // instead of paho resending (and completing the old token early, see
 // resume() in paho's client.go).
-func clientOptions(c *Config, tc *tls.Config, h mqttHandlers) *mqtt.ClientOptions {
+func clientOptions(c *Config, tc tlsSettings, h mqttHandlers) *mqtt.ClientOptions {
 	o := mqtt.NewClientOptions().
 		AddBroker(c.Broker).
 		SetClientID("nodekeeper-"+c.NodeID).
@@ -87,9 +50,9 @@ func clientOptions(c *Config, tc *tls.Config, h mqttHandlers) *mqtt.ClientOption
 // tls:// and mqtts://) and buffers its reads: paho reads each packet's
 // header byte by byte, which unbuffered costs three read syscalls per
 // PUBACK.
-func dialBroker(u *url.URL, tc *tls.Config, timeout time.Duration) (net.Conn, error) {
+func dialBroker(u *url.URL, tc tlsSettings, timeout time.Duration) (net.Conn, error) {
 	host := u.Host
-	secure := u.Scheme == "ssl" || u.Scheme == "tls" || u.Scheme == "mqtts"
+	secure := secureScheme(u.Scheme)
 	if u.Port() == "" {
 		if secure {
 			host = net.JoinHostPort(u.Hostname(), "8883")
@@ -103,17 +66,12 @@ func dialBroker(u *url.URL, tc *tls.Config, timeout time.Duration) (net.Conn, er
 		return nil, err
 	}
 	if secure {
-		if tc == nil {
-			tc = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
-		}
-		tlsConn := tls.Client(c, tc)
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		if err := tlsConn.HandshakeContext(ctx); err != nil {
+		tc, err := startTLS(c, tc, u.Hostname(), timeout)
+		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("tls handshake with %s: %w", host, err)
 		}
-		c = tlsConn
+		c = tc
 	}
 	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, 4096)}, nil
 }

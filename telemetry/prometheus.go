@@ -1,26 +1,10 @@
 package telemetry
 
 import (
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 )
-
-// PrometheusHandler serves the latest document as Prometheus text
-// exposition (format 0.0.4) with the metric names of
-// prometheus-node-exporter-lua, so existing dashboards keep working.
-func (p *Publisher) PrometheusHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		doc := p.Latest()
-		if doc == nil {
-			http.Error(w, "no sample yet", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		w.Write(AppendPrometheus(nil, doc))
-	})
-}
 
 // promWriter writes families: a HELP and TYPE line the first time a name is
 // used, then samples.
@@ -63,7 +47,10 @@ func (w *promWriter) sample(name, typ, help string, v float64, labels ...string)
 
 var promLabelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
-// AppendPrometheus appends the Prometheus text exposition of doc to b.
+// AppendPrometheus appends the Prometheus text exposition (format 0.0.4) of
+// doc to b, with the metric names of prometheus-node-exporter-lua so that
+// existing dashboards keep working; the Prometheus listener
+// (Config.PrometheusListen) serves it on /metrics.
 // Samples of one family are written together, as the format requires.
 func AppendPrometheus(b []byte, doc *Document) []byte {
 	w := &promWriter{b: b, seen: map[string]bool{}}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,16 +103,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("prometheus listener: %w", err)
 		}
-		srv := &http.Server{Handler: p.PrometheusHandler(), ReadHeaderTimeout: 5 * time.Second}
-		wg.Add(2)
-		go func() { defer wg.Done(); srv.Serve(ln) }()
-		go func() {
-			defer wg.Done()
-			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			srv.Shutdown(sctx)
-		}()
+		wg.Add(1)
+		go func() { defer wg.Done(); newMetricsServer(p.Latest).serve(ctx, ln) }()
 	}
 	if p.fspool != nil {
 		wg.Add(1)

@@ -1,3 +1,5 @@
+//go:build !nk_notls
+
 package telemetry
 
 import (

@@ -1,0 +1,69 @@
+//go:build !nk_notls
+
+package telemetry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"time"
+)
+
+// TLSSupported reports whether this build speaks TLS to the broker: true
+// unless built with the tag nk_notls, which leaves crypto/tls out (the
+// nodekeeper package; nodekeeper-ssl has TLS, see docs/packaging.md).
+const TLSSupported = true
+
+// tlsSettings is what dialBroker needs for a TLS broker.
+type tlsSettings = *tls.Config
+
+// tlsConfig builds the TLS settings from the CA and client certificate
+// files; nil when the broker URL is not a TLS one and no file is given.
+func tlsConfig(c *Config) (*tls.Config, error) {
+	u, _ := url.Parse(c.Broker)
+	secure := u != nil && secureScheme(u.Scheme)
+	if !secure && c.CAFile == "" && c.CertFile == "" {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if u != nil {
+		t.ServerName = u.Hostname()
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls ca file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls ca file %s: no PEM certificate in it", c.CAFile)
+		}
+		t.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client certificate %s / key %s: %w", c.CertFile, c.KeyFile, err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
+
+// startTLS runs the TLS handshake on c with the broker serverName.
+func startTLS(c net.Conn, tc *tls.Config, serverName string, timeout time.Duration) (net.Conn, error) {
+	if tc == nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
+	}
+	tlsConn := tls.Client(c, tc)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return tlsConn, nil
+}
