@@ -40,6 +40,8 @@ type Publisher struct {
 
 	subMu sync.Mutex
 	subs  map[chan *Document]struct{}
+
+	topics topicSubs // SubscribeTopic's subscriptions, renewed on each connection
 }
 
 // NewPublisher checks cfg and builds the publisher; it connects nothing
@@ -203,6 +205,7 @@ func (p *Publisher) onConnect(mqtt.Client) {
 	p.connGen.Add(1)
 	p.log.Info("mqtt connected", "broker", p.cfg.Broker)
 	signal(p.connCh)
+	p.resubscribe() // paho calls onConnect in a goroutine of its own
 }
 
 func (p *Publisher) onLost(_ mqtt.Client, err error) {
