@@ -27,7 +27,7 @@ func (x actuator) Act(ctx context.Context, act policy.Action) error {
 	switch act.Op {
 	case policy.OpSliverStart, policy.OpSliverStop, policy.OpSliverLimit:
 		if a.slivers == nil {
-			return errors.New("slivers are disabled on this node")
+			return a.sliversErr
 		}
 	}
 	switch act.Op {

@@ -51,14 +51,16 @@ type Agent struct {
 	store   stateStore
 	started time.Time
 
-	slivers *container.Manager // nil when slivers are disabled
-	net     *netcfg.Manager    // nil when the network is disabled
-	adapter *sliversAdapter
-	peers   *peerSet
-	events  chan policy.Event
-	desired chan envelopeMsg // the latest desired envelope, capacity one
-	dirty   chan struct{}
-	sighup  chan os.Signal
+	slivers *container.Manager // nil when slivers are disabled or unavailable
+	// sliversErr says why there are none.
+	sliversErr error
+	net        *netcfg.Manager // nil when the network is disabled
+	adapter    *sliversAdapter
+	peers      *peerSet
+	events     chan policy.Event
+	desired    chan envelopeMsg // the latest desired envelope, capacity one
+	dirty      chan struct{}
+	sighup     chan os.Signal
 
 	// applyMu serializes what changes the node as a whole: a desired
 	// document, a reload, a node state change.
@@ -150,11 +152,12 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	a.log.Info("nodekeeper agent starting", "node", cfg.Agent.NodeID, "config", cfg.File, "state", cfg.Agent.NodeState)
 
+	// Without its network or its slivers the node still reports and takes
+	// remote management: the error is reported instead.
 	if cfg.Network.Enabled {
 		if a.net, err = netcfg.Open(netcfg.Options{NetNS: cfg.Network.Netns, StateDir: cfg.Network.StateDir, Logger: a.log.With("component", "netcfg")}); err != nil {
-			return fail(fmt.Errorf("network: %w", err))
-		}
-		if reverted, err := a.net.Recover(ctx); err != nil {
+			a.internalError("network", err)
+		} else if reverted, err := a.net.Recover(ctx); err != nil {
 			a.internalError("network", fmt.Errorf("recover a confirm window left open: %w", err))
 		} else if reverted {
 			a.log.Warn("network: a change left unconfirmed by a previous run was reverted")
@@ -162,8 +165,11 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	if cfg.Slivers.Enabled {
 		if err := a.openSlivers(ctx); err != nil {
-			return fail(err)
+			a.sliversErr = err
+			a.internalError("slivers", err)
 		}
+	} else {
+		a.sliversErr = errors.New("slivers are disabled on this node (slivers.enabled)")
 	}
 	a.adapter = &sliversAdapter{m: a.slivers, changed: a.sliverChanged}
 	if err := a.startEngine(); err != nil {

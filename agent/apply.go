@@ -215,7 +215,7 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 	plan.managedSlivers = slices.Clone(prev.Slivers)
 	if d.Slivers != nil {
 		if a.slivers == nil && len(*d.Slivers) > 0 {
-			return nil, nil, nil, errNoSlivers
+			return nil, nil, nil, fmt.Errorf("slivers: %w", a.sliversErr)
 		}
 		plan.managedSlivers = nil
 		used := map[int]bool{}

@@ -213,7 +213,7 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 		return pub.Latest(), nil
 	}
 	if a.slivers == nil {
-		return nil, fmt.Errorf("%s: slivers are disabled on this node (slivers.enabled)", req.Op)
+		return nil, fmt.Errorf("%s: %w", req.Op, a.sliversErr)
 	}
 	m := a.slivers
 	switch req.Op {

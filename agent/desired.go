@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -191,17 +190,4 @@ func (d *Desired) withNodeState() {
 		d.Settings = map[string]Setting{}
 	}
 	d.Settings["agent.node_state"] = Setting{Values: []string{string(d.NodeState)}}
-}
-
-// sliverNames returns the names of the document's slivers, sorted.
-func (d *Desired) sliverNames() []string {
-	if d.Slivers == nil {
-		return nil
-	}
-	var out []string
-	for _, s := range *d.Slivers {
-		out = append(out, s.Name)
-	}
-	slices.Sort(out)
-	return out
 }

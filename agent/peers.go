@@ -43,7 +43,10 @@ func peerOf(prefix, topic, what string) (string, bool) {
 		return "", false
 	}
 	node, tail, ok := strings.Cut(rest, "/")
-	return node, ok && tail == what && node != ""
+	if !ok || tail != what || node == "" {
+		return "", false
+	}
+	return node, true
 }
 
 // document stores a peer's document (a copy: paho owns the payload).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -14,25 +13,37 @@ import (
 // runDesired handles desired envelopes one at a time, the latest first
 // (an older one not handled yet is dropped for a newer).
 func (a *Agent) runDesired(ctx context.Context) {
-	var last [32]byte // the envelope handled last: a retained message comes back on every reconnection
+	var seen envelopeFilter
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case m := <-a.desired:
-			sum := sha256.Sum256(m.payload)
-			if m.payload == nil {
-				sum = sha256.Sum256([]byte("oversized " + strconv.Itoa(m.size)))
-			}
-			if sum == last {
+			if !seen.fresh(m) {
 				continue
 			}
-			last = sum
 			a.applyMu.Lock()
 			a.handleDesired(ctx, m)
 			a.applyMu.Unlock()
 		}
 	}
+}
+
+// envelopeFilter tells a new envelope from the one handled last: a
+// retained message comes again after every reconnection, and is neither
+// applied nor refused twice.
+type envelopeFilter struct{ last [32]byte }
+
+func (f *envelopeFilter) fresh(m envelopeMsg) bool {
+	sum := sha256.Sum256(m.payload)
+	if m.payload == nil {
+		sum = sha256.Sum256([]byte("oversized " + strconv.Itoa(m.size)))
+	}
+	if sum == f.last {
+		return false
+	}
+	f.last = sum
+	return true
 }
 
 // handleDesired checks an envelope and applies its document, or refuses
@@ -104,6 +115,3 @@ func (a *Agent) remoteEvent(kind, severity string, seq uint64, msg string) {
 		}
 	}
 }
-
-// errNoSlivers is returned for documents with slivers on a node without.
-var errNoSlivers = errors.New("slivers are disabled on this node (slivers.enabled)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,8 +17,9 @@ func init() {
 	register(command{name: "push", summary: "publish a signed desired document to a node (retained, over MQTT)", run: runPush})
 }
 
-const pushUsage = `usage: nodekeeper push --broker URL [--prefix P] [-k KEY.sec] NODE FILE
-FILE is a desired document (signed here with -k) or an envelope made by "nodekeeper sign".`
+const pushUsage = `usage: nodekeeper push --broker URL [--prefix P] [-k KEY.sec | --sig FILE.sig] NODE FILE
+FILE is a desired document, signed here with -k, or with its usign signature
+(usign -S) given by --sig; or an envelope made by "nodekeeper sign".`
 
 func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nodekeeper push", flag.ContinueOnError)
@@ -26,6 +28,7 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Broker, "broker", "", "broker URL (tcp://host:1883, ssl://host:8883)")
 	fs.StringVar(&o.Prefix, "prefix", "nodekeeper", "topic prefix of the nodes")
 	key := fs.String("k", "", "sign FILE with this usign secret key first")
+	sig := fs.String("sig", "", "FILE's usign signature (as usign -S writes it)")
 	fs.StringVar(&o.CAFile, "ca", "", "CA certificate (PEM) to verify the broker")
 	fs.StringVar(&o.CertFile, "cert", "", "client certificate (PEM)")
 	fs.StringVar(&o.KeyFile, "cert-key", "", "client certificate's key (PEM)")
@@ -53,6 +56,21 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
 		return 1
+	}
+	if *key != "" && *sig != "" {
+		fmt.Fprintln(stderr, "nodekeeper push: -k and --sig exclude each other")
+		return 2
+	}
+	if *sig != "" {
+		sb, err := os.ReadFile(*sig)
+		if err != nil {
+			fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
+			return 1
+		}
+		if b, err = json.Marshal(agent.Envelope{Document: b, Signature: string(sb)}); err != nil {
+			fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
+			return 1
+		}
 	}
 	if *key != "" {
 		k, err := agent.ReadSecretKeyFile(*key)
