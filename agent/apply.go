@@ -69,13 +69,22 @@ func (a *Agent) apply(ctx context.Context, d *Desired, raw []byte, signer Public
 		a.refuse(d.Seq, fmt.Errorf("cannot save the undo log: %w", err))
 		return
 	}
-	if err := a.execute(ctx, plan); err != nil {
-		a.rollback(ctx, undo, fmt.Errorf("document seq %d failed to apply: %w", d.Seq, err))
+	err = a.execute(ctx, plan)
+	window := a.config().Remote.ConfirmWindow
+	if err == nil {
+		if err = a.confirm(ctx, window); err != nil {
+			err = fmt.Errorf("document seq %d rolled back: the broker did not acknowledge within the %v confirm window after it applied (%v)", d.Seq, window, err)
+		}
+	} else {
+		err = fmt.Errorf("document seq %d failed to apply: %w", d.Seq, err)
+	}
+	if err != nil && ctx.Err() != nil {
+		// Stopping: the undo log stays, and the next start rolls back.
+		a.log.Warn("stopping while a document applies: the next start rolls it back", "seq", d.Seq)
 		return
 	}
-	window := a.config().Remote.ConfirmWindow
-	if err := a.confirm(ctx, window); err != nil {
-		a.rollback(ctx, undo, fmt.Errorf("document seq %d rolled back: the broker did not acknowledge within the %v confirm window after it applied (%v)", d.Seq, window, err))
+	if err != nil {
+		a.rollback(ctx, undo, err)
 		return
 	}
 	a.mu.Lock()

@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -71,7 +70,8 @@ policy "throttle" {
 // its own, with a mosquitto the test starts: it publishes; a signed desired
 // document creates and starts a sliver (real LXC, with a private interface
 // on the bridge the agent's network makes) and installs a policy; the
-// policy limits the sliver when a fake load is reported; the state topic
+// policy limits the sliver when a fake load is reported; the node states
+// safe and production stop the sliver and start it again; the state topic
 // shows it all; refused documents (unsigned, wrongly signed, replayed,
 // oversized) change nothing; a document that cuts the node off its broker
 // is rolled back; SIGHUP with a broken config changes nothing; SIGTERM
@@ -204,8 +204,35 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("node states hold the sliver down and give it back", func(t *testing.T) {
+		for _, step := range []struct {
+			seq   uint64
+			state NodeState
+			want  container.State
+			held  container.Request
+		}{
+			{2, Safe, container.Deployed, container.Start},
+			{3, Production, container.Started, ""},
+		} {
+			env, _ := Seal(key, mustJSON(t, Desired{Node: node, Seq: step.seq, NodeState: step.state}))
+			w.publish("nodekeeper/"+node+"/desired", env, true)
+			eventually(t, fmt.Sprintf("node state %s", step.state), time.Minute, func() error {
+				st, _ := w.state(node)
+				if st.AppliedSeq != step.seq || st.NodeState != step.state || len(st.Slivers) != 1 ||
+					st.Slivers[0].State != step.want || st.Slivers[0].Held != step.held {
+					return fmt.Errorf("state %s", w.latest(stateTopic))
+				}
+				return nil
+			})
+		}
+		// The limit went with the stopped container.
+		if st, _ := w.state(node); st.Slivers[0].Limits != nil {
+			t.Errorf("limits after a restart: %+v", st.Slivers[0].Limits)
+		}
+	})
+
 	t.Run("refused documents change nothing", func(t *testing.T) {
-		good := mustJSON(t, Desired{Node: node, Seq: 5})
+		good := mustJSON(t, Desired{Node: node, Seq: 9})
 		wrong, _ := Seal(other, good)
 		replay, _ := Seal(key, mustJSON(t, Desired{Node: node, Seq: 1}))
 		big, _ := Seal(key, append(bytes.TrimSuffix(good, []byte("}")), []byte(`,"settings":{"agent.log_level":"`+strings.Repeat("x", MaxEnvelopeBytes)+`"}}`)...))
@@ -214,7 +241,7 @@ func TestEndToEnd(t *testing.T) {
 		}{
 			{"unsigned", `{"document":"` + b64(good) + `"}`, "unsigned documents are refused"},
 			{"wrongly signed", string(wrong), "not trusted"},
-			{"replayed", string(replay), "seq 1 is not above the last seen 1"},
+			{"replayed", string(replay), "seq 1 is not above the last seen 3"},
 			{"oversized", string(big), "exceeds the 1048576-byte limit"},
 		}
 		for _, tt := range tests {
@@ -228,18 +255,18 @@ func TestEndToEnd(t *testing.T) {
 			})
 		}
 		st, _ := w.state(node)
-		if st.AppliedSeq != 1 || st.SeenSeq != 1 || len(st.Slivers) != 1 || st.Slivers[0].State != container.Started {
+		if st.AppliedSeq != 3 || st.SeenSeq != 3 || len(st.Slivers) != 1 || st.Slivers[0].State != container.Started {
 			t.Errorf("state after refused documents: %s", w.latest(stateTopic))
 		}
 	})
 
 	t.Run("a document that cuts the node off is rolled back", func(t *testing.T) {
-		bad, _ := Seal(key, mustJSON(t, Desired{Node: node, Seq: 2,
+		bad, _ := Seal(key, mustJSON(t, Desired{Node: node, Seq: 4,
 			Settings: map[string]Setting{"telemetry.broker": {Values: []string{"tcp://127.0.0.1:1"}}}}))
 		w.publish("nodekeeper/"+node+"/desired", bad, true)
 		eventually(t, "rollback reported once the broker is back", time.Minute, func() error {
 			st, _ := w.state(node)
-			if st.SeenSeq != 2 || st.AppliedSeq != 1 || !hasError(st, "document seq 2 rolled back") {
+			if st.SeenSeq != 4 || st.AppliedSeq != 3 || !hasError(st, "document seq 4 rolled back") {
 				return fmt.Errorf("state %s", w.latest(stateTopic))
 			}
 			return nil
@@ -268,7 +295,7 @@ func TestEndToEnd(t *testing.T) {
 			return nil
 		})
 		st, _ := w.state(node)
-		if !agent.running() || st.AppliedSeq != 1 || len(st.Slivers) != 1 || st.Slivers[0].State != container.Started || !hasError(st, "option interval") {
+		if !agent.running() || st.AppliedSeq != 3 || len(st.Slivers) != 1 || st.Slivers[0].State != container.Started || !hasError(st, "option interval") {
 			t.Errorf("after SIGHUP: running %v, state %s", agent.running(), w.latest(stateTopic))
 		}
 	})
@@ -304,8 +331,6 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func num(v any) float64 {
 	f, _ := v.(float64)

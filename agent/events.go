@@ -38,6 +38,12 @@ func (a *Agent) runEvents(ctx context.Context) {
 func (a *Agent) sliverChanged(name, slice string, from, to container.State) {
 	a.log.Info("sliver state", "sliver", name, "from", from, "to", to)
 	a.event("sliver.state", map[string]any{"sliver": name, "slice": slice, "from": string(from), "to": string(to)})
+	if from == container.Started {
+		// The limits policies set went with the container's cgroups.
+		a.mu.Lock()
+		delete(a.limits, name)
+		a.mu.Unlock()
+	}
 	a.markDirty()
 	if to == container.Started && a.net != nil {
 		go a.syncNetwork(a.ctx)

@@ -387,13 +387,3 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
-
-// hasError reports whether the report lists an error containing s.
-func hasError(r StateReport, s string) bool {
-	for _, e := range r.Errors {
-		if strings.Contains(e.Message, s) {
-			return true
-		}
-	}
-	return false
-}

@@ -1,10 +1,15 @@
 package agent
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/policy"
 )
 
 func TestNodeHealth(t *testing.T) {
@@ -58,4 +63,39 @@ func TestCapRequest(t *testing.T) {
 			t.Errorf("capRequest(%s, %s) = %s, want %s", tt.in, tt.state, got, tt.want)
 		}
 	}
+}
+
+// Repeated internal errors put the node in failure: reported, and policies
+// no longer act.
+func TestFailureState(t *testing.T) {
+	a := &Agent{
+		cfg:    &Config{Agent: AgentConfig{NodeID: "n1", NodeState: Production}},
+		log:    slog.New(slog.DiscardHandler),
+		dirty:  make(chan struct{}, 1),
+		health: nodeHealth{threshold: 3, window: time.Minute},
+	}
+	for i := range 3 {
+		if a.nodeState() != Production {
+			t.Fatalf("failure after %d errors", i)
+		}
+		a.internalError("network", fmt.Errorf("apply %d failed", i))
+	}
+	r := a.report()
+	if a.nodeState() != Failure || r.NodeState != Failure || !hasError(r, "failure state: too many internal errors, last: network: apply 2 failed") {
+		t.Errorf("after 3 errors: state %s, report %+v", a.nodeState(), r)
+	}
+	err := actuator{a}.Act(context.Background(), policy.Action{Op: policy.OpSliverStart, Sliver: "s1"})
+	if err == nil || !strings.Contains(err.Error(), "failure state") {
+		t.Errorf("a policy's action in failure: %v", err)
+	}
+}
+
+// hasError reports whether the report lists an error containing s.
+func hasError(r StateReport, s string) bool {
+	for _, e := range r.Errors {
+		if strings.Contains(e.Message, s) {
+			return true
+		}
+	}
+	return false
 }

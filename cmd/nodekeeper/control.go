@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 
 	"github.com/nodekeeper/nodekeeper/agent"
 )
@@ -31,4 +33,18 @@ func (f *agentFlags) dial() (*agent.Client, error) {
 		return nil, nil
 	}
 	return c, err
+}
+
+// client is dial for the commands that need an agent: it prints why there
+// is none to stderr (prefixed with the command) and returns nil then.
+func (f *agentFlags) client(cmd string, stderr io.Writer) *agent.Client {
+	c, err := f.dial()
+	if err == nil && c == nil {
+		err = fmt.Errorf("no agent is running (control socket %s)", f.path())
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper %s: %v\n", cmd, err)
+		return nil
+	}
+	return c
 }

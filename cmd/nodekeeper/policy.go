@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -128,12 +127,8 @@ func policyList(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	c, err := af.dial()
-	if err == nil && c == nil {
-		err = fmt.Errorf("no agent is running (control socket %s); `policy check` loads files without one", af.path())
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "nodekeeper policy list: %v\n", err)
+	c := af.client("policy list", stderr)
+	if c == nil {
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -144,10 +139,7 @@ func policyList(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(ps)
-		return 0
+		return printJSON(stdout, stderr, ps)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTRIGGER\tPRIORITY\tFAILURES\tSTATE\tSOURCE")

@@ -423,7 +423,7 @@ func printJSON(stdout, stderr io.Writer, v any) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(stderr, "nodekeeper sliver: %v\n", err)
+		fmt.Fprintf(stderr, "nodekeeper: %v\n", err)
 		return 1
 	}
 	return 0

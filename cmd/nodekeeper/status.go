@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -28,12 +27,8 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper status: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	c, err := af.dial()
-	if err == nil && c == nil {
-		err = fmt.Errorf("no agent is running (control socket %s)", af.path())
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "nodekeeper status: %v\n", err)
+	c := af.client("status", stderr)
+	if c == nil {
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -44,10 +39,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(s)
-		return 0
+		return printJSON(stdout, stderr, s)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
