@@ -277,6 +277,10 @@ func (a *Agent) markDirty() {
 func (a *Agent) shutdown() error {
 	done := make(chan struct{})
 	go func() {
+		// What changes the node (an apply, a converge) ends with the
+		// context; wait for it before releasing the managers.
+		a.applyMu.Lock()
+		defer a.applyMu.Unlock()
 		a.closeParts()
 		close(done)
 	}()
