@@ -28,6 +28,7 @@ func TestControlSocketRootOnly(t *testing.T) {
 	status := func(uid int, args ...string) (string, int) {
 		cmd := exec.Command(nkBin, append(args, "--socket", sock)...)
 		if uid != 0 {
+			cmd.Dir = "/" // the test's directory may be closed to the user
 			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
 		}
 		return nk(t, cmd)
