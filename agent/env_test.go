@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -16,4 +17,14 @@ func requireEnv(t *testing.T, ok bool, what string) {
 		t.Fatalf("environment lacks %s (CI=true: failing instead of skipping)", what)
 	}
 	t.Skipf("environment lacks %s (fails under CI=true)", what)
+}
+
+// requireRoot needs root and the tools the agent's lab uses.
+func requireRoot(t *testing.T, tools ...string) {
+	t.Helper()
+	requireEnv(t, os.Geteuid() == 0, "root")
+	for _, tool := range append([]string{"ip", "nsenter", "mosquitto"}, tools...) {
+		_, err := exec.LookPath(tool)
+		requireEnv(t, err == nil, tool)
+	}
 }

@@ -115,9 +115,12 @@ func TestDefaultConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"agent":     {"log_level", "state"},
+		"agent":     {"log_level", "state_dir"},
 		"telemetry": {"broker", "prefix", "interval"},
 		"policy":    {"dir", "cpu_budget", "memory_budget"},
+		"slivers":   {"state_dir"},
+		"remote":    {},
+		"network":   {},
 	}
 	for s, opts := range want {
 		for _, o := range opts {
@@ -127,7 +130,7 @@ func TestDefaultConfig(t *testing.T) {
 		}
 	}
 	if len(got) != len(want) {
-		t.Errorf("sections %v, want agent, telemetry and policy", got)
+		t.Errorf("sections %v, want agent, telemetry, policy, slivers, remote and network", got)
 	}
 	if d := got["policy"]["dir"]; d != "/etc/nodekeeper/policies" {
 		t.Errorf("policy dir %q, want /etc/nodekeeper/policies, where the package installs the examples", d)

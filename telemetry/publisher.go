@@ -39,6 +39,8 @@ type Publisher struct {
 
 	subMu sync.Mutex
 	subs  map[chan *Document]struct{}
+
+	topics topicSubs // SubscribeTopic's subscriptions, renewed on each connection
 }
 
 // NewPublisher checks cfg and builds the publisher; it connects nothing
@@ -194,6 +196,7 @@ func (p *Publisher) onConnect(mqtt.Client) {
 	p.connGen.Add(1)
 	p.log.Info("mqtt connected", "broker", p.cfg.Broker)
 	signal(p.connCh)
+	p.resubscribe() // paho calls onConnect in a goroutine of its own
 }
 
 func (p *Publisher) onLost(_ mqtt.Client, err error) {

@@ -26,7 +26,7 @@ func init() {
 const netUsage = `usage:
   nodekeeper net plan  -f FILE [-netns NS] [-json]
   nodekeeper net apply -f FILE [-netns NS] [-confirm DURATION -check ADDR:PORT] [-state-dir DIR]
-  nodekeeper net show  [-netns NS] [-json]
+  nodekeeper net show  [-netns NS] [-json] [-config-dir DIR | -socket PATH]
 
 FILE is JSON: a netcfg Config object, or an array of UCI sections
 ({"type","name","options"}) as in docs/network.md.`
@@ -45,6 +45,8 @@ func runNet(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	confirm := fs.Duration("confirm", 0, "apply: revert unless -check passes within this window")
 	check := fs.String("check", "", "apply: health check, a TCP address to reach (ADDR:PORT)")
 	stateDir := fs.String("state-dir", netcfg.DefaultStateDir, "apply: where the state to revert to is kept")
+	var af agentFlags
+	af.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -127,14 +129,25 @@ func runNet(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "nodekeeper net show: takes only -netns and -json")
 			return 2
 		}
-		m, err := netcfg.Open(netcfg.Options{NetNS: *ns})
+		var c netcfg.Config
+		// The running agent answers, unless another namespace is asked for.
+		client, err := af.dial()
 		if err != nil {
 			return fail(err)
 		}
-		defer m.Close()
-		c, err := m.Observe(ctx)
-		if err != nil {
-			return fail(err)
+		if client != nil && *ns == "" {
+			if c, err = client.Network(ctx); err != nil {
+				return fail(err)
+			}
+		} else {
+			m, err := netcfg.Open(netcfg.Options{NetNS: *ns})
+			if err != nil {
+				return fail(err)
+			}
+			defer m.Close()
+			if c, err = m.Observe(ctx); err != nil {
+				return fail(err)
+			}
 		}
 		if *asJSON {
 			out, _ := json.MarshalIndent(c, "", "  ")

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/policy"
@@ -14,7 +16,7 @@ import (
 func init() {
 	register(command{
 		name:    "policy",
-		summary: "check, evaluate and test Lua policies (policy check|eval|test)",
+		summary: "check, evaluate and test Lua policies; list the agent's (policy check|eval|test|list)",
 		run:     runPolicy,
 	})
 	register(command{
@@ -29,12 +31,16 @@ func init() {
 
 const policyUsage = `usage: nodekeeper policy check FILE...
        nodekeeper policy eval --state STATE.json [--now TIME] FILE...
-       nodekeeper policy test [DIR|FILE...]`
+       nodekeeper policy test [DIR|FILE...]
+       nodekeeper policy list [--json] [--config-dir DIR | --socket PATH]   (the running agent's)`
 
 func runPolicy(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, policyUsage)
 		return 2
+	}
+	if args[0] == "list" {
+		return policyList(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("policy "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -109,4 +115,48 @@ func parseNow(s string) (time.Time, error) {
 		return time.Unix(0, int64(sec*1e9)), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", s)
+}
+
+// policyList prints the policies the running agent has loaded.
+func policyList(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("policy list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var af agentFlags
+	af.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	c := af.client("policy list", stderr)
+	if c == nil {
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ps, err := c.Policies(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper policy list: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		return printJSON(stdout, stderr, ps)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTRIGGER\tPRIORITY\tFAILURES\tSTATE\tSOURCE")
+	for _, p := range ps {
+		trigger := "on " + p.On
+		if p.Every > 0 {
+			trigger = "every " + p.Every.String()
+		}
+		state := "ok"
+		switch {
+		case p.QuarantinedUntil.After(time.Now()):
+			state = "quarantined until " + p.QuarantinedUntil.Local().Format(time.TimeOnly)
+		case p.DryRun:
+			state = "dry-run"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", p.Name, trigger, p.Priority, p.Failures, state, p.Source)
+	}
+	tw.Flush()
+	return 0
 }

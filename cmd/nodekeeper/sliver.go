@@ -34,7 +34,9 @@ commands:
   remove NAME            take the sliver down and forget it
   attach NAME -- CMD...  run CMD inside a started sliver; exits with its status
 
-Without a running agent the commands work directly on the state directory.
+While an agent runs they go through it (its control socket, see --config-dir
+and --socket); without one, or with --state-dir, --lxcpath or --netns given,
+they work directly on the state directory.
 Run "nodekeeper sliver COMMAND -h" for the flags.
 `
 
@@ -56,9 +58,13 @@ type nodeFlags struct {
 	bridges                                []string
 	json                                   bool
 	timeout                                time.Duration
+	agent                                  agentFlags
+	fs                                     *flag.FlagSet
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
+	n.fs = fs
+	n.agent.register(fs)
 	fs.StringVar(&n.stateDir, "state-dir", container.DefaultStateDir, "state directory: sliver records, layers, template cache")
 	fs.StringVar(&n.lxcPath, "lxcpath", "", "LXC path (default STATE-DIR/lxc)")
 	fs.StringVar(&n.netns, "netns", "", "run the LXC tools in this network namespace (name or path)")
@@ -72,9 +78,25 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&n.timeout, "timeout", 10*time.Minute, "give up after this long")
 }
 
-// openSlivers opens the slivers the commands act on. The agent, when it
-// runs, holds the state directory; Open then fails with ErrLocked.
+// openSlivers opens the slivers the commands act on: through the running
+// agent, which holds the state directory, unless the flags name one.
 var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
+	local := false
+	if n.fs != nil {
+		n.fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "state-dir", "lxcpath", "netns":
+				local = true
+			}
+		})
+	}
+	if !local {
+		if c, err := n.agent.dial(); err != nil {
+			return nil, err
+		} else if c != nil {
+			return c, nil
+		}
+	}
 	cfg := container.Config{StateDir: n.stateDir, Node: n.node, Rootfs: n.rootfs, Bridges: map[netcfg.IfaceKind]string{}}
 	for _, b := range n.bridges {
 		k, v, ok := strings.Cut(b, "=")
@@ -401,7 +423,7 @@ func printJSON(stdout, stderr io.Writer, v any) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(stderr, "nodekeeper sliver: %v\n", err)
+		fmt.Fprintf(stderr, "nodekeeper: %v\n", err)
 		return 1
 	}
 	return 0

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -24,7 +25,7 @@ func init() {
 	})
 }
 
-const telemetryUsage = `usage: nodekeeper telemetry sample [--rates D] [--collectors LIST]
+const telemetryUsage = `usage: nodekeeper telemetry sample [--rates D] [--collectors LIST] [--config-dir DIR | --socket PATH]
        nodekeeper telemetry publish [--broker URL] [--node ID] [--prefix P] [--interval D] [flags]
        nodekeeper telemetry publish -h   (lists every flag)`
 
@@ -70,8 +71,34 @@ func telemetrySample(args []string, stdout, stderr io.Writer) int {
 	node := fs.String("node", hostname(), "node id")
 	rates := fs.Duration("rates", 0, "take two samples this far apart and print the second, so rates are in it")
 	cols := fs.String("collectors", "", "comma-separated collectors to switch on (or off with a leading -)")
+	var af agentFlags
+	af.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	// The running agent's latest sample, unless the flags ask for another.
+	own := false
+	fs.Visit(func(f *flag.Flag) { own = own || f.Name == "node" || f.Name == "rates" || f.Name == "collectors" })
+	if !own {
+		c, err := af.dial()
+		if err != nil {
+			fmt.Fprintln(stderr, "nodekeeper telemetry sample:", err)
+			return 1
+		}
+		if c != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			doc, err := c.Sample(ctx)
+			if err != nil {
+				fmt.Fprintln(stderr, "nodekeeper telemetry sample:", err)
+				return 1
+			}
+			var out bytes.Buffer
+			json.Indent(&out, doc, "", "  ")
+			out.WriteByte('\n')
+			stdout.Write(out.Bytes())
+			return 0
+		}
 	}
 	s, err := telemetry.NewSampler(*node, collectorsFlag(*cols), telemetry.Sources{})
 	if err != nil {

@@ -1,0 +1,257 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nodekeeper/nodekeeper/container"
+)
+
+// The control socket serves `nodekeeper status`, `sliver ...`, `policy
+// list`, `net show` and `telemetry sample` while the agent runs. It is a
+// unix socket, mode 0600 in a 0700 directory, and the agent also checks
+// that the client is root (SO_PEERCRED). One JSON request and one JSON
+// response per connection; `sliver attach` passes the client's standard
+// input, output and error along with its request (SCM_RIGHTS).
+
+// controlRequest is one request on the control socket.
+type controlRequest struct {
+	Op      string            `json:"op"`
+	Name    string            `json:"name,omitempty"`
+	Spec    *container.Spec   `json:"spec,omitempty"`
+	Request container.Request `json:"request,omitempty"`
+	Argv    []string          `json:"argv,omitempty"`
+}
+
+// controlResponse is the answer: a result or an error.
+type controlResponse struct {
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
+
+// maxControlRequest bounds a request.
+const maxControlRequest = 1 << 20
+
+// ControlSocketPath returns the control socket the configuration in
+// confDir names (agent.control_socket, or RUN_DIR/control.sock), or the
+// default one when the configuration cannot be read.
+func ControlSocketPath(confDir string) string {
+	if confDir == "" {
+		confDir = DefaultConfDir
+	}
+	def := filepath.Join(DefaultRunDir, "control.sock")
+	p, err := cursorFor(confDir).LoadCommitted(Package)
+	if err != nil {
+		return def
+	}
+	secs := p.SectionsOfType("agent")
+	if len(secs) == 0 {
+		return def
+	}
+	if s, ok := secs[0].Get("control_socket"); ok {
+		return s
+	}
+	if d, ok := secs[0].Get("run_dir"); ok {
+		return filepath.Join(d, "control.sock")
+	}
+	return def
+}
+
+// listenControl opens the control socket.
+func (a *Agent) listenControl(ctx context.Context) error {
+	path := a.config().Agent.ControlSocket
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s: another agent is running", path)
+	}
+	os.Remove(path) // left by an agent that died
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return fmt.Errorf("control socket: %w", err)
+	}
+	l.SetUnlinkOnClose(true)
+	a.mu.Lock()
+	a.ctl = l
+	a.mu.Unlock()
+	go func() {
+		for {
+			c, err := l.AcceptUnix()
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					a.log.Warn("control socket", "err", err)
+				}
+				return
+			}
+			go a.serveControl(ctx, c)
+		}
+	}()
+	return nil
+}
+
+func (a *Agent) closeControl() {
+	a.mu.Lock()
+	l := a.ctl
+	a.ctl = nil
+	a.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+}
+
+// serveControl answers one connection.
+func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn) {
+	defer c.Close()
+	uid, err := peerUID(c)
+	if err != nil || uid != 0 {
+		a.log.Warn("control socket: client refused: not root", "uid", uid, "err", err)
+		writeResponse(c, nil, errors.New("permission denied: the control socket is root's"))
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	oob := make([]byte, syscall.CmsgSpace(3*4))
+	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	files := receivedFiles(oob[:oobn])
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
+		return // a probe: is an agent there?
+	}
+	if err != nil {
+		return
+	}
+	rest, err := io.ReadAll(io.LimitReader(c, maxControlRequest))
+	if err != nil {
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	var req controlRequest
+	if err := json.Unmarshal(append(buf[:n], rest...), &req); err != nil {
+		writeResponse(c, nil, fmt.Errorf("bad request: %w", err))
+		return
+	}
+	res, err := a.control(ctx, req, files)
+	writeResponse(c, res, err)
+}
+
+// receivedFiles turns the descriptors passed with a request into files.
+func receivedFiles(oob []byte) []*os.File {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	var files []*os.File
+	for _, m := range msgs {
+		fds, err := syscall.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			files = append(files, os.NewFile(uintptr(fd), fmt.Sprintf("client-fd-%d", len(files))))
+		}
+	}
+	return files
+}
+
+func writeResponse(w io.Writer, res any, err error) {
+	var r controlResponse
+	if err != nil {
+		r.Error = err.Error()
+	} else if res != nil {
+		b, merr := json.Marshal(res)
+		if merr != nil {
+			r.Error = merr.Error()
+		}
+		r.Result = b
+	}
+	json.NewEncoder(w).Encode(r)
+}
+
+// control carries out one request.
+func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.File) (any, error) {
+	switch req.Op {
+	case "status":
+		return a.status(), nil
+	case "policy.list":
+		e := a.policyEngine()
+		if e == nil {
+			return nil, errors.New("no policy engine")
+		}
+		return e.Policies(), nil
+	case "net.show":
+		if a.net == nil {
+			return nil, errors.New("the network is disabled on this node (network.enabled)")
+		}
+		return a.net.Observe(ctx)
+	case "telemetry.sample":
+		pub := a.publisher()
+		if pub == nil || pub.Latest() == nil {
+			return nil, errors.New("no sample taken yet")
+		}
+		return pub.Latest(), nil
+	}
+	if a.slivers == nil {
+		return nil, fmt.Errorf("%s: %w", req.Op, a.sliversErr)
+	}
+	m := a.slivers
+	switch req.Op {
+	case "sliver.list":
+		return m.List(ctx)
+	case "sliver.get":
+		return m.Get(req.Name)
+	case "sliver.create":
+		if req.Spec == nil {
+			return nil, errors.New("sliver.create: no spec")
+		}
+		spec := *req.Spec
+		want := spec.Request
+		if spec.Request = capRequest(want, a.nodeState()); spec.Request != want {
+			a.setHeld(spec.Name, want)
+		}
+		s, err := m.Create(ctx, spec)
+		a.markDirty()
+		return s, err
+	case "sliver.set_request":
+		if st := a.nodeState(); capRequest(req.Request, st) != req.Request {
+			return nil, fmt.Errorf("sliver %s: %w (node state %s)", req.Name, errNodeState, st)
+		}
+		a.setHeld(req.Name, "")
+		s, err := m.SetRequest(ctx, req.Name, req.Request)
+		a.markDirty()
+		return s, err
+	case "sliver.remove":
+		err := m.Remove(ctx, req.Name)
+		a.setHeld(req.Name, "")
+		a.markDirty()
+		return nil, err
+	case "sliver.attach":
+		if len(files) != 3 {
+			return nil, errors.New("sliver.attach: the client's stdin, stdout and stderr must come with the request")
+		}
+		code, err := m.Attach(ctx, req.Name, req.Argv, files[0], files[1], files[2])
+		return map[string]int{"code": code}, err
+	}
+	return nil, fmt.Errorf("unknown request %q", req.Op)
+}

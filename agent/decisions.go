@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nodekeeper/nodekeeper/policy"
+	"github.com/nodekeeper/nodekeeper/telemetry"
+)
+
+// decisionSink publishes the policies' decision log on the events topic.
+type decisionSink struct{ a *Agent }
+
+// Decision implements policy.DecisionSink.
+func (s decisionSink) Decision(d policy.Decision) {
+	a := s.a
+	sev, kind := "info", "policy_action"
+	switch {
+	case d.Error != "":
+		sev, kind = "warning", "policy_error"
+	case d.Quarantined != nil:
+		sev, kind = "warning", "policy_quarantine"
+	}
+	var acts []string
+	for _, r := range d.Actions {
+		acts = append(acts, r.Action.String()+": "+r.Result)
+	}
+	msg := d.Error
+	if msg == "" {
+		msg = strings.Join(acts, "; ")
+	}
+	// The engine logs firings and failures itself; this publishes them.
+	pub := a.publisher()
+	if pub == nil {
+		return
+	}
+	err := pub.PublishEvent(telemetry.Event{Kind: kind, Source: d.Policy, Severity: sev, Message: msg, Time: d.Time,
+		Fields: map[string]any{"decision": d}})
+	if err != nil {
+		a.log.Warn("policy decision not published", "policy", d.Policy, "err", err)
+	}
+}
+
+// alert publishes a policy's alert on the events topic.
+func (a *Agent) alert(level, message string) error {
+	switch level {
+	case "info", "warning", "critical":
+	default:
+		return fmt.Errorf("alert level %q: want info, warning or critical", level)
+	}
+	a.log.Warn("alert", "level", level, "message", message)
+	pub := a.publisher()
+	if pub == nil {
+		return fmt.Errorf("alert: no publisher")
+	}
+	return pub.PublishEvent(telemetry.Event{Kind: "alert", Source: "policy", Severity: level, Message: message})
+}

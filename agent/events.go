@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/policy"
+)
+
+// event queues a node event for the policies waiting for it (on = name).
+// It never blocks: events that find the queue full are dropped and logged.
+func (a *Agent) event(name string, data map[string]any) {
+	select {
+	case a.events <- policy.Event{Name: name, Data: data}:
+	default:
+		a.log.Warn("policy event dropped: queue full", "event", name)
+	}
+}
+
+// runEvents hands queued events to the policy engine, one at a time.
+func (a *Agent) runEvents(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-a.events:
+			if e := a.policyEngine(); e != nil {
+				e.Event(ctx, ev, time.Now())
+			}
+		}
+	}
+}
+
+// sliverChanged turns a sliver's state change into a sliver.state event
+// and a new state report; a sliver that started has new host veths for
+// the network to attach, shape and isolate.
+func (a *Agent) sliverChanged(name, slice string, from, to container.State) {
+	a.log.Info("sliver state", "sliver", name, "from", from, "to", to)
+	a.event("sliver.state", map[string]any{"sliver": name, "slice": slice, "from": string(from), "to": string(to)})
+	if from == container.Started {
+		// The limits policies set went with the container's cgroups.
+		a.mu.Lock()
+		delete(a.limits, name)
+		a.mu.Unlock()
+	}
+	a.markDirty()
+	if to == container.Started && a.net != nil {
+		go a.syncNetwork(a.ctx)
+	}
+}

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+)
+
+// maxPeerDocument bounds one peer's document kept for policies.
+const maxPeerDocument = 256 << 10
+
+// peerSet keeps the latest document of each peer node (policies read them
+// with peers()) and turns their status topic into peer.up and peer.down
+// events. It holds at most max peers.
+type peerSet struct {
+	max   int
+	event func(name string, data map[string]any)
+
+	mu     sync.Mutex
+	docs   map[string][]byte
+	online map[string]bool
+}
+
+func newPeerSet(max int, event func(string, map[string]any)) *peerSet {
+	return &peerSet{max: max, event: event, docs: map[string][]byte{}, online: map[string]bool{}}
+}
+
+// PeerDocuments implements policy.PeerSource.
+func (p *peerSet) PeerDocuments() map[string][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string][]byte, len(p.docs))
+	for k, v := range p.docs {
+		out[k] = v
+	}
+	return out
+}
+
+// peerOf returns the node level of <prefix>/<node>/<what>.
+func peerOf(prefix, topic, what string) (string, bool) {
+	rest, ok := strings.CutPrefix(topic, prefix+"/")
+	if !ok {
+		return "", false
+	}
+	node, tail, ok := strings.Cut(rest, "/")
+	if !ok || tail != what || node == "" {
+		return "", false
+	}
+	return node, true
+}
+
+// document stores a peer's document (a copy: paho owns the payload).
+func (p *peerSet) document(node string, payload []byte) {
+	if len(payload) > maxPeerDocument || !json.Valid(payload) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.docs[node]; !ok && len(p.docs) >= p.max {
+		return
+	}
+	p.docs[node] = append([]byte(nil), payload...)
+}
+
+// status follows a peer's status topic ("online", "offline").
+func (p *peerSet) status(node string, payload []byte) {
+	up := string(payload) == "online"
+	p.mu.Lock()
+	was, known := p.online[node]
+	if !up {
+		delete(p.docs, node)
+	}
+	if known || len(p.online) < p.max {
+		p.online[node] = up
+	}
+	p.mu.Unlock()
+	if known && was == up || !known && !up {
+		return
+	}
+	name := "peer.down"
+	if up {
+		name = "peer.up"
+	}
+	p.event(name, map[string]any{"peer": node})
+}
+
+// forget drops every peer (the subscriptions changed).
+func (p *peerSet) forget() {
+	p.mu.Lock()
+	p.docs, p.online = map[string][]byte{}, map[string]bool{}
+	p.mu.Unlock()
+}

@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nodekeeper/nodekeeper/telemetry"
+)
+
+// startPublisher builds the MQTT publisher from the configuration in
+// force, subscribes it to the desired topic and to the peers, and runs it.
+// The publisher's one connection carries everything the agent sends and
+// receives.
+func (a *Agent) startPublisher() error {
+	cfg := a.config()
+	tc := cfg.Telemetry.Config
+	tc.Logger = a.log
+	if a.slivers != nil {
+		tc.Sources.Slivers = a.adapter
+	}
+	tc.Sources.Policies = policyCounter{a}
+	pub, err := telemetry.NewPublisher(tc)
+	if err != nil {
+		return fmt.Errorf("%s: config telemetry: %w", cfg.File, err)
+	}
+	if cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 {
+		pub.SubscribeTopic(pub.Topic("desired"), a.onDesired)
+	} else if cfg.Remote.Enabled {
+		a.log.Info("remote management off: no remote.trusted_key")
+	}
+	prefix := tc.Prefix
+	peerTopics := cfg.Remote.Peers
+	if cfg.Remote.PeersAll {
+		peerTopics = []string{"+"}
+	}
+	for _, p := range peerTopics {
+		pub.SubscribeTopic(prefix+"/"+p+"/document", func(topic string, payload []byte) {
+			if node, ok := peerOf(prefix, topic, "document"); ok && node != tc.NodeID {
+				a.peers.document(node, payload)
+			}
+		})
+		pub.SubscribeTopic(prefix+"/"+p+"/status", func(topic string, payload []byte) {
+			if node, ok := peerOf(prefix, topic, "status"); ok && node != tc.NodeID {
+				a.peers.status(node, payload)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(a.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := pub.Run(ctx); err != nil {
+			a.internalError("telemetry", err)
+		}
+	}()
+	docs, unsubscribe := pub.Subscribe()
+	go func() {
+		defer unsubscribe()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case doc := <-docs:
+				if cfg.Telemetry.PublishDocument {
+					if b, err := json.Marshal(doc); err == nil {
+						pub.Enqueue(pub.Topic("document"), b, 0, false)
+					}
+				}
+			}
+		}
+	}()
+	a.mu.Lock()
+	a.pub = pub
+	a.pubStop = func() { cancel(); <-done }
+	a.lastSent = nil
+	a.mu.Unlock()
+	a.markDirty()
+	return nil
+}
+
+// restartPublisher replaces the publisher (the telemetry settings, the node
+// id or the subscriptions changed). The old one says offline first.
+func (a *Agent) restartPublisher() error {
+	a.mu.Lock()
+	stop := a.pubStop
+	a.pubStop = nil
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	a.peers.forget()
+	return a.startPublisher()
+}
+
+// onDesired receives the retained desired envelope. It runs on paho's
+// goroutine: it keeps a copy of the latest one for runDesired and returns.
+func (a *Agent) onDesired(_ string, payload []byte) {
+	m := envelopeMsg{size: len(payload)}
+	if len(payload) <= MaxEnvelopeBytes { // a bigger one is refused unread
+		m.payload = append([]byte(nil), payload...)
+	}
+	for {
+		select {
+		case a.desired <- m:
+			return
+		default:
+			select {
+			case <-a.desired: // an older one not handled yet: the newer wins
+			default:
+			}
+		}
+	}
+}
+
+// envelopeMsg is a desired envelope as received.
+type envelopeMsg struct {
+	payload []byte
+	size    int
+}
+
+// policyCounter gives telemetry's agent group the policy counts.
+type policyCounter struct{ a *Agent }
+
+// PolicyCounts implements telemetry.PolicyCounter.
+func (p policyCounter) PolicyCounts() (loaded, quarantined int) {
+	e := p.a.policyEngine()
+	if e == nil {
+		return 0, 0
+	}
+	now := time.Now()
+	for _, s := range e.Policies() {
+		loaded++
+		if s.QuarantinedUntil.After(now) {
+			quarantined++
+		}
+	}
+	return loaded, quarantined
+}

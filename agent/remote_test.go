@@ -1,0 +1,112 @@
+package agent
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/nodekeeper/nodekeeper/policy"
+)
+
+// TestDesiredRefused feeds envelopes to the agent's handler one after the
+// other, as they arrive on the desired topic, starting from the seq a
+// previous run persisted: each is refused with its reason, nothing is
+// applied, and the seq a verified document spends is persisted at once.
+func TestDesiredRefused(t *testing.T) {
+	key, _ := GenerateKey()
+	other, _ := GenerateKey()
+	dir := t.TempDir()
+	// What a previous run left: seq 7 seen, 6 applied.
+	if err := (stateStore{dir}).save(remoteState{AppliedSeq: 6, SeenSeq: 7}); err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{
+		cfg:     &Config{Agent: AgentConfig{NodeID: "n1"}, Remote: RemoteConfig{TrustedKeys: []PublicKey{key.Public()}}},
+		log:     slog.New(slog.DiscardHandler),
+		store:   stateStore{dir},
+		dirty:   make(chan struct{}, 1),
+		events:  make(chan policy.Event, 8),
+		desired: make(chan envelopeMsg, 1),
+	}
+	var err error
+	if a.remote, err = a.store.load(); err != nil {
+		t.Fatal(err)
+	}
+	doc := func(node string, seq int) []byte {
+		b, _ := json.Marshal(map[string]any{"node": node, "seq": seq})
+		return b
+	}
+	seal := func(k SecretKey, b []byte) []byte { e, _ := Seal(k, b); return e }
+	tampered, _ := json.Marshal(Envelope{Document: doc("n1", 9), Signature: string(Sign(key, doc("n1", 10)))})
+	tests := []struct {
+		name     string
+		wire     []byte
+		size     int // of an oversized envelope, which arrives without its bytes
+		want     string
+		seenSeq  uint64
+		wantSeen uint64
+	}{
+		{"unsigned", []byte(`{"document":"` + b64(doc("n1", 8)) + `"}`), 0, "unsigned documents are refused", 0, 7},
+		{"untrusted key", seal(other, doc("n1", 8)), 0, "not trusted", 0, 7},
+		{"tampered", tampered, 0, "signature does not verify", 0, 7},
+		{"not an envelope", []byte(`{"doc":1}`), 0, "unknown field", 0, 7},
+		{"oversized", nil, MaxEnvelopeBytes + 1, "exceeds the 1048576-byte limit", 0, 7},
+		{"older than seen", seal(key, doc("n1", 5)), 0, "seq 5 is not above the last seen 7", 5, 7},
+		{"replayed", seal(key, doc("n1", 7)), 0, "seq 7 is not above the last seen 7", 7, 7},
+		{"for another node", seal(key, doc("n2", 8)), 0, `node "n2", but this node is "n1"`, 8, 8},
+		{"malformed", seal(key, []byte(`{"node":"n1","seq":9,"slivers":"many"}`)), 0, "desired document", 9, 9},
+		{"replayed after", seal(key, doc("n1", 9)), 0, "seq 9 is not above the last seen 9", 9, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			size := tt.size
+			if size == 0 {
+				size = len(tt.wire)
+			}
+			a.mu.Lock()
+			a.errs = nil
+			a.mu.Unlock()
+			a.handleDesired(context.Background(), envelopeMsg{payload: tt.wire, size: size})
+			r := a.errs
+			if len(r) != 1 || !strings.Contains(r[0].Message, tt.want) || r[0].Seq != tt.seenSeq || r[0].Member != "desired" {
+				t.Fatalf("errors %+v, want one about seq %d saying %q", r, tt.seenSeq, tt.want)
+			}
+			// Persisted: what a restarted agent would start from.
+			st, err := a.store.load()
+			if err != nil || st.SeenSeq != tt.wantSeen || st.AppliedSeq != 6 {
+				t.Errorf("persisted state %+v, %v; want seen %d, applied 6", st, err, tt.wantSeen)
+			}
+			if p, _ := a.store.pending(); p != nil {
+				t.Errorf("an undo log was written: %+v", p)
+			}
+		})
+	}
+}
+
+// The same envelope again (a retained message after a reconnection) is
+// handled once; a different one, or the first again after it, is new.
+func TestEnvelopeFilter(t *testing.T) {
+	var f envelopeFilter
+	tests := []struct {
+		m    envelopeMsg
+		want bool
+	}{
+		{envelopeMsg{payload: []byte("a"), size: 1}, true},
+		{envelopeMsg{payload: []byte("a"), size: 1}, false},
+		{envelopeMsg{payload: []byte("b"), size: 1}, true},
+		{envelopeMsg{size: 5 << 20}, true},
+		{envelopeMsg{size: 5 << 20}, false},
+		{envelopeMsg{size: 6 << 20}, true},
+		{envelopeMsg{payload: []byte("a"), size: 1}, true},
+	}
+	for i, tt := range tests {
+		if got := f.fresh(tt.m); got != tt.want {
+			t.Errorf("envelope %d: fresh %v, want %v", i, got, tt.want)
+		}
+	}
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

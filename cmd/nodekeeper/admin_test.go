@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nodekeeper/nodekeeper/agent"
+)
+
+// keygen, sign and push: the admin's side of remote management, up to the
+// broker (the agent's end-to-end test pushes to a real one).
+func TestKeygenSignPush(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := dispatch(args, strings.NewReader(""), &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	prefix := filepath.Join(dir, "admin")
+	out, errs, code := run("keygen", "-o", prefix)
+	if code != 0 || !strings.Contains(out, "uci add_list nodekeeper.remote.trusted_key='RW") {
+		t.Fatalf("keygen: exit %d, %q %q", code, out, errs)
+	}
+	if fi, err := os.Stat(prefix + ".sec"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret key file: %v %v", fi, err)
+	}
+	if _, errs, code := run("keygen", "-o", prefix); code != 1 || !strings.Contains(errs, "exists") {
+		t.Errorf("keygen over existing files: exit %d, %q", code, errs)
+	}
+	pubText, _ := os.ReadFile(prefix + ".pub")
+	pub, err := agent.ParsePublicKey(pubText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := filepath.Join(dir, "n1.json")
+	os.WriteFile(doc, []byte(`{"node":"n1","seq":4,"node_state":"safe"}`), 0o600)
+	if _, errs, code := run("sign", "-k", prefix+".sec", doc); code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, errs)
+	}
+	env, _ := os.ReadFile(doc + ".env")
+	if got, k, err := agent.Open([]agent.PublicKey{pub}, bytes.TrimSpace(env)); err != nil || k.ID() != pub.ID() || !bytes.Contains(got, []byte(`"seq":4`)) {
+		t.Errorf("the envelope does not open with the public key: %v", err)
+	}
+	if _, errs, code := run("sign", "-k", prefix+".sec", "--usign", doc); code != 0 {
+		t.Fatalf("sign --usign: exit %d: %s", code, errs)
+	}
+	sig, _ := os.ReadFile(doc + ".sig")
+	body, _ := os.ReadFile(doc)
+	if _, err := agent.Verify([]agent.PublicKey{pub}, body, sig); err != nil {
+		t.Errorf("the usign signature does not verify: %v", err)
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"node":"n1","seq":1,"slivers":"all"}`), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"sign without key", []string{"sign", doc}, 2, "usage: nodekeeper sign"},
+		{"sign a bad document", []string{"sign", "-k", prefix + ".sec", bad}, 1, "bad.json: desired document"},
+		{"sign with a public key", []string{"sign", "-k", prefix + ".pub", doc}, 1, "secret key"},
+		{"push without broker", []string{"push", "n1", doc}, 2, "usage: nodekeeper push"},
+		{"push unsigned", []string{"push", "--broker", "tcp://127.0.0.1:1", "n1", doc}, 1, "not a signed envelope"},
+		{"push to another node", []string{"push", "--broker", "tcp://127.0.0.1:1", "n2", doc + ".env"}, 1, `node "n1", but this node is "n2"`},
+		{"push key and sig", []string{"push", "--broker", "tcp://127.0.0.1:1", "-k", prefix + ".sec", "--sig", doc + ".sig", "n1", doc}, 2, "exclude"},
+		{"push with a bad broker", []string{"push", "--broker", "udp://x", "-k", prefix + ".sec", "n1", doc}, 1, "scheme"},
+		{"push, broker away", []string{"push", "--broker", "tcp://127.0.0.1:1", "--sig", doc + ".sig", "n1", doc}, 1, "connect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs, code := run(tt.args...)
+			if code != tt.code || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// `run` refuses an invalid config at once, naming what is wrong; `status`
+// without an agent says so.
+func TestRunAndStatusWithoutAgent(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "nodekeeper"), []byte("config agent 'agent'\n\toption node_state 'sleepy'\n"), 0o600)
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"run", "--config-dir", dir}, nil, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "config agent 'agent' option node_state") {
+		t.Errorf("run: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	sock := filepath.Join(dir, "none.sock")
+	if code := dispatch([]string{"status", "--socket", sock}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no agent is running") {
+		t.Errorf("status: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := dispatch([]string{"policy", "list", "--socket", sock}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no agent is running") {
+		t.Errorf("policy list: exit %d, %q", code, errb.String())
+	}
+}

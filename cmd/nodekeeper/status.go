@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func init() {
+	register(command{name: "status", summary: "show the running agent: node state, broker, applied document, slivers, errors", run: runStatus})
+}
+
+func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nodekeeper status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var af agentFlags
+	af.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "nodekeeper status: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	c := af.client("status", stderr)
+	if c == nil {
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := c.Status(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper status: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		return printJSON(stdout, stderr, s)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+	row("node", s.Node)
+	row("state", s.NodeState)
+	row("agent", fmt.Sprintf("pid %d, up %s, %d KiB resident", s.PID, time.Since(s.Started).Round(time.Second), s.RSSBytes>>10))
+	row("config", s.Config)
+	conn := "connected"
+	if !s.Connected {
+		conn = "not connected"
+		if s.BrokerError != "" {
+			conn += ": " + s.BrokerError
+		}
+	}
+	row("broker", s.Broker+" ("+conn+")")
+	row("desired", fmt.Sprintf("applied seq %d, last seen %d", s.AppliedSeq, s.SeenSeq))
+	row("policies", fmt.Sprintf("%d loaded, %d quarantined", s.Policies.Loaded, s.Policies.Quarantined))
+	tw.Flush()
+	if len(s.Slivers) > 0 {
+		fmt.Fprintln(stdout, "\nslivers:")
+		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  NAME\tSLICE\tID\tSTATE\tREQUEST\tHELD\tLIMITS\tERROR")
+		for _, x := range s.Slivers {
+			limits := "-"
+			if x.Limits != nil {
+				limits = resourcesText(*x.Limits)
+			}
+			held := string(x.Held)
+			if held == "" {
+				held = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", x.Name, x.Slice, x.ID, x.State, x.SetState, held, limits, firstLine(x.Error))
+		}
+		tw.Flush()
+	}
+	if len(s.Errors) > 0 {
+		fmt.Fprintln(stdout, "\nerrors:")
+		for _, e := range s.Errors {
+			seq := ""
+			if e.Seq > 0 {
+				seq = fmt.Sprintf(" (seq %d)", e.Seq)
+			}
+			fmt.Fprintf(stdout, "  %s %s%s: %s\n", e.Time.Local().Format(time.DateTime), e.Member, seq, strings.ReplaceAll(e.Message, "\n", "; "))
+		}
+	}
+	return 0
+}
