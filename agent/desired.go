@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -88,10 +87,23 @@ const (
 	maxDesiredSlices = 256
 )
 
-var policyFileRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.lua$`)
-
+// validPolicyFile reports whether name is a policy file name a desired
+// document may carry: a letter or digit, then up to 63 letters, digits, '_',
+// '.' or '-', then ".lua"; test files (*_test.lua) are not policies.
+// (Written out rather than as a regexp: regexp costs the router 0.1 MB.)
 func validPolicyFile(name string) bool {
-	return policyFileRE.MatchString(name) && !strings.HasSuffix(name, "_test.lua")
+	base, ok := strings.CutSuffix(name, ".lua")
+	if !ok || base == "" || len(base) > 64 || strings.HasSuffix(name, "_test.lua") {
+		return false
+	}
+	for i := 0; i < len(base); i++ {
+		c := base[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseDesired reads a document strictly (unknown fields are errors) and

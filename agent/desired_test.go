@@ -114,3 +114,30 @@ func TestUnmanaged(t *testing.T) {
 }
 
 func first(b bool, _ string) bool { return b }
+
+func TestValidPolicyFile(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"cpu-guard.lua", true},
+		{"0_x.y-z.lua", true},
+		{long + ".lua", true},
+		{long + "a.lua", false},
+		{".lua", false},
+		{"-x.lua", false},
+		{"_x.lua", false},
+		{"x.LUA", false},
+		{"x", false},
+		{"../x.lua", false},
+		{"a/b.lua", false},
+		{"x y.lua", false},
+		{"guard_test.lua", false},
+		{"é.lua", false},
+	} {
+		if got := validPolicyFile(tc.name); got != tc.want {
+			t.Errorf("validPolicyFile(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -24,10 +24,10 @@ ssl) tags="" ;;
 *) echo "cross.sh: unknown variant $variant (want none or ssl)" >&2; exit 2 ;;
 esac
 # Inlining makes the binary about 1 MB larger. It is switched off everywhere
-# (later patterns win) except in the runtime, the Lua VM and the policy
-# engine, which run the hot code (the policy threshold benchmark is as fast
-# as with full inlining, docs/packaging.md).
-NK_GCFLAGS=${NK_GCFLAGS-all=-l runtime= internal/runtime/...= github.com/yuin/gopher-lua/...= github.com/nodekeeper/nodekeeper/policy=}
+# (later patterns win) except in the runtime and the Lua VM, which run the
+# hot code (the policy threshold benchmark is as fast as with full inlining,
+# docs/packaging.md).
+NK_GCFLAGS=${NK_GCFLAGS-all=-l runtime= internal/runtime/...= github.com/yuin/gopher-lua/...=}
 set --
 for g in $NK_GCFLAGS; do
 	set -- "$@" "-gcflags=$g"
