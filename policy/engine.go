@@ -328,15 +328,31 @@ func (e *Engine) Policies() []Status {
 	return out
 }
 
+// noDocumentRetry is how soon periodic policies are tried again when the
+// node source has no document yet.
+const noDocumentRetry = time.Second
+
 // Tick evaluates the periodic policies that are due at now (and not in
 // quarantine) against the node document, performs their actions and
-// returns the decisions.
+// returns the decisions. While the node source (Config.Node) has no
+// document yet, due policies wait for it (tried again every second).
 func (e *Engine) Tick(ctx context.Context, now time.Time) []Decision {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var doc []byte
+	if e.cfg.Node != nil {
+		doc = e.cfg.Node.NodeDocument()
+	}
 	var due []*rtPolicy
 	for _, p := range e.policies {
 		if p.meta.Every == 0 || p.next.After(now) || now.Before(p.quarantinedUntil) {
+			continue
+		}
+		if e.cfg.Node != nil && doc == nil {
+			// No sample yet (the agent just started): policies are
+			// written against the node document, so they wait for the
+			// first one instead of failing on an empty one.
+			p.next = now.Add(min(time.Duration(p.meta.Every), noDocumentRetry))
 			continue
 		}
 		every := time.Duration(p.meta.Every)
@@ -348,10 +364,6 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) []Decision {
 	}
 	if len(due) == 0 {
 		return nil
-	}
-	var doc []byte
-	if e.cfg.Node != nil {
-		doc = e.cfg.Node.NodeDocument()
 	}
 	return e.round(ctx, now, due, doc, nil, true)
 }

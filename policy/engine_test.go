@@ -317,3 +317,28 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Before the first sample (an agent that just started) periodic policies
+// wait for the document instead of failing on an empty one, and run as
+// soon as it is there.
+func TestTickWaitsForTheFirstDocument(t *testing.T) {
+	e, rec := newTestEngine(t, nil)
+	doc := rec.doc
+	rec.mu.Lock()
+	rec.doc = nil
+	rec.mu.Unlock()
+	mustLoad(t, e, "load.lua", `policy "load" { every = "30s", act = function(node) alert("info", "load %.1f", node.system.load[1]) end }`)
+	if ds := e.Tick(context.Background(), t0); len(ds) != 0 {
+		t.Fatalf("without a document: decisions %+v, want none", ds)
+	}
+	if st := e.Policies(); len(st) != 1 || st[0].Failures != 0 || !st[0].Next.Equal(t0.Add(time.Second)) {
+		t.Fatalf("without a document: status %+v, want no failure and a retry in 1s", st)
+	}
+	rec.mu.Lock()
+	rec.doc = doc
+	rec.mu.Unlock()
+	ds := e.Tick(context.Background(), t0.Add(time.Second))
+	if d, ok := find(ds, "load"); !ok || !d.Fired || d.Error != "" {
+		t.Fatalf("with the document: decisions %+v, want load fired", ds)
+	}
+}

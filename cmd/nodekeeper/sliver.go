@@ -7,12 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/agent"
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/netcfg"
 )
@@ -35,8 +37,9 @@ commands:
   attach NAME -- CMD...  run CMD inside a started sliver; exits with its status
 
 While an agent runs they go through it (its control socket, see --config-dir
-and --socket); without one, or with --state-dir, --lxcpath or --netns given,
-they work directly on the state directory.
+and --socket); without one they work directly on the state directory its
+config (--config-dir) names, or with --state-dir, --lxcpath or --netns given,
+on that one.
 Run "nodekeeper sliver COMMAND -h" for the flags.
 `
 
@@ -82,22 +85,40 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 // agent, which holds the state directory, unless the flags name one.
 var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 	local := false
+	given := map[string]bool{}
 	if n.fs != nil {
 		n.fs.Visit(func(f *flag.Flag) {
+			given[f.Name] = true
 			switch f.Name {
 			case "state-dir", "lxcpath", "netns":
 				local = true
 			}
 		})
 	}
+	cfg := container.Config{StateDir: n.stateDir, Node: n.node, Rootfs: n.rootfs, Bridges: map[netcfg.IfaceKind]string{}}
+	lxcPath, netns := n.lxcPath, n.netns
 	if !local {
 		if c, err := n.agent.dial(); err != nil {
 			return nil, err
 		} else if c != nil {
 			return c, nil
 		}
+		// No agent: work where its config keeps the slivers.
+		sc, node, ok, err := agent.LocalSlivers(n.agent.confDir)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			cfg.StateDir, lxcPath, netns = sc.StateDir, sc.LXCPath, sc.Netns
+			maps.Copy(cfg.Bridges, sc.Bridges)
+			if !given["node"] {
+				cfg.Node = node
+			}
+			if !given["rootfs"] {
+				cfg.Rootfs = sc.Rootfs
+			}
+		}
 	}
-	cfg := container.Config{StateDir: n.stateDir, Node: n.node, Rootfs: n.rootfs, Bridges: map[netcfg.IfaceKind]string{}}
 	for _, b := range n.bridges {
 		k, v, ok := strings.Cut(b, "=")
 		if _, _, err := netcfg.IfaceNumber(netcfg.IfaceKind(k), 0); !ok || v == "" || err != nil {
@@ -105,11 +126,10 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 		}
 		cfg.Bridges[netcfg.IfaceKind(k)] = v
 	}
-	lxcPath := n.lxcPath
 	if lxcPath == "" {
-		lxcPath = filepath.Join(n.stateDir, "lxc")
+		lxcPath = filepath.Join(cfg.StateDir, "lxc")
 	}
-	d, err := container.NewLXC(container.LXCOptions{Path: lxcPath, Netns: n.netns})
+	d, err := container.NewLXC(container.LXCOptions{Path: lxcPath, Netns: netns})
 	if err != nil {
 		return nil, err
 	}

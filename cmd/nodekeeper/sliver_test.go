@@ -149,3 +149,50 @@ func TestSliverCommands(t *testing.T) {
 		t.Errorf("show after remove: exit %d\n%s", code, out)
 	}
 }
+
+// Without a running agent, --config-dir names the agent's config, and the
+// commands work on the state directory that config's slivers section
+// names (not the default one).
+func TestSliverCommandsWithoutAgentUseItsConfig(t *testing.T) {
+	if os.Geteuid() != 0 {
+		sliverNeed(t, "needs root", os.ErrPermission)
+	}
+	_, err := exec.LookPath("lxc-start")
+	sliverNeed(t, "needs lxc-start", err)
+	dir := t.TempDir()
+	conf, state := filepath.Join(dir, "config"), filepath.Join(dir, "slivers")
+	os.MkdirAll(conf, 0o755)
+	os.WriteFile(filepath.Join(conf, "nodekeeper"), []byte(`
+config agent 'agent'
+	option node_id 'cfgnode'
+	option state_dir '`+dir+`/state'
+	option run_dir '`+dir+`/run'
+
+config slivers 'slivers'
+	option state_dir '`+state+`'
+`), 0o644)
+	run := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := dispatch(args, nil, &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	sum := strings.Repeat("ab", 32)
+	if out, code := run("sliver", "create", "s1", "--config-dir", conf, "--template", "/nonexistent.tar.gz", "--sha256", sum); code != 0 {
+		t.Fatalf("create: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(state, "slivers", "s1.json")); err != nil {
+		t.Errorf("the record is not in the config's state directory: %v", err)
+	}
+	out, code := run("sliver", "list", "--config-dir", conf, "--json")
+	var st []container.Status
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || len(st) != 1 || st[0].Name != "s1" {
+		t.Errorf("list --config-dir: exit %d, %v\n%s", code, err, out)
+	}
+	if out, code := run("sliver", "remove", "s1", "--config-dir", conf); code != 0 {
+		t.Errorf("remove: exit %d\n%s", code, out)
+	}
+	os.WriteFile(filepath.Join(conf, "nodekeeper"), []byte("config slivers 'slivers'\n\toption state_dir 'relative'\n"), 0o644)
+	if out, code := run("sliver", "list", "--config-dir", conf); code == 0 || !strings.Contains(out, "state_dir") {
+		t.Errorf("list with a broken config: exit %d, want an error naming the option\n%s", code, out)
+	}
+}

@@ -1,0 +1,240 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nodekeeper/nodekeeper/telemetry"
+)
+
+// WatchOptions say how `nodekeeper watch` reaches the broker and what it
+// shows.
+type WatchOptions struct {
+	Broker string // tcp://host:1883 or ssl://host:8883
+	Prefix string // default "nodekeeper"
+	// TLS and credentials, as in the telemetry section.
+	CAFile, CertFile, KeyFile string
+	Username, Password        string
+	// Nodes limits the view to these node ids (all when empty).
+	Nodes []string
+	// Now stamps the lines (default time.Now).
+	Now func() time.Time
+}
+
+// Watch subscribes to every node under the prefix and writes one line to
+// out for each thing an admin watches happen: a node going online or
+// offline, a telemetry summary per sample (load, CPU, memory, links,
+// slivers), each event (policy decisions, alerts, desired documents), and
+// each change of a node's state report. It returns when ctx ends.
+func Watch(ctx context.Context, o WatchOptions, out io.Writer) error {
+	c := telemetry.DefaultConfig()
+	c.Broker = o.Broker
+	if o.Prefix != "" {
+		c.Prefix = o.Prefix
+	}
+	c.CAFile, c.CertFile, c.KeyFile, c.Username, c.Password = o.CAFile, o.CertFile, o.KeyFile, o.Username, o.Password
+	c.KeepAlive = 10 * time.Second
+	w := NewWatchView(c.Prefix, o.Nodes, out)
+	if o.Now != nil {
+		w.now = o.Now
+	}
+	var id [4]byte
+	rand.Read(id[:])
+	return telemetry.Listen(ctx, c, "nodekeeper-watch-"+hex.EncodeToString(id[:]), c.Prefix+"/#", w.Handle)
+}
+
+// WatchView turns the messages of a prefix into the lines of `nodekeeper
+// watch`. Handle may be called from one goroutine at a time or several.
+type WatchView struct {
+	prefix string
+	nodes  map[string]bool
+	now    func() time.Time
+
+	mu    sync.Mutex
+	out   io.Writer
+	seen  map[string]*watchedNode
+	names []string
+}
+
+// watchedNode is what the view remembers of a node between messages.
+type watchedNode struct {
+	status     string
+	state      string // the last state line printed
+	interfaces string // "3/4 links up"
+	slivers    string // "1/1 slivers running"
+}
+
+// NewWatchView returns a view of the nodes under prefix (only those in
+// nodes, when not empty) that writes to out.
+func NewWatchView(prefix string, nodes []string, out io.Writer) *WatchView {
+	w := &WatchView{prefix: prefix, now: time.Now, out: out, seen: map[string]*watchedNode{}}
+	if len(nodes) > 0 {
+		w.nodes = map[string]bool{}
+		for _, n := range nodes {
+			w.nodes[n] = true
+		}
+	}
+	return w
+}
+
+// Handle takes one message (topic and payload) and writes what it shows,
+// if anything. Messages it does not know (documents, desired state, other
+// telemetry groups) it keeps quiet about, or uses for the next summary.
+func (w *WatchView) Handle(topic string, payload []byte) {
+	rest, ok := strings.CutPrefix(topic, w.prefix+"/")
+	if !ok {
+		return
+	}
+	node, sub, ok := strings.Cut(rest, "/")
+	if !ok || node == "" || w.nodes != nil && !w.nodes[node] {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := w.seen[node]
+	if n == nil {
+		n = &watchedNode{}
+		w.seen[node] = n
+		w.names = append(w.names, node)
+		sort.Strings(w.names)
+	}
+	switch {
+	case sub == "status":
+		s := strings.TrimSpace(string(payload))
+		if s != "" && s != n.status {
+			n.status = s
+			w.line(node, "status", s)
+		}
+	case sub == "telemetry/interfaces":
+		var m map[string]any
+		if json.Unmarshal(payload, &m) == nil {
+			n.interfaces = fmt.Sprintf("links %s/%s up", jsonNum(m["up"]), jsonNum(m["count"]))
+		}
+	case sub == "telemetry/slivers":
+		var m map[string]any
+		if json.Unmarshal(payload, &m) == nil {
+			n.slivers = fmt.Sprintf("slivers %s/%s running", jsonNum(m["running"]), jsonNum(m["count"]))
+		}
+	case sub == "telemetry/system":
+		var m map[string]any
+		if json.Unmarshal(payload, &m) != nil {
+			return
+		}
+		parts := []string{"load " + jsonNum(m["load1"])}
+		if v, ok := m["cpu_busy_percent"]; ok {
+			parts = append(parts, "cpu "+jsonNum(v)+"%")
+		}
+		if v, ok := m["memory_used_percent"]; ok {
+			parts = append(parts, "mem "+jsonNum(v)+"%")
+		}
+		for _, s := range []string{n.interfaces, n.slivers} {
+			if s != "" {
+				parts = append(parts, s)
+			}
+		}
+		if v, ok := m["seq"]; ok {
+			parts = append(parts, "seq "+jsonNum(v))
+		}
+		w.line(node, "telemetry", strings.Join(parts, "  "))
+	case strings.HasPrefix(sub, "telemetry/slivers/"):
+		// Per sliver: shown when its state is not what the state
+		// report last said (the state report carries the lifecycle).
+	case sub == "events":
+		var e struct {
+			Kind     string `json:"kind"`
+			Source   string `json:"source"`
+			Severity string `json:"severity"`
+			Message  string `json:"message"`
+		}
+		if json.Unmarshal(payload, &e) != nil {
+			w.line(node, "event", fmt.Sprintf("(unreadable: %.60q)", payload))
+			return
+		}
+		text := e.Kind
+		if e.Source != "" {
+			text += " " + e.Source
+		}
+		if e.Severity != "" {
+			text += " [" + e.Severity + "]"
+		}
+		switch {
+		case e.Message != "":
+			text += ": " + e.Message
+		case e.Kind == "policy_action":
+			text += ": fired, no actions"
+		}
+		w.line(node, "event", text)
+	case sub == "state":
+		var r StateReport
+		if json.Unmarshal(payload, &r) != nil {
+			return
+		}
+		s := stateLine(r)
+		if s != n.state {
+			n.state = s
+			w.line(node, "state", s)
+		}
+	}
+}
+
+// stateLine sums up a state report: node state, applied document, slivers
+// and the latest error.
+func stateLine(r StateReport) string {
+	parts := []string{string(r.NodeState), fmt.Sprintf("applied seq %d", r.AppliedSeq)}
+	if r.SeenSeq != r.AppliedSeq {
+		parts = append(parts, fmt.Sprintf("seen %d", r.SeenSeq))
+	}
+	parts = append(parts, fmt.Sprintf("policies %d", r.Policies.Loaded))
+	if r.Policies.Quarantined > 0 {
+		parts = append(parts, fmt.Sprintf("quarantined %d", r.Policies.Quarantined))
+	}
+	for _, s := range r.Slivers {
+		p := fmt.Sprintf("sliver %s %s", s.Name, s.State)
+		if string(s.SetState) != "" {
+			p += " (wants " + string(s.SetState) + ")"
+		}
+		if s.Limits != nil {
+			if s.Limits.CPUMillicores > 0 {
+				p += fmt.Sprintf(" cpu limit %dm", s.Limits.CPUMillicores)
+			}
+			if s.Limits.MemoryBytes > 0 {
+				p += fmt.Sprintf(" mem limit %d MiB", s.Limits.MemoryBytes>>20)
+			}
+		}
+		if s.Error != "" {
+			p += ": " + s.Error
+		}
+		parts = append(parts, p)
+	}
+	if len(r.Errors) > 0 {
+		e := r.Errors[len(r.Errors)-1]
+		parts = append(parts, fmt.Sprintf("errors %d, last: %s", len(r.Errors), e.Message))
+	}
+	return strings.Join(parts, "  ")
+}
+
+func (w *WatchView) line(node, what, text string) {
+	fmt.Fprintf(w.out, "%s  %-12s %-9s %s\n", w.now().Format("15:04:05"), node, what, text)
+}
+
+// jsonNum prints a JSON number briefly: integers as such, others with one
+// decimal; "?" when absent.
+func jsonNum(v any) string {
+	f, ok := v.(float64)
+	if !ok {
+		return "?"
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return fmt.Sprintf("%d", int64(f))
+	}
+	return fmt.Sprintf("%.1f", f)
+}

@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The lines of `nodekeeper watch` for the messages nodes publish.
+func TestWatchView(t *testing.T) {
+	type msg struct{ topic, payload string }
+	for _, tc := range []struct {
+		name  string
+		nodes []string
+		msgs  []msg
+		want  []string
+	}{
+		{
+			name: "status changes, repeats quiet",
+			msgs: []msg{{"nk/n1/status", "online"}, {"nk/n1/status", "online"}, {"nk/n1/status", "offline"}},
+			want: []string{"n1           status    online", "n1           status    offline"},
+		},
+		{
+			name: "telemetry summary with the latest links and slivers",
+			msgs: []msg{
+				{"nk/n1/telemetry/interfaces", `{"count":4,"up":3}`},
+				{"nk/n1/telemetry/slivers", `{"count":1,"running":1}`},
+				{"nk/n1/telemetry/system", `{"seq":7,"load1":0.42,"cpu_busy_percent":5,"memory_used_percent":37.51}`},
+			},
+			want: []string{"n1           telemetry load 0.4  cpu 5%  mem 37.5%  links 3/4 up  slivers 1/1 running  seq 7"},
+		},
+		{
+			name: "first sample without rates",
+			msgs: []msg{{"nk/n2/telemetry/system", `{"seq":1,"load1":2}`}},
+			want: []string{"n2           telemetry load 2  seq 1"},
+		},
+		{
+			name: "events",
+			msgs: []msg{
+				{"nk/n1/events", `{"kind":"policy_action","source":"cpu-guard","severity":"warning","message":"limited s1"}`},
+				{"nk/n1/events", `not json`},
+			},
+			want: []string{
+				"n1           event     policy_action cpu-guard [warning]: limited s1",
+				`n1           event     (unreadable: "not json")`,
+			},
+		},
+		{
+			name: "state report changes only",
+			msgs: []msg{
+				{"nk/n1/state", `{"ts":1,"node_state":"production","applied_seq":1,"seen_seq":1,"policies":{"loaded":5},"slivers":[{"name":"s1","state":"started","set_state":"start","limits":{"cpu_millicores":500}}]}`},
+				{"nk/n1/state", `{"ts":2,"node_state":"production","applied_seq":1,"seen_seq":1,"policies":{"loaded":5},"slivers":[{"name":"s1","state":"started","set_state":"start","limits":{"cpu_millicores":500}}]}`},
+				{"nk/n1/state", `{"ts":3,"node_state":"safe","applied_seq":1,"seen_seq":2,"policies":{"loaded":5},"errors":[{"message":"seq 2: bad signature"}]}`},
+			},
+			want: []string{
+				"n1           state     production  applied seq 1  policies 5  sliver s1 started (wants start) cpu limit 500m",
+				"n1           state     safe  applied seq 1  seen 2  policies 5  errors 1, last: seq 2: bad signature",
+			},
+		},
+		{
+			name:  "only the nodes asked for; other prefixes and topics quiet",
+			nodes: []string{"n2"},
+			msgs: []msg{
+				{"nk/n1/status", "online"}, {"other/n2/status", "online"}, {"nk/n2/document", "{}"},
+				{"nk/n2/desired", "{}"}, {"nk/n2/telemetry/slivers/s1", "{}"}, {"nk/n2/status", "online"},
+			},
+			want: []string{"n2           status    online"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			w := NewWatchView("nk", tc.nodes, &b)
+			w.now = func() time.Time { return time.Date(2026, 11, 25, 12, 0, 1, 0, time.UTC) }
+			for _, m := range tc.msgs {
+				w.Handle(m.topic, []byte(m.payload))
+			}
+			var want strings.Builder
+			for _, l := range tc.want {
+				want.WriteString("12:00:01  " + l + "\n")
+			}
+			if b.String() != want.String() {
+				t.Errorf("got:\n%s\nwant:\n%s", b.String(), want.String())
+			}
+		})
+	}
+}
