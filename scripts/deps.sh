@@ -20,6 +20,8 @@ mkfs.ext4:e2fsprogs
 signify-openbsd:signify-openbsd
 wget:wget
 curl:curl
+pgrep:procps
+nsenter:util-linux
 "
 STATICCHECK_VERSION=v0.8.2
 
