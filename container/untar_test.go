@@ -86,12 +86,12 @@ func TestExtractKeepsMetadata(t *testing.T) {
 		}
 	}
 	tw.Close()
-	st, err := extract(context.Background(), &buf, dir)
+	stats, err := extract(context.Background(), &buf, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Skipped != 1 || st.Files != 6 {
-		t.Errorf("stats %+v, want 6 files and 1 skipped", st)
+	if stats.Skipped != 1 || stats.Files != 6 {
+		t.Errorf("stats %+v, want 6 files and 1 skipped", stats)
 	}
 	check := func(p string, mode fs.FileMode, uid, gid int) {
 		t.Helper()

@@ -3,8 +3,6 @@ package telemetry
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -17,32 +15,14 @@ import (
 // connection must succeed. It is for the admin's tools (`nodekeeper
 // watch`); c.NodeID is not used.
 func Listen(ctx context.Context, c Config, clientID, filter string, h MessageHandler) error {
-	if c.NodeID == "" {
-		c.NodeID = "watch"
-	}
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("mqtt: %w", err)
-	}
-	tc, err := tlsConfig(&c)
+	o, err := adminOptions(c, clientID)
 	if err != nil {
 		return err
 	}
 	subErr := make(chan error, 1)
-	o := mqtt.NewClientOptions().
-		AddBroker(c.Broker).
-		SetClientID(clientID).
-		SetProtocolVersion(4).
-		SetKeepAlive(c.KeepAlive).
-		SetConnectTimeout(10 * time.Second).
-		SetWriteTimeout(10 * time.Second).
-		SetCleanSession(true).
-		SetAutoReconnect(true).
+	o.SetAutoReconnect(true).
 		SetMaxReconnectInterval(5 * time.Second).
-		SetStore(nullStore{}).
 		SetOrderMatters(true).
-		SetCustomOpenConnectionFn(func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-			return dialBroker(u, tc, o.ConnectTimeout)
-		}).
 		SetOnConnectHandler(func(cl mqtt.Client) {
 			// On paho's goroutine: subscribe without waiting here.
 			t := cl.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) { h(m.Topic(), m.Payload()) })
@@ -54,20 +34,8 @@ func Listen(ctx context.Context, c Config, clientID, filter string, h MessageHan
 				}
 			}()
 		})
-	if c.Username != "" {
-		o.SetUsername(c.Username)
-		o.SetPassword(c.Password)
-	}
 	cl := mqtt.NewClient(o)
-	wait := func(t mqtt.Token) error {
-		select {
-		case <-t.Done():
-			return t.Error()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if err := wait(cl.Connect()); err != nil {
+	if err := waitToken(ctx, cl.Connect()); err != nil {
 		return fmt.Errorf("mqtt connect to %s: %w", c.Broker, err)
 	}
 	defer cl.Disconnect(250)
