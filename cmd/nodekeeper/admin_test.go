@@ -101,3 +101,22 @@ func TestRunAndStatusWithoutAgent(t *testing.T) {
 		t.Errorf("policy list: exit %d, %q", code, errb.String())
 	}
 }
+
+func TestWatchErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"watch"}, 2, "usage: nodekeeper watch --broker URL"},
+		{[]string{"watch", "--nope"}, 2, "flag provided but not defined"},
+		{[]string{"watch", "--broker", "udp://x"}, 1, "nodekeeper watch: mqtt:"},
+		{[]string{"watch", "--broker", "tcp://127.0.0.1:1"}, 1, "mqtt connect to tcp://127.0.0.1:1"},
+		{[]string{"watch", "--broker", "tcp://127.0.0.1:1", "--password-file", "/nonexistent"}, 1, "/nonexistent"},
+	} {
+		var out, errb bytes.Buffer
+		if code := dispatch(tc.args, strings.NewReader(""), &out, &errb); code != tc.code || !strings.Contains(errb.String(), tc.stderr) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.stderr)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/agent"
@@ -24,34 +23,26 @@ FILE is a desired document, signed here with -k, or with its usign signature
 func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nodekeeper push", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o agent.PushOptions
-	fs.StringVar(&o.Broker, "broker", "", "broker URL (tcp://host:1883, ssl://host:8883)")
-	fs.StringVar(&o.Prefix, "prefix", "nodekeeper", "topic prefix of the nodes")
+	var bf brokerFlags
+	bf.register(fs)
 	key := fs.String("k", "", "sign FILE with this usign secret key first")
 	sig := fs.String("sig", "", "FILE's usign signature (as usign -S writes it)")
-	fs.StringVar(&o.CAFile, "ca", "", "CA certificate (PEM) to verify the broker")
-	fs.StringVar(&o.CertFile, "cert", "", "client certificate (PEM)")
-	fs.StringVar(&o.KeyFile, "cert-key", "", "client certificate's key (PEM)")
-	fs.StringVar(&o.Username, "username", "", "MQTT username")
-	password := fs.String("password-file", "", "file holding the MQTT password")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	pos, _, err := splitArgs(fs, args)
 	if err != nil {
 		return 2
 	}
-	if o.Broker == "" || len(pos) != 2 {
+	if bf.broker == "" || len(pos) != 2 {
 		fmt.Fprintln(stderr, pushUsage)
 		return 2
 	}
 	node, file := pos[0], pos[1]
-	if *password != "" {
-		b, err := os.ReadFile(*password)
-		if err != nil {
-			fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
-			return 1
-		}
-		o.Password = strings.TrimRight(string(b), "\r\n")
+	if err := bf.readPassword(); err != nil {
+		fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
+		return 1
 	}
+	o := agent.PushOptions{Broker: bf.broker, Prefix: bf.prefix, CAFile: bf.caFile, CertFile: bf.certFile, KeyFile: bf.keyFile,
+		Username: bf.username, Password: bf.password}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/nodekeeper/nodekeeper/agent"
@@ -25,31 +24,22 @@ state report, until interrupted.`
 func runWatch(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nodekeeper watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o agent.WatchOptions
-	fs.StringVar(&o.Broker, "broker", "", "broker URL (tcp://host:1883, ssl://host:8883)")
-	fs.StringVar(&o.Prefix, "prefix", "nodekeeper", "topic prefix of the nodes")
-	fs.StringVar(&o.CAFile, "ca", "", "CA certificate (PEM) to verify the broker")
-	fs.StringVar(&o.CertFile, "cert", "", "client certificate (PEM)")
-	fs.StringVar(&o.KeyFile, "cert-key", "", "client certificate's key (PEM)")
-	fs.StringVar(&o.Username, "username", "", "MQTT username")
-	password := fs.String("password-file", "", "file holding the MQTT password")
+	var bf brokerFlags
+	bf.register(fs)
 	pos, _, err := splitArgs(fs, args)
 	if err != nil {
 		return 2
 	}
-	if o.Broker == "" {
+	if bf.broker == "" {
 		fmt.Fprintln(stderr, watchUsage)
 		return 2
 	}
-	o.Nodes = pos
-	if *password != "" {
-		b, err := os.ReadFile(*password)
-		if err != nil {
-			fmt.Fprintf(stderr, "nodekeeper watch: %v\n", err)
-			return 1
-		}
-		o.Password = strings.TrimRight(string(b), "\r\n")
+	if err := bf.readPassword(); err != nil {
+		fmt.Fprintf(stderr, "nodekeeper watch: %v\n", err)
+		return 1
 	}
+	o := agent.WatchOptions{Broker: bf.broker, Prefix: bf.prefix, CAFile: bf.caFile, CertFile: bf.certFile, KeyFile: bf.keyFile,
+		Username: bf.username, Password: bf.password, Nodes: pos}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := agent.Watch(ctx, o, stdout); err != nil {
