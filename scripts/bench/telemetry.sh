@@ -22,9 +22,10 @@ go test -run '^$' -bench . -benchtime 2s ./telemetry | grep -E '^Benchmark'
 for c in mosquitto collectd mosquitto_sub; do
 	command -v $c >/dev/null || { echo "bench: $c missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
-[ -x bin/nodekeeper ] || CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/nodekeeper ./cmd/nodekeeper
-
 tmp=$(mktemp -d)
+# The binary as the nodekeeper package ships it (no TLS, inlining only where
+# it is hot: scripts/cross.sh), for this machine's architecture.
+scripts/cross.sh "$(go env GOARCH)" "$tmp/nodekeeper" '-s -w'
 pids=""
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
@@ -75,7 +76,7 @@ CONF
 collectd -f -C "$tmp/collectd.conf" >"$tmp/collectd.log" 2>&1 &
 cpid=$!
 pids="$pids $cpid"
-bin/nodekeeper telemetry publish --broker "tcp://127.0.0.1:$port" --node bench --interval 1s --start-delay -1s >"$tmp/nk.log" 2>&1 &
+"$tmp/nodekeeper" telemetry publish --broker "tcp://127.0.0.1:$port" --node bench --interval 1s --start-delay -1s >"$tmp/nk.log" 2>&1 &
 npid=$!
 pids="$pids $npid"
 
