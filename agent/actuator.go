@@ -18,7 +18,7 @@ type actuator struct{ a *Agent }
 func (x actuator) Act(ctx context.Context, act policy.Action) error {
 	a := x.a
 	if act.Op == policy.OpAlert {
-		return a.alert(act.Level, act.Message)
+		return a.alert(act.Policy, act.Level, act.Message)
 	}
 	st := a.nodeState()
 	if st == Failure {

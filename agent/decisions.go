@@ -41,17 +41,20 @@ func (s decisionSink) Decision(d policy.Decision) {
 	}
 }
 
-// alert publishes a policy's alert on the events topic.
-func (a *Agent) alert(level, message string) error {
+// alert publishes the alert of a policy (source) on the events topic.
+func (a *Agent) alert(source, level, message string) error {
 	switch level {
 	case "info", "warning", "critical":
 	default:
 		return fmt.Errorf("alert level %q: want info, warning or critical", level)
 	}
-	a.log.Warn("alert", "level", level, "message", message)
+	a.log.Warn("alert", "policy", source, "level", level, "message", message)
 	pub := a.publisher()
 	if pub == nil {
 		return fmt.Errorf("alert: no publisher")
 	}
-	return pub.PublishEvent(telemetry.Event{Kind: "alert", Source: "policy", Severity: level, Message: message})
+	if source == "" {
+		source = "policy"
+	}
+	return pub.PublishEvent(telemetry.Event{Kind: "alert", Source: source, Severity: level, Message: message})
 }

@@ -63,4 +63,10 @@ func TestPeersAggregation(t *testing.T) {
 		}
 		return nil
 	})
+	// An alert's source is the policy that raised it.
+	for _, e := range w.eventsWith("peer " + b + " is up") {
+		if !strings.Contains(e, `"source":"peer-up"`) {
+			t.Errorf("alert event without its policy as source: %s", e)
+		}
+	}
 }

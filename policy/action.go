@@ -45,6 +45,9 @@ type Action struct {
 	// also the reason of a refusal.
 	Level   string `json:"level,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Policy names the policy that acts; the engine sets it when it hands
+	// the action to the Actuator (an alert's source).
+	Policy string `json:"-"`
 }
 
 // resource names what an action acts on, for conflict resolution: two

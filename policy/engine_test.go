@@ -30,7 +30,8 @@ policy "cpu-guard" {
 	if !ok || !d.Fired || d.Source != "cpu.lua:2" || d.Trigger != "every 30s" {
 		t.Fatalf("decision %+v", d)
 	}
-	want := []Action{{Op: OpSliverLimit, Sliver: "s4", CPU: 0.5}, {Op: OpAlert, Level: "warning", Message: "load 0.42"}}
+	// The actuator learns which policy acts (the source of its alerts).
+	want := []Action{{Op: OpSliverLimit, Sliver: "s4", CPU: 0.5, Policy: "cpu-guard"}, {Op: OpAlert, Level: "warning", Message: "load 0.42", Policy: "cpu-guard"}}
 	if got := rec.actions(); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("actions %+v, want %+v", got, want)
 	}

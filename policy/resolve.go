@@ -90,7 +90,9 @@ func (e *Engine) resolve(ctx context.Context, now time.Time, ps []*rtPolicy, res
 			case ar.Op == OpRefuse:
 				ar.Result = ResultRefused
 			default:
-				if err := e.cfg.Actuator.Act(ctx, ar.Action); err != nil {
+				act := ar.Action
+				act.Policy = f.p.meta.Name
+				if err := e.cfg.Actuator.Act(ctx, act); err != nil {
 					ar.Result, ar.Detail = ResultFailed, err.Error()
 					e.log.Warn("policy action failed", "policy", f.p.meta.Name, "action", ar.Action.String(), "error", err)
 				} else {
