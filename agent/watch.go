@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -53,16 +52,15 @@ func Watch(ctx context.Context, o WatchOptions, out io.Writer) error {
 }
 
 // WatchView turns the messages of a prefix into the lines of `nodekeeper
-// watch`. Handle may be called from one goroutine at a time or several.
+// watch`. Handle is safe for concurrent use.
 type WatchView struct {
 	prefix string
 	nodes  map[string]bool
 	now    func() time.Time
 
-	mu    sync.Mutex
-	out   io.Writer
-	seen  map[string]*watchedNode
-	names []string
+	mu   sync.Mutex
+	out  io.Writer
+	seen map[string]*watchedNode
 }
 
 // watchedNode is what the view remembers of a node between messages.
@@ -104,8 +102,6 @@ func (w *WatchView) Handle(topic string, payload []byte) {
 	if n == nil {
 		n = &watchedNode{}
 		w.seen[node] = n
-		w.names = append(w.names, node)
-		sort.Strings(w.names)
 	}
 	switch {
 	case sub == "status":
@@ -146,8 +142,8 @@ func (w *WatchView) Handle(topic string, payload []byte) {
 		}
 		w.line(node, "telemetry", strings.Join(parts, "  "))
 	case strings.HasPrefix(sub, "telemetry/slivers/"):
-		// Per sliver: shown when its state is not what the state
-		// report last said (the state report carries the lifecycle).
+		// Per sliver: quiet. The summary counts them and the state
+		// report carries their lifecycle and limits.
 	case sub == "events":
 		var e struct {
 			Kind     string `json:"kind"`
