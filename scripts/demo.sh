@@ -224,6 +224,7 @@ EOF
 done
 
 say "the live view: nodekeeper watch --broker $broker"
+echo "  (the raw messages, from another terminal: ip netns exec $hub mosquitto_sub -p $port -t 'nodekeeper/#' -v)"
 nsenter --net="/run/netns/$hub" "$nk" watch --broker "tcp://127.0.0.1:$port" &
 watch_pid=$!
 
@@ -253,7 +254,8 @@ EOF
 in_ns "$hub" "$nk" push --broker "tcp://127.0.0.1:$port" -k "$work/admin.sec" node1 "$work/node1.json"
 sliver_started() { "$nk" status --config-dir "$work/node1/config" --json | tr -d ' \n' | grep -q '"name":"s1"[^}]*"state":"started"'; }
 wait_for "s1 to start on node1" 120 in_ns "$(ns_of node1)" bash -c "$(declare -f sliver_started); nk=$nk work=$work; sliver_started"
-in_ns "$(ns_of node1)" "$nk" sliver attach --config-dir "$work/node1/config" s1 -- ip -4 -o addr show priv || true
+echo "  inside s1 (nodekeeper sliver attach s1 -- ip -4 -o addr show priv):"
+in_ns "$(ns_of node1)" "$nk" sliver attach --config-dir "$work/node1/config" s1 -- ip -4 -o addr show priv | sed 's/^/    /' || true
 
 say "faking a load of 8 on node1 (telemetry override): demo-load caps s1 at half a core"
 echo '{"system": {"load": [8, 8, 8]}}' >"$work/node1/override.json.tmp"
