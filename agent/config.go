@@ -167,6 +167,24 @@ func LoadConfig(c *uci.Cursor) (*Config, error) {
 	return parseConfig(file, p)
 }
 
+// LocalSlivers says where the agent configured in confDir keeps its
+// slivers, and its node id, so that the CLI can work on them while no
+// agent runs. ok is false when confDir holds no nodekeeper config; an
+// invalid one is an error.
+func LocalSlivers(confDir string) (sc SliversConfig, node string, ok bool, err error) {
+	if confDir == "" {
+		confDir = DefaultConfDir
+	}
+	if _, err := os.Stat(filepath.Join(confDir, Package)); err != nil {
+		return SliversConfig{}, "", false, nil
+	}
+	cfg, err := LoadConfig(cursorFor(confDir))
+	if err != nil {
+		return SliversConfig{}, "", false, err
+	}
+	return cfg.Slivers, cfg.Agent.NodeID, true, nil
+}
+
 // parseConfig builds the Config from a package.
 func parseConfig(file string, p *uci.Package) (*Config, error) {
 	cfg := &Config{File: file}

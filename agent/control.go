@@ -255,21 +255,3 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 	}
 	return nil, fmt.Errorf("unknown request %q", req.Op)
 }
-
-// LocalSlivers says where the agent configured in confDir keeps its
-// slivers, and its node id, so that the CLI can work on them while no
-// agent runs. ok is false when confDir holds no nodekeeper config; an
-// invalid one is an error.
-func LocalSlivers(confDir string) (sc SliversConfig, node string, ok bool, err error) {
-	if confDir == "" {
-		confDir = DefaultConfDir
-	}
-	if _, err := os.Stat(filepath.Join(confDir, Package)); err != nil {
-		return SliversConfig{}, "", false, nil
-	}
-	cfg, err := LoadConfig(cursorFor(confDir))
-	if err != nil {
-		return SliversConfig{}, "", false, err
-	}
-	return cfg.Slivers, cfg.Agent.NodeID, true, nil
-}

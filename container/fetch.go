@@ -52,7 +52,7 @@ func (f *fetcher) tool(url string) ([]string, error) {
 		}
 		names = append(names, c[0])
 	}
-	return nil, fmt.Errorf("no download tool: none of %s is in PATH (install one, or set the fetch command)", strings.Join(names, ", "))
+	return nil, fmt.Errorf("no download tool for http(s) templates: none of %s is in PATH (on OpenWrt: opkg install uclient-fetch)", strings.Join(names, ", "))
 }
 
 // fetch downloads url into w.

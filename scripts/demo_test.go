@@ -4,7 +4,6 @@ package scripts
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +73,6 @@ func startDemo(t *testing.T, bin string, env ...string) *demo {
 	d := &demo{out: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command("bash", "demo.sh")
 	d.cmd.Env = append(append(os.Environ(), "NODEKEEPER="+bin), env...)
-	d.cmd.Stdin = nil
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
@@ -219,7 +217,7 @@ func TestDemoInterrupted(t *testing.T) {
 // TestDemoPolicy runs the policy tests of the policy the demo sends.
 func TestDemoPolicy(t *testing.T) {
 	bin := buildNodekeeper(t)
-	out, err := exec.CommandContext(context.Background(), bin, "policy", "test", "demo").CombinedOutput()
+	out, err := exec.Command(bin, "policy", "test", "demo").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "0 failed") {
 		t.Errorf("policy test demo: %v\n%s", err, out)
 	}
