@@ -19,7 +19,18 @@ func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, e
 	links := make(chan netlink.LinkUpdate, 256)
 	addrs := make(chan netlink.AddrUpdate, 256)
 	routes := make(chan netlink.RouteUpdate, 256)
-	onErr := func(err error) { m.log.Warn("watch: netlink subscription", "err", err) }
+	onErr := func(err error) {
+		select {
+		case <-done:
+			// The watch is ending: its sockets' readers fail as they are
+			// closed, which is no news for the admin.
+			return
+		default:
+		}
+		if ctx.Err() == nil {
+			m.log.Warn("watch: netlink subscription", "err", err)
+		}
+	}
 	ns := m.ns
 	if err := netlink.LinkSubscribeWithOptions(links, done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
 		close(done)

@@ -1,8 +1,12 @@
 package netcfg
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,5 +89,50 @@ func waitEvent(t *testing.T, events <-chan Event, typ, link string) []Event {
 		case <-timeout:
 			t.Fatalf("no %s event for %s; saw %v", typ, link, seen)
 		}
+	}
+}
+
+// lockedBuffer is a log destination written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestWatchEndsQuietly: ending a watch (the agent stopping) closes its
+// netlink sockets, and the readers' failures that follow are not logged as
+// warnings an admin would have to wonder about.
+func TestWatchEndsQuietly(t *testing.T) {
+	ns := newNS(t)
+	var logs lockedBuffer
+	m, err := Open(Options{NetNS: ns, StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		events, err := m.Watch(ctx, WatchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		for range events {
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the readers fail after the channel closed
+	if strings.Contains(logs.String(), "netlink subscription") {
+		t.Errorf("ending a watch logged:\n%s", logs.String())
 	}
 }
