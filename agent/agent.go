@@ -155,7 +155,7 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	// Without its network or its slivers the node still reports and takes
 	// remote management: the error is reported instead.
 	if cfg.Network.Enabled {
-		if a.net, err = netcfg.Open(netcfg.Options{NetNS: cfg.Network.Netns, StateDir: cfg.Network.StateDir, Logger: a.log.With("component", "netcfg")}); err != nil {
+		if a.net, err = netcfg.Open(netcfg.Options{NetNS: cfg.Network.Netns, StateDir: cfg.Network.StateDir, Logger: a.log}); err != nil {
 			a.internalError("network", err)
 		} else if reverted, err := a.net.Recover(ctx); err != nil {
 			a.internalError("network", fmt.Errorf("recover a confirm window left open: %w", err))
