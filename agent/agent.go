@@ -175,7 +175,7 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	if err := a.startEngine(); err != nil {
 		return fail(err)
 	}
-	if err := a.startPublisher(); err != nil {
+	if err := a.startPublisher(nil); err != nil {
 		return fail(err)
 	}
 	if err := a.listenControl(ctx); err != nil {

@@ -207,10 +207,10 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 		return a.net.Observe(ctx)
 	case "telemetry.sample":
 		pub := a.publisher()
-		if pub == nil || pub.Latest() == nil {
+		if pub == nil {
 			return nil, errors.New("no sample taken yet")
 		}
-		return pub.Latest(), nil
+		return pub.First(ctx)
 	}
 	if a.slivers == nil {
 		return nil, fmt.Errorf("%s: %w", req.Op, a.sliversErr)

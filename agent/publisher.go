@@ -12,8 +12,10 @@ import (
 // startPublisher builds the MQTT publisher from the configuration in
 // force, subscribes it to the desired topic and to the peers, and runs it.
 // The publisher's one connection carries everything the agent sends and
-// receives.
-func (a *Agent) startPublisher() error {
+// receives. A publisher replacing prev (non-nil) succeeds it (see
+// telemetry.Publisher.Adopt): it keeps prev's connection when the broker
+// settings stayed.
+func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 	cfg := a.config()
 	tc := cfg.Telemetry.Config
 	tc.Logger = a.log
@@ -23,6 +25,9 @@ func (a *Agent) startPublisher() error {
 	tc.Sources.Policies = policyCounter{a}
 	pub, err := telemetry.NewPublisher(tc)
 	if err != nil {
+		if prev != nil {
+			prev.Close()
+		}
 		return fmt.Errorf("%s: config telemetry: %w", cfg.File, err)
 	}
 	if cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 {
@@ -31,11 +36,7 @@ func (a *Agent) startPublisher() error {
 		a.log.Info("remote management off: no remote.trusted_key")
 	}
 	prefix := tc.Prefix
-	peerTopics := cfg.Remote.Peers
-	if cfg.Remote.PeersAll {
-		peerTopics = []string{"+"}
-	}
-	for _, p := range peerTopics {
+	for _, p := range peerFilters(cfg) {
 		pub.SubscribeTopic(prefix+"/"+p+"/document", func(topic string, payload []byte) {
 			if node, ok := peerOf(prefix, topic, "document"); ok && node != tc.NodeID {
 				a.peers.document(node, payload)
@@ -46,6 +47,9 @@ func (a *Agent) startPublisher() error {
 				a.peers.status(node, payload)
 			}
 		})
+	}
+	if prev != nil {
+		pub.Adopt(prev)
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	done := make(chan struct{})
@@ -80,18 +84,32 @@ func (a *Agent) startPublisher() error {
 	return nil
 }
 
-// restartPublisher replaces the publisher (the telemetry settings, the node
-// id or the subscriptions changed). The old one says offline first.
+// restartPublisher replaces the publisher (the telemetry settings or the
+// subscriptions changed) without the node ever looking offline: the new
+// one keeps the old one's connection when the broker settings stayed, and
+// otherwise reconnects and announces online at once.
 func (a *Agent) restartPublisher() error {
+	cfg := a.config()
 	a.mu.Lock()
-	stop := a.pubStop
+	stop, prev := a.pubStop, a.pub
 	a.pubStop = nil
 	a.mu.Unlock()
+	if prev != nil {
+		prev.Replace(&cfg.Telemetry.Config)
+	}
 	if stop != nil {
 		stop()
 	}
-	a.peers.forget()
-	return a.startPublisher()
+	a.peers.retain(peerFilters(cfg))
+	return a.startPublisher(prev)
+}
+
+// peerFilters are the peers subscribed to: node names, or "+" for all.
+func peerFilters(cfg *Config) []string {
+	if cfg.Remote.PeersAll {
+		return []string{"+"}
+	}
+	return cfg.Remote.Peers
 }
 
 // onDesired receives the retained desired envelope. It runs on paho's

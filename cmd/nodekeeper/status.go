@@ -45,7 +45,11 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
 	row("node", s.Node)
 	row("state", s.NodeState)
-	row("agent", fmt.Sprintf("pid %d, up %s, %d KiB resident", s.PID, time.Since(s.Started).Round(time.Second), s.RSSBytes>>10))
+	rss := "not sampled yet"
+	if s.RSSBytes > 0 {
+		rss = fmt.Sprintf("%d KiB resident", s.RSSBytes>>10)
+	}
+	row("agent", fmt.Sprintf("pid %d, up %s, %s", s.PID, time.Since(s.Started).Round(time.Second), rss))
 	row("config", s.Config)
 	conn := "connected"
 	if !s.Connected {
