@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -15,13 +14,12 @@ func init() {
 }
 
 func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("status", "usage: nodekeeper status [--json] [--config-dir DIR | --socket PATH]", stderr)
 	var af agentFlags
 	af.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "nodekeeper status: unexpected argument %q\n", fs.Arg(0))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,13 +21,12 @@ sample, each event (policy decisions, alerts) and each change of a node's
 state report, until interrupted.`
 
 func runWatch(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("watch", watchUsage, stderr)
 	var bf brokerFlags
 	bf.register(fs)
 	pos, _, err := splitArgs(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if bf.broker == "" {
 		fmt.Fprintln(stderr, watchUsage)
