@@ -119,6 +119,11 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 		started: time.Now(),
 		ctx:     ctx,
 	}
+	if _, err := os.Stat(filepath.Join(opts.ConfDir, Package)); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s/%s: no such file: the agent's UCI config goes there; start from the shipped one "+
+			"(/etc/config/nodekeeper of the package, openwrt-package/nodekeeper/files/nodekeeper.config in the source) "+
+			"or give --config-dir; docs/config.md", opts.ConfDir, Package)
+	}
 	cfg, err := LoadConfig(a.cursor)
 	if err != nil {
 		return nil, err

@@ -63,6 +63,8 @@ type nodeFlags struct {
 	timeout                                time.Duration
 	agent                                  agentFlags
 	fs                                     *flag.FlagSet
+	readOnly                               bool      // list, show: create nothing
+	stderr                                 io.Writer // says which config is used
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -108,6 +110,11 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 		if err != nil {
 			return nil, err
 		}
+		conf := filepath.Join(n.agent.confDir, agent.Package)
+		if !ok {
+			return nil, fmt.Errorf("no agent is running (control socket %s) and there is no %s: give --config-dir DIR or --state-dir DIR", n.agent.path(), conf)
+		}
+		fmt.Fprintf(n.stderr, "nodekeeper: no agent is running: using the slivers of %s\n", conf)
 		if ok {
 			cfg.StateDir, lxcPath, netns = sc.StateDir, sc.LXCPath, sc.Netns
 			maps.Copy(cfg.Bridges, sc.Bridges)
@@ -125,6 +132,9 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 			return nil, fmt.Errorf("--bridge %q: want KIND=BRIDGE with a sliver interface kind", b)
 		}
 		cfg.Bridges[netcfg.IfaceKind(k)] = v
+	}
+	if _, err := os.Stat(cfg.StateDir); n.readOnly && err != nil {
+		return nil, fmt.Errorf("no slivers: %w", err)
 	}
 	if lxcPath == "" {
 		lxcPath = filepath.Join(cfg.StateDir, "lxc")
@@ -246,7 +256,7 @@ func runSliver(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("nodekeeper sliver "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var nf nodeFlags
+	nf := nodeFlags{readOnly: sub == "list" || sub == "show", stderr: stderr}
 	nf.register(fs)
 	var sf specFlags
 	if sub == "create" {

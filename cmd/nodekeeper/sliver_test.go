@@ -174,6 +174,12 @@ config slivers 'slivers'
 	run := func(args ...string) (string, int) {
 		var out, errb bytes.Buffer
 		code := dispatch(args, nil, &out, &errb)
+		if code == 0 && !strings.Contains(errb.String(), "using the slivers of "+filepath.Join(conf, "nodekeeper")) {
+			t.Errorf("%q does not say which config it uses: %q", args, errb.String())
+		}
+		if code == 0 {
+			return out.String(), code // stdout alone: --json stays parseable
+		}
 		return out.String() + errb.String(), code
 	}
 	sum := strings.Repeat("ab", 32)
