@@ -73,7 +73,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.stateDir, "state-dir", container.DefaultStateDir, "state directory: sliver records, layers, template cache")
 	fs.StringVar(&n.lxcPath, "lxcpath", "", "LXC path (default STATE-DIR/lxc)")
 	fs.StringVar(&n.netns, "netns", "", "run the LXC tools in this network namespace (name or path)")
-	fs.StringVar(&n.node, "node", "", "node id, naming veths and MACs (default the hostname)")
+	fs.StringVar(&n.node, "node", "", "node id, naming veths and MACs (default: the config's, else as the agent's, docs/config.md)")
 	fs.StringVar(&n.rootfs, "rootfs", "", "overlay or copy (default: overlay where it works)")
 	fs.Func("bridge", "KIND=BRIDGE: the host bridge of an interface kind (repeatable)", func(s string) error {
 		n.bridges = append(n.bridges, s)
@@ -125,6 +125,9 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 				cfg.Rootfs = sc.Rootfs
 			}
 		}
+	}
+	if cfg.Node == "" {
+		cfg.Node = agent.DefaultNodeID()
 	}
 	for _, b := range n.bridges {
 		k, v, ok := strings.Cut(b, "=")

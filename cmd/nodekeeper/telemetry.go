@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/agent"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 )
 
@@ -70,7 +71,7 @@ func collectorsFlag(s string) map[string]bool {
 
 func telemetrySample(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("telemetry sample", telemetryUsage, stderr)
-	node := fs.String("node", hostname(), "node id")
+	node := fs.String("node", agent.DefaultNodeID(), "node id")
 	rates := fs.Duration("rates", 0, "take two samples this far apart and print the second, so rates are in it")
 	cols := fs.String("collectors", "", "comma-separated collectors to switch on (or off with a leading -)")
 	var af agentFlags
@@ -125,7 +126,7 @@ func telemetrySample(args []string, stdout, stderr io.Writer) int {
 
 func telemetryPublish(args []string, stderr io.Writer) int {
 	c := telemetry.DefaultConfig()
-	c.NodeID = hostname()
+	c.NodeID = agent.DefaultNodeID()
 	fs := flagSet("telemetry publish", telemetryUsage, stderr)
 	fs.StringVar(&c.Broker, "broker", c.Broker, "broker URL (tcp://, ssl://)")
 	fs.StringVar(&c.NodeID, "node", c.NodeID, "node id (topic level and client id)")
@@ -199,12 +200,4 @@ func telemetryPublish(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "node"
-	}
-	return h
 }
