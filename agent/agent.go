@@ -136,7 +136,8 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	a.writer = cursorFor(opts.ConfDir)
 	a.writer.SaveDir = filepath.Join(cfg.Agent.RunDir, "uci")
-	a.override = overrideFile{path: cfg.Telemetry.Override}
+	a.override = overrideFile{path: cfg.Telemetry.Override, log: a.log, changed: a.markDirty}
+	a.override.get() // one in force or refused is logged at start
 	a.health = nodeHealth{threshold: cfg.Agent.FailureThreshold, window: cfg.Agent.FailureWindow}
 	a.store = stateStore{dir: cfg.Agent.StateDir}
 	a.peers = newPeerSet(cfg.Remote.MaxPeers, a.event)
@@ -250,10 +251,16 @@ func (a *Agent) loop(ctx context.Context) {
 	signal.Notify(a.sighup, syscall.SIGHUP)
 	defer signal.Stop(a.sighup)
 	var debounce <-chan time.Time
+	hourly := time.NewTicker(time.Hour) // an override in force is said again
+	defer hourly.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-hourly.C:
+			a.mu.Lock()
+			a.override.get()
+			a.mu.Unlock()
 		case <-a.sighup:
 			a.log.Info("SIGHUP: reloading the configuration and the policies")
 			a.applyMu.Lock()

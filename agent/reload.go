@@ -77,7 +77,8 @@ func (a *Agent) reconfigure(ctx context.Context, cfg *Config) error {
 	}
 	a.mu.Lock()
 	a.cfg = cfg
-	a.override = overrideFile{path: cfg.Telemetry.Override}
+	a.override = overrideFile{path: cfg.Telemetry.Override, log: a.log, changed: a.markDirty}
+	a.override.get() // and at each reload
 	a.health.threshold, a.health.window = cfg.Agent.FailureThreshold, cfg.Agent.FailureWindow
 	a.mu.Unlock()
 	a.level.Set(parseLevel(cfg.Agent.LogLevel))

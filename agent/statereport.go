@@ -54,6 +54,9 @@ type StateReport struct {
 		Quarantined int `json:"quarantined"`
 	} `json:"policies"`
 	Errors []ErrorEntry `json:"errors"`
+	// Override is the override file when one is in force (policies see
+	// faked values) or refused.
+	Override *OverrideState `json:"override,omitempty"`
 }
 
 // addError records a problem for the state report.
@@ -86,6 +89,8 @@ func (a *Agent) report() StateReport {
 		Slivers:    []SliverReport{},
 		Errors:     append([]ErrorEntry{}, a.errs...),
 	}
+	a.override.get()
+	r.Override = a.override.state()
 	r.Policies.Loaded, r.Policies.Quarantined = loaded, quarantined
 	remote := map[string]bool{}
 	for _, n := range a.remote.Slivers {

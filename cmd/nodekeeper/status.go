@@ -59,6 +59,11 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	row("broker", s.Broker+" ("+conn+")")
 	row("desired", fmt.Sprintf("applied seq %d, last seen %d", s.AppliedSeq, s.SeenSeq))
 	row("policies", fmt.Sprintf("%d loaded, %d quarantined", s.Policies.Loaded, s.Policies.Quarantined))
+	if o := s.Override; o != nil && o.Active {
+		row("override", o.File+" in force: policies see faked values")
+	} else if o != nil {
+		row("override", "refused: "+o.Error)
+	}
 	tw.Flush()
 	if len(s.Slivers) > 0 {
 		fmt.Fprintln(stdout, "\nslivers:")
