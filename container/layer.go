@@ -218,7 +218,9 @@ func (m *Manager) network(s *Sliver, i int, ifc Interface) (Network, error) {
 		n.Link = m.cfg.Bridges[ifc.Kind]
 	}
 	if n.Link == "" {
-		return Network{}, errors.New("interface " + inner + ": no bridge for " + string(ifc.Kind) + " interfaces (give one in the interface or the node's config)")
+		k := string(ifc.Kind)
+		return Network{}, errors.New("interface " + inner + ": no bridge for " + k + " interfaces: name one in the interface (--iface " + k +
+			",bridge=BRIDGE), with --bridge " + k + "=BRIDGE, or in UCI: list bridge '" + k + "=BRIDGE' in config slivers, or a sliver_net section (docs/network.md)")
 	}
 	return n, nil
 }

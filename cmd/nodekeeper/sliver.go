@@ -335,11 +335,22 @@ func runSliver(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		_, err = api.SetRequest(ctx, name, requests[sub])
 	}
 	if err != nil {
-		// The sliver is recorded in a fail_* state; show says which.
+		// The sliver is recorded in a fail_* state; show says which. A
+		// create that allocated nothing leaves no record behind.
 		fmt.Fprintf(stderr, "nodekeeper sliver %s: %v\n", sub, err)
-		if _, gerr := api.Get(name); gerr != nil {
+		s, gerr := api.Get(name)
+		if gerr != nil {
 			return 1
 		}
+		if sub == "create" && s.State == container.FailAllocate {
+			if rerr := api.Remove(ctx, name); rerr != nil {
+				fmt.Fprintf(stderr, "nodekeeper sliver create: %s stays in fail_allocate: %v; remove it with: nodekeeper sliver remove %s\n", name, rerr, name)
+				return 1
+			}
+			fmt.Fprintf(stderr, "nodekeeper sliver create: %s not created (nothing was allocated)\n", name)
+			return 1
+		}
+		fmt.Fprintf(stderr, "nodekeeper sliver %s: %s is %s; retry with the same request, or: nodekeeper sliver remove %s\n", sub, name, s.State, name)
 		show(ctx, api, name, nf.json, stdout, stderr)
 		return 1
 	}
