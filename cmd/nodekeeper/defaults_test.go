@@ -19,7 +19,8 @@ func TestDefaultsSayWhatTheyUse(t *testing.T) {
 	sock := filepath.Join(dir, "none.sock")
 	os.MkdirAll(empty, 0o755)
 	os.MkdirAll(withConf, 0o755)
-	os.WriteFile(filepath.Join(withConf, "nodekeeper"), []byte("config slivers 'slivers'\n\toption state_dir '"+state+"'\n"), 0o644)
+	os.WriteFile(filepath.Join(withConf, "nodekeeper"), []byte("config agent 'agent'\n\toption run_dir '"+filepath.Join(dir, "run")+"'\n"+
+		"config slivers 'slivers'\n\toption state_dir '"+state+"'\n"), 0o644)
 	tests := []struct {
 		name   string
 		args   []string
@@ -34,6 +35,10 @@ func TestDefaultsSayWhatTheyUse(t *testing.T) {
 			[]string{"using the slivers of " + filepath.Join(withConf, "nodekeeper"), "no slivers", state}},
 		{"sliver list on a state dir that is not there", []string{"sliver", "list", "--state-dir", state}, 1,
 			[]string{"no slivers", state}},
+		{"status without an agent or a config", []string{"status", "--config-dir", empty}, 1,
+			[]string{"no agent is running", "the default: there is no " + filepath.Join(empty, "nodekeeper")}},
+		{"policy list without an agent, from a config", []string{"policy", "list", "--config-dir", withConf}, 1,
+			[]string{"no agent is running", "as " + filepath.Join(withConf, "nodekeeper") + " says"}},
 		{"run without a config", []string{"run", "--config-dir", empty}, 1,
 			[]string{filepath.Join(empty, "nodekeeper") + ": no such file", "openwrt-package/nodekeeper/files/nodekeeper.config", "/etc/config/nodekeeper"}},
 	}
