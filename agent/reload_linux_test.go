@@ -127,5 +127,22 @@ config remote 'remote'
 			t.Errorf("after a reload (%s): %d connections, want %d", s.name, n, s.connections)
 		}
 		resident("after a reload (" + s.name + ")")
+		if i == 0 {
+			// The kept connection took the new subscription: a signed
+			// document is applied.
+			keyFile := filepath.Join(dir, "admin.sec")
+			writeFile(t, keyFile, string(MarshalSecretKey(key)))
+			docFile := filepath.Join(dir, "doc1.json")
+			writeFile(t, docFile, `{"node":"`+node+`","seq":1,"node_state":"production"}`)
+			if out, code := nk(t, inNetns(ns, nkBin, "push", "--broker", "tcp://127.0.0.1:1883", "-k", keyFile, node, docFile)); code != 0 {
+				t.Fatalf("nodekeeper push: exit %d: %s", code, out)
+			}
+			eventually(t, "document 1 applied over the kept connection", time.Minute, func() error {
+				if out := ctl("status"); !strings.Contains(out, "applied seq 1") {
+					return fmt.Errorf("status: %s", out)
+				}
+				return nil
+			})
+		}
 	}
 }
