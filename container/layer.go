@@ -207,6 +207,9 @@ func (m *Manager) network(s *Sliver, i int, ifc Interface) (Network, error) {
 	n := Network{Name: inner, MAC: mac, IPv4: ifc.IPv4, Gateway4: ifc.Gateway4, IPv6: ifc.IPv6, Gateway6: ifc.Gateway6}
 	if ifc.Kind == netcfg.Isolated {
 		n.Type, n.Link, n.VLAN = VLAN, ifc.Parent, ifc.VLAN
+		if err := netcfg.CheckLinkName(n.Link); err != nil {
+			return Network{}, fmt.Errorf("interface %s: parent: %w", inner, err)
+		}
 		return n, nil
 	}
 	n.Type = Veth
@@ -219,6 +222,9 @@ func (m *Manager) network(s *Sliver, i int, ifc Interface) (Network, error) {
 	}
 	if n.Link == "" {
 		return Network{}, errors.New("interface " + inner + ": no bridge for " + string(ifc.Kind) + " interfaces (give one in the interface or the node's config)")
+	}
+	if err := netcfg.CheckLinkName(n.Link); err != nil {
+		return Network{}, fmt.Errorf("interface %s: bridge: %w", inner, err)
 	}
 	return n, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/nodekeeper/nodekeeper/netcfg"
 )
 
 // lxcDevices are the device nodes a sliver may use: the usual character
@@ -15,6 +17,10 @@ var lxcDevices = []string{
 	"c 10:200 rwm", // tun
 }
 
+// lineBreakers end a line of an LXC config file, or (NUL) the C string
+// LXC reads it into.
+const lineBreakers = "\n\r\x00"
+
 // lxcDroppedCaps are capabilities a sliver never gets.
 const lxcDroppedCaps = "mac_admin mac_override sys_module sys_rawio sys_time"
 
@@ -23,10 +29,19 @@ const lxcDroppedCaps = "mac_admin mac_override sys_module sys_rawio sys_time"
 // does not use.
 func lxcConfig(c ContainerConfig, cg cgroupLayout) (string, error) {
 	var b strings.Builder
-	kv := func(k, v string) { fmt.Fprintf(&b, "%s = %s\n", k, v) }
+	// Every line is written here; a key or value that could end it and
+	// start another (newline, carriage return, NUL: LXC reads C strings)
+	// is refused, whatever the caller checked before.
+	var bad error
+	kv := func(k, v string) {
+		if bad == nil && (strings.ContainsAny(k, lineBreakers) || strings.ContainsAny(v, lineBreakers)) {
+			bad = fmt.Errorf("container %q: newline, carriage return or NUL in the value of %s", c.Name, k)
+		}
+		b.WriteString(k + " = " + v + "\n")
+	}
 	for _, s := range []string{c.Name, c.Hostname, c.Rootfs.Lower, c.Rootfs.Dir} {
-		if strings.ContainsAny(s, "\n\r") {
-			return "", fmt.Errorf("container %s: newline in a config value", c.Name)
+		if strings.ContainsAny(s, lineBreakers) {
+			return "", fmt.Errorf("container %q: newline, carriage return or NUL in a config value", c.Name)
 		}
 	}
 	if c.Rootfs.Dir == "" {
@@ -81,6 +96,14 @@ func lxcConfig(c ContainerConfig, cg cgroupLayout) (string, error) {
 		if n.Link == "" {
 			return "", fmt.Errorf("container %s: network %d (%s): no bridge or parent device to link to", c.Name, i, n.Name)
 		}
+		for _, name := range []string{n.Link, n.Name, n.Host} {
+			if name == "" && n.Type == VLAN {
+				continue
+			}
+			if err := netcfg.CheckLinkName(name); err != nil {
+				return "", fmt.Errorf("container %s: network %d: %w", c.Name, i, err)
+			}
+		}
 		kv(p+"link", n.Link)
 		kv(p+"name", n.Name)
 		if n.MAC != nil {
@@ -89,21 +112,40 @@ func lxcConfig(c ContainerConfig, cg cgroupLayout) (string, error) {
 		kv(p+"flags", "up")
 		if n.IPv4 != "" {
 			pfx, err := netip.ParsePrefix(n.IPv4)
+			if err == nil && !pfx.Addr().Is4() {
+				err = fmt.Errorf("not IPv4")
+			}
 			if err != nil {
 				return "", fmt.Errorf("container %s: network %s: ipv4 %q: %w", c.Name, n.Name, n.IPv4, err)
 			}
 			// LXC 5 computes a wrong broadcast address when none is given.
 			kv(p+"ipv4.address", pfx.String()+" "+broadcast4(pfx).String())
 		}
+		// Addresses are written as parsed, never as given.
 		if n.Gateway4 != "" {
-			kv(p+"ipv4.gateway", n.Gateway4)
+			a, err := netip.ParseAddr(n.Gateway4)
+			if err != nil || !a.Is4() {
+				return "", fmt.Errorf("container %s: network %s: gateway4 %q is not an IPv4 address", c.Name, n.Name, n.Gateway4)
+			}
+			kv(p+"ipv4.gateway", a.String())
 		}
 		if n.IPv6 != "" {
-			kv(p+"ipv6.address", n.IPv6)
+			pfx, err := netip.ParsePrefix(n.IPv6)
+			if err != nil || !pfx.Addr().Is6() {
+				return "", fmt.Errorf("container %s: network %s: ipv6 %q is not an IPv6 address/prefix-length", c.Name, n.Name, n.IPv6)
+			}
+			kv(p+"ipv6.address", pfx.String())
 		}
 		if n.Gateway6 != "" {
-			kv(p+"ipv6.gateway", n.Gateway6)
+			a, err := netip.ParseAddr(n.Gateway6)
+			if err != nil || !a.Is6() || a.Zone() != "" {
+				return "", fmt.Errorf("container %s: network %s: gateway6 %q is not an IPv6 address without a zone", c.Name, n.Name, n.Gateway6)
+			}
+			kv(p+"ipv6.gateway", a.String())
 		}
+	}
+	if bad != nil {
+		return "", bad
 	}
 	return b.String(), nil
 }

@@ -115,6 +115,11 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 		}
 		cfg.Node = h
 	}
+	for k, b := range cfg.Bridges {
+		if err := netcfg.CheckLinkName(b); err != nil {
+			return nil, Report{}, fmt.Errorf("slivers: bridge of %s interfaces: %w", k, err)
+		}
+	}
 	if cfg.MinFreeBytes == 0 {
 		cfg.MinFreeBytes = 64 << 20
 	}

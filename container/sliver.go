@@ -2,7 +2,6 @@ package container
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -241,8 +240,14 @@ func (a *Archive) validate() error {
 	if a.URL == "" {
 		return fmt.Errorf("no URL or path")
 	}
+	if err := checkURLText(a.URL); err != nil {
+		return err
+	}
 	if _, err := parseSource(a.URL); err != nil {
 		return err
+	}
+	if err := checkType(a.Type); err != nil {
+		return fmt.Errorf("%s: %w", a.URL, err)
 	}
 	a.SHA256 = strings.ToLower(a.SHA256)
 	if len(a.SHA256) != 64 || strings.Trim(a.SHA256, "0123456789abcdef") != "" {
@@ -257,6 +262,12 @@ func (r Resources) validate() error {
 		return fmt.Errorf("negative resource limit in %+v", r)
 	case r.CPUShares != 0 && (r.CPUShares < 2 || r.CPUShares > 262144):
 		return fmt.Errorf("cpu shares %d out of range 2..262144", r.CPUShares)
+	case r.MemoryBytes > maxBytes || r.DiskBytes > maxBytes:
+		return fmt.Errorf("memory or disk limit above %s", sizeString(maxBytes))
+	case r.CPUMillicores > maxCPUMillicores:
+		return fmt.Errorf("cpu limit %d millicores above %d", r.CPUMillicores, maxCPUMillicores)
+	case r.Pids > maxPids:
+		return fmt.Errorf("pids limit %d above %d", r.Pids, maxPids)
 	}
 	return nil
 }
@@ -266,8 +277,23 @@ func (ifc *Interface) validate() error {
 		if ifc.Parent == "" {
 			return fmt.Errorf("isolated interface needs the direct interface it is a VLAN of")
 		}
+		if err := netcfg.CheckLinkName(ifc.Parent); err != nil {
+			return fmt.Errorf("parent: %w", err)
+		}
 		if ifc.VLAN < 0x100 || ifc.VLAN > 0xfff {
 			return fmt.Errorf("VLAN tag %#x out of range 0x100-0xfff", ifc.VLAN)
+		}
+		if ifc.Bridge != "" {
+			return fmt.Errorf("bridge %q: an isolated interface has a parent, not a bridge", ifc.Bridge)
+		}
+	} else {
+		if ifc.Parent != "" || ifc.VLAN != 0 {
+			return fmt.Errorf("parent and vlan are for isolated interfaces only")
+		}
+		if ifc.Bridge != "" {
+			if err := netcfg.CheckLinkName(ifc.Bridge); err != nil {
+				return fmt.Errorf("bridge: %w", err)
+			}
 		}
 	}
 	for _, a := range []struct {
@@ -280,21 +306,8 @@ func (ifc *Interface) validate() error {
 		if a.val == "" {
 			continue
 		}
-		var addr netip.Addr
-		if a.prefix {
-			p, err := netip.ParsePrefix(a.val)
-			if err != nil {
-				return fmt.Errorf("%s %q: want address/prefix-length: %w", a.what, a.val, err)
-			}
-			addr = p.Addr()
-		} else {
-			var err error
-			if addr, err = netip.ParseAddr(a.val); err != nil {
-				return fmt.Errorf("%s %q: %w", a.what, a.val, err)
-			}
-		}
-		if addr.Is6() != a.v6 || addr.Is4In6() {
-			return fmt.Errorf("%s %q: wrong address family", a.what, a.val)
+		if err := checkAddr(a.what, a.val, a.v6, a.prefix); err != nil {
+			return err
 		}
 	}
 	return nil
