@@ -23,7 +23,7 @@ import (
 var DefaultFetchCommands = [][]string{
 	{"uclient-fetch", "-T", "60", "-O", "-"},
 	{"wget", "-O", "-"},
-	{"curl", "-fsSL", "--connect-timeout", "60", "-o", "-"},
+	{"curl", "-fsSL", "--globoff", "--connect-timeout", "60", "-o", "-"},
 }
 
 // DefaultFetchTimeout caps one download.

@@ -49,9 +49,14 @@ type Config struct {
 	// {"curl", "-fsSL", "--cacert", "/etc/ca.pem", "-o", "-"}). Default:
 	// the first of DefaultFetchCommands in PATH (uclient-fetch, wget, curl).
 	FetchCommand []string
-	// FetchTimeout caps one download. Default DefaultFetchTimeout.
+	// FetchTimeout caps one download, or one copy of a local archive.
+	// Default DefaultFetchTimeout.
 	FetchTimeout time.Duration
-	Logger       *slog.Logger
+	// MaxArchiveBytes is the largest template or data archive (as fetched,
+	// before unpacking) a download or a copy of a local file may give.
+	// Default DefaultMaxArchiveBytes.
+	MaxArchiveBytes int64
+	Logger          *slog.Logger
 }
 
 // Manager keeps the slivers of one node: their records, templates,
@@ -129,6 +134,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if cfg.FetchTimeout == 0 {
 		cfg.FetchTimeout = DefaultFetchTimeout
 	}
+	if cfg.MaxArchiveBytes <= 0 {
+		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -158,6 +166,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout}, cfg.MinFreeBytes, log); err != nil {
 		return fail(err)
 	}
+	m.cache.maxSize = cfg.MaxArchiveBytes
 	recs, err := st.load()
 	if err != nil {
 		return fail(err)
