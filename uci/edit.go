@@ -23,13 +23,16 @@ func (p *Package) allocSection(typ, name string) *Section {
 	s := &Section{name: name, typ: typ, anonymous: name == "", pkg: p}
 	p.nSection++
 	p.sections = append(p.sections, s)
+	p.index(s)
 	return s
 }
 
 // addSection adds an anonymous section named cfgXXYYYY (uci_add_section).
 func (p *Package) addSection(typ string, internal bool) *Section {
 	s := p.allocSection(typ, "")
+	p.unindex(s)
 	s.name = fmt.Sprintf("cfg%02x%04x", p.nSection, djbHash(typ)%(1<<16))
+	p.index(s)
 	p.record(ChangeAdd, s.name, "", false, typ, true, internal)
 	return s
 }
@@ -116,6 +119,7 @@ func (p *Package) delete(r *ref, internal bool) error {
 		r.s.options = slices.DeleteFunc(r.s.options, func(o *Option) bool { return o == r.o })
 		r.o = nil
 	} else {
+		p.unindex(r.s)
 		p.sections = slices.DeleteFunc(p.sections, func(s *Section) bool { return s == r.s })
 		r.s = nil
 	}
@@ -189,7 +193,9 @@ func (p *Package) rename(r *ref, internal bool) error {
 	if r.o != nil {
 		r.o.name = r.val
 	} else {
+		p.unindex(r.s)
 		r.s.name = r.val
+		p.index(r.s)
 		r.s.anonymous = false
 	}
 	return nil

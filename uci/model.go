@@ -20,6 +20,16 @@ type Package struct {
 	pending  []Change
 	saved    []Change
 	cur      *Cursor
+
+	// byName indexes the sections by name for lookupSection (a linear
+	// search made reading n sections cost n²): the *Section of that name,
+	// or nil when several have it (only a rename makes that). It is a
+	// map[string]any, a type the binary has anyway: a map type of its own
+	// costs about 1 KB of the router's flash.
+	byName map[string]any
+	// probes counts the sections lookupSection compared, for the test
+	// that keeps lookups from growing with the number of sections.
+	probes int
 }
 
 // A Section is a typed group of options, named or anonymous. Anonymous
@@ -73,13 +83,56 @@ func (p *Package) Section(name string) *Section {
 	return s
 }
 
+// lookupSection finds the first section in file order with the given
+// name, as libuci's uci_lookup_list does.
 func (p *Package) lookupSection(name string) *Section {
+	v, ok := p.byName[name]
+	p.probes++
+	if s, _ := v.(*Section); s != nil || !ok {
+		return s
+	}
 	for _, s := range p.sections {
+		p.probes++
 		if s.name == name {
 			return s
 		}
 	}
 	return nil
+}
+
+// index adds s to byName under its name.
+func (p *Package) index(s *Section) {
+	if p.byName == nil {
+		p.byName = map[string]any{}
+	}
+	if _, taken := p.byName[s.name]; taken {
+		p.byName[s.name] = nil
+	} else {
+		p.byName[s.name] = s
+	}
+}
+
+// unindex removes s from byName, before it is renamed or deleted. A name
+// several sections had is counted again.
+func (p *Package) unindex(s *Section) {
+	if p.byName[s.name] != nil {
+		delete(p.byName, s.name)
+		return
+	}
+	var left *Section
+	n := 0
+	for _, o := range p.sections {
+		if o != s && o.name == s.name {
+			left = o
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		delete(p.byName, s.name)
+	case 1:
+		p.byName[s.name] = left
+	}
 }
 
 func (p *Package) sectionIndex(s *Section) int { return slices.Index(p.sections, s) }
