@@ -25,42 +25,29 @@ const (
 	maxPids          = 1 << 22 // the kernel's PID_MAX_LIMIT
 )
 
-// checkURLText checks the characters of an archive's URL or path: 1 to
-// maxURLLen bytes of printable ASCII without space. parseSource then
-// checks its form. A URL goes to a download tool as one argument of its
-// own, never through a shell.
-func checkURLText(s string) error {
-	if len(s) > maxURLLen {
-		return fmt.Errorf("URL or path of %d bytes (at most %d)", len(s), maxURLLen)
+// checkText checks the characters of an archive's URL or path (1 to
+// maxURLLen bytes of printable ASCII without space, parseSource then
+// checks its form) or, with typ, an archive's type (up to maxTypeLen of
+// A-Z, a-z, 0-9, '.', '_', '+' and '-'). A URL goes to a download tool as
+// one argument of its own, never through a shell.
+func checkText(what, s string, typ bool) error {
+	max := maxURLLen
+	if typ {
+		max = maxTypeLen
 	}
-	if i := unprintable(s); i >= 0 {
-		return fmt.Errorf("URL or path %q: byte %#x at %d (want printable ASCII without space)", s, s[i], i)
-	}
-	return nil
-}
-
-// unprintable is the index of the first byte of s outside printable ASCII
-// ('!' to '~'), or -1.
-func unprintable(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '!' || s[i] > '~' {
-			return i
-		}
-	}
-	return -1
-}
-
-// checkType checks an archive's type: empty, or up to maxTypeLen of A-Z,
-// a-z, 0-9, '.', '_', '+' and '-' (debian, openwrt-23.05, ...).
-func checkType(s string) error {
-	if len(s) > maxTypeLen {
-		return fmt.Errorf("type %q: longer than %d bytes", s, maxTypeLen)
-	}
-	for i := 0; i < len(s); i++ {
+	ok := len(s) <= max
+	for i := 0; ok && i < len(s); i++ {
 		c := s[i]
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != '_' && c != '+' && c != '-' {
-			return fmt.Errorf("type %q: byte %#x is not one of A-Z, a-z, 0-9, '.', '_', '+', '-'", s, c)
+		ok = c >= '!' && c <= '~'
+		if typ {
+			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '+' || c == '-'
 		}
+	}
+	if !ok {
+		if typ {
+			return fmt.Errorf("%s %q: want up to %d of A-Z a-z 0-9 . _ + -", what, s, max)
+		}
+		return fmt.Errorf("%s %q: want up to %d bytes of printable ASCII without space", what, s, max)
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-
-	"github.com/nodekeeper/nodekeeper/netcfg"
 )
 
 // lxcDevices are the device nodes a sliver may use: the usual character
@@ -35,13 +33,13 @@ func lxcConfig(c ContainerConfig, cg cgroupLayout) (string, error) {
 	var bad error
 	kv := func(k, v string) {
 		if bad == nil && (strings.ContainsAny(k, lineBreakers) || strings.ContainsAny(v, lineBreakers)) {
-			bad = fmt.Errorf("container %q: newline, carriage return or NUL in the value of %s", c.Name, k)
+			bad = fmt.Errorf("container %q: %s: newline, carriage return or NUL", c.Name, k)
 		}
 		b.WriteString(k + " = " + v + "\n")
 	}
 	for _, s := range []string{c.Name, c.Hostname, c.Rootfs.Lower, c.Rootfs.Dir} {
 		if strings.ContainsAny(s, lineBreakers) {
-			return "", fmt.Errorf("container %q: newline, carriage return or NUL in a config value", c.Name)
+			return "", fmt.Errorf("container %q: newline, carriage return or NUL in a name or path", c.Name)
 		}
 	}
 	if c.Rootfs.Dir == "" {
@@ -96,52 +94,34 @@ func lxcConfig(c ContainerConfig, cg cgroupLayout) (string, error) {
 		if n.Link == "" {
 			return "", fmt.Errorf("container %s: network %d (%s): no bridge or parent device to link to", c.Name, i, n.Name)
 		}
-		for _, name := range []string{n.Link, n.Name, n.Host} {
-			if name == "" && n.Type == VLAN {
-				continue
-			}
-			if err := netcfg.CheckLinkName(name); err != nil {
-				return "", fmt.Errorf("container %s: network %d: %w", c.Name, i, err)
-			}
-		}
 		kv(p+"link", n.Link)
 		kv(p+"name", n.Name)
 		if n.MAC != nil {
 			kv(p+"hwaddr", n.MAC.String())
 		}
 		kv(p+"flags", "up")
-		if n.IPv4 != "" {
-			pfx, err := netip.ParsePrefix(n.IPv4)
-			if err == nil && !pfx.Addr().Is4() {
-				err = fmt.Errorf("not IPv4")
+		// Addresses are written only once they parse (netip takes no
+		// space or line break, but for a zone, which is refused).
+		for _, a := range []struct {
+			key, val   string
+			v6, prefix bool
+		}{
+			{"ipv4.address", n.IPv4, false, true}, {"ipv4.gateway", n.Gateway4, false, false},
+			{"ipv6.address", n.IPv6, true, true}, {"ipv6.gateway", n.Gateway6, true, false},
+		} {
+			if a.val == "" {
+				continue
 			}
-			if err != nil {
-				return "", fmt.Errorf("container %s: network %s: ipv4 %q: %w", c.Name, n.Name, n.IPv4, err)
+			if err := checkAddr(a.key, a.val, a.v6, a.prefix); err != nil {
+				return "", fmt.Errorf("container %s: network %s: %w", c.Name, n.Name, err)
 			}
-			// LXC 5 computes a wrong broadcast address when none is given.
-			kv(p+"ipv4.address", pfx.String()+" "+broadcast4(pfx).String())
-		}
-		// Addresses are written as parsed, never as given.
-		if n.Gateway4 != "" {
-			a, err := netip.ParseAddr(n.Gateway4)
-			if err != nil || !a.Is4() {
-				return "", fmt.Errorf("container %s: network %s: gateway4 %q is not an IPv4 address", c.Name, n.Name, n.Gateway4)
+			v := a.val
+			if a.key == "ipv4.address" {
+				// LXC 5 computes a wrong broadcast address when none is given.
+				pfx, _ := netip.ParsePrefix(v)
+				v += " " + broadcast4(pfx).String()
 			}
-			kv(p+"ipv4.gateway", a.String())
-		}
-		if n.IPv6 != "" {
-			pfx, err := netip.ParsePrefix(n.IPv6)
-			if err != nil || !pfx.Addr().Is6() {
-				return "", fmt.Errorf("container %s: network %s: ipv6 %q is not an IPv6 address/prefix-length", c.Name, n.Name, n.IPv6)
-			}
-			kv(p+"ipv6.address", pfx.String())
-		}
-		if n.Gateway6 != "" {
-			a, err := netip.ParseAddr(n.Gateway6)
-			if err != nil || !a.Is6() || a.Zone() != "" {
-				return "", fmt.Errorf("container %s: network %s: gateway6 %q is not an IPv6 address without a zone", c.Name, n.Name, n.Gateway6)
-			}
-			kv(p+"ipv6.gateway", a.String())
+			kv(p+a.key, v)
 		}
 	}
 	if bad != nil {

@@ -240,14 +240,14 @@ func (a *Archive) validate() error {
 	if a.URL == "" {
 		return fmt.Errorf("no URL or path")
 	}
-	if err := checkURLText(a.URL); err != nil {
+	if err := checkText("URL or path", a.URL, false); err != nil {
 		return err
 	}
 	if _, err := parseSource(a.URL); err != nil {
 		return err
 	}
-	if err := checkType(a.Type); err != nil {
-		return fmt.Errorf("%s: %w", a.URL, err)
+	if err := checkText("type", a.Type, true); err != nil {
+		return err
 	}
 	a.SHA256 = strings.ToLower(a.SHA256)
 	if len(a.SHA256) != 64 || strings.Trim(a.SHA256, "0123456789abcdef") != "" {
@@ -262,12 +262,8 @@ func (r Resources) validate() error {
 		return fmt.Errorf("negative resource limit in %+v", r)
 	case r.CPUShares != 0 && (r.CPUShares < 2 || r.CPUShares > 262144):
 		return fmt.Errorf("cpu shares %d out of range 2..262144", r.CPUShares)
-	case r.MemoryBytes > maxBytes || r.DiskBytes > maxBytes:
-		return fmt.Errorf("memory or disk limit above %s", sizeString(maxBytes))
-	case r.CPUMillicores > maxCPUMillicores:
-		return fmt.Errorf("cpu limit %d millicores above %d", r.CPUMillicores, maxCPUMillicores)
-	case r.Pids > maxPids:
-		return fmt.Errorf("pids limit %d above %d", r.Pids, maxPids)
+	case r.MemoryBytes > maxBytes || r.DiskBytes > maxBytes || r.CPUMillicores > maxCPUMillicores || r.Pids > maxPids:
+		return fmt.Errorf("resource limit beyond any node in %+v", r)
 	}
 	return nil
 }
@@ -283,18 +279,13 @@ func (ifc *Interface) validate() error {
 		if ifc.VLAN < 0x100 || ifc.VLAN > 0xfff {
 			return fmt.Errorf("VLAN tag %#x out of range 0x100-0xfff", ifc.VLAN)
 		}
-		if ifc.Bridge != "" {
-			return fmt.Errorf("bridge %q: an isolated interface has a parent, not a bridge", ifc.Bridge)
+	} else if ifc.Bridge != "" {
+		if err := netcfg.CheckLinkName(ifc.Bridge); err != nil {
+			return fmt.Errorf("bridge: %w", err)
 		}
-	} else {
-		if ifc.Parent != "" || ifc.VLAN != 0 {
-			return fmt.Errorf("parent and vlan are for isolated interfaces only")
-		}
-		if ifc.Bridge != "" {
-			if err := netcfg.CheckLinkName(ifc.Bridge); err != nil {
-				return fmt.Errorf("bridge: %w", err)
-			}
-		}
+	}
+	if (ifc.Kind == netcfg.Isolated) != (ifc.Parent != "" || ifc.VLAN != 0) || (ifc.Kind == netcfg.Isolated && ifc.Bridge != "") {
+		return fmt.Errorf("bridge is for veth kinds, parent and vlan for isolated only")
 	}
 	for _, a := range []struct {
 		what, val  string

@@ -51,17 +51,17 @@ func TestSpecValidate(t *testing.T) {
 		{"bridge with NUL", func(s *Spec) { s.Interfaces[0].Bridge = "br\x00x" }, "bridge: interface name"},
 		{"bridge with a slash", func(s *Spec) { s.Interfaces[0].Bridge = "br/x" }, "bridge: interface name"},
 		{"bridge with a space", func(s *Spec) { s.Interfaces[0].Bridge = "br x" }, "bridge: interface name"},
-		{"bridge too long", func(s *Spec) { s.Interfaces[0].Bridge = strings.Repeat("b", 16) }, "longer than the kernel's 15 characters"},
-		{"bridge like an option", func(s *Spec) { s.Interfaces[0].Bridge = "-br" }, "starts with"},
+		{"bridge too long", func(s *Spec) { s.Interfaces[0].Bridge = strings.Repeat("b", 16) }, "want 1-15 characters"},
+		{"bridge like an option", func(s *Spec) { s.Interfaces[0].Bridge = "-br" }, "bridge: interface name"},
 		{"bridge not ASCII", func(s *Spec) { s.Interfaces[0].Bridge = "brü" }, "bridge: interface name"},
 		{"bridge of 15 is fine", func(s *Spec) { s.Interfaces[0].Bridge = "br-lan_0.123456" }, ""},
 		{"parent with a line", func(s *Spec) {
 			s.Interfaces = []Interface{{Kind: netcfg.Isolated, Parent: "eth1\nlxc.hook.start = /x", VLAN: 0x100}}
 		}, "parent: interface name"},
-		{"parent on a veth kind", func(s *Spec) { s.Interfaces[0].Parent = "eth1" }, "isolated interfaces only"},
+		{"parent on a veth kind", func(s *Spec) { s.Interfaces[0].Parent = "eth1" }, "parent and vlan for isolated only"},
 		{"bridge on isolated", func(s *Spec) {
 			s.Interfaces = []Interface{{Kind: netcfg.Isolated, Parent: "eth1", VLAN: 0x100, Bridge: "br"}}
-		}, "not a bridge"},
+		}, "bridge is for veth kinds"},
 		{"gateway6 with a zone holding a line", func(s *Spec) {
 			s.Interfaces[0].Gateway6 = "fe80::1%x\nlxc.hook.pre-start = /bin/sh"
 		}, "with a zone"},
@@ -69,13 +69,13 @@ func TestSpecValidate(t *testing.T) {
 		{"url with a newline", func(s *Spec) { s.Template.URL = "http://h/t\nx" }, "printable ASCII"},
 		{"url with a space", func(s *Spec) { s.Template.URL = "http://h/t -O/etc/passwd" }, "printable ASCII"},
 		{"path with a newline", func(s *Spec) { s.Template.URL = "/srv/t\n.tar" }, "printable ASCII"},
-		{"url too long", func(s *Spec) { s.Template.URL = "http://h/" + strings.Repeat("a", 1100) }, "at most 1024"},
+		{"url too long", func(s *Spec) { s.Template.URL = "http://h/" + strings.Repeat("a", 1100) }, "want up to 1024"},
 		{"type with a newline", func(s *Spec) { s.Template.Type = "debian\nx" }, "type"},
 		{"type too long", func(s *Spec) { s.Template.Type = strings.Repeat("t", 33) }, "type"},
 		{"type is fine", func(s *Spec) { s.Template.Type = "openwrt-23.05" }, ""},
-		{"memory too big", func(s *Spec) { s.Resources.MemoryBytes = 1<<62 + 1 }, "memory or disk limit above"},
-		{"pids too big", func(s *Spec) { s.Resources.Pids = 1 << 30 }, "pids limit"},
-		{"cpu too big", func(s *Spec) { s.Resources.CPUMillicores = 1 << 30 }, "cpu limit"},
+		{"memory too big", func(s *Spec) { s.Resources.MemoryBytes = 1<<62 + 1 }, "resource limit beyond"},
+		{"pids too big", func(s *Spec) { s.Resources.Pids = 1 << 30 }, "resource limit beyond"},
+		{"cpu too big", func(s *Spec) { s.Resources.CPUMillicores = 1 << 30 }, "resource limit beyond"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

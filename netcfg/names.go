@@ -91,20 +91,13 @@ func SliverMAC(node string, sliverID, ifaceNum int) (net.HardwareAddr, error) {
 // byte but '/', ':' and whitespace); nodekeeper does not, because these
 // names reach LXC config files, command lines and nftables rules.
 func CheckLinkName(name string) error {
-	if name == "" {
-		return fmt.Errorf("empty interface name")
-	}
-	if len(name) > 15 {
-		return fmt.Errorf("interface name %q longer than the kernel's 15 characters", name)
-	}
-	if name[0] == '-' || name[0] == '.' {
-		return fmt.Errorf("interface name %q starts with %q", name, name[0])
-	}
-	for i := 0; i < len(name); i++ {
+	ok := name != "" && len(name) <= 15 && name[0] != '-' && name[0] != '.'
+	for i := 0; ok && i < len(name); i++ {
 		c := name[i]
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' && c != '.' {
-			return fmt.Errorf("interface name %q: byte %#x is not one of A-Z, a-z, 0-9, '_', '-', '.'", name, c)
-		}
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("interface name %q: want 1-15 characters of A-Z a-z 0-9 _ - . (not - or . first)", name)
 	}
 	return nil
 }
