@@ -27,8 +27,8 @@ type Package struct {
 	// map[string]any, a type the binary has anyway: a map type of its own
 	// costs about 1 KB of the router's flash.
 	byName map[string]any
-	// probes counts the sections lookupSection compared, for the test
-	// that keeps lookups from growing with the number of sections.
+	// probes counts the sections and options lookups compared, for the
+	// tests that keep lookups from growing with their number.
 	probes int
 }
 
@@ -40,7 +40,14 @@ type Section struct {
 	anonymous bool
 	options   []*Option
 	pkg       *Package
+	// byName indexes the options once there are optionIndexMin of them,
+	// as Package.byName does the sections.
+	byName map[string]any
 }
+
+// optionIndexMin is the number of options from which a section indexes
+// them: below it a search is as quick.
+const optionIndexMin = 16
 
 // An Option is a single value ("option") or a list of values ("list").
 type Option struct {
@@ -100,38 +107,22 @@ func (p *Package) lookupSection(name string) *Section {
 	return nil
 }
 
-// index adds s to byName under its name.
-func (p *Package) index(s *Section) {
-	if p.byName == nil {
-		p.byName = map[string]any{}
-	}
-	if _, taken := p.byName[s.name]; taken {
-		p.byName[s.name] = nil
+// indexName adds v (a *Section or *Option) to an index under name; a name
+// several have maps to nil, and a lookup of it searches in order.
+func indexName(m map[string]any, name string, v any) {
+	if _, taken := m[name]; taken {
+		m[name] = nil
 	} else {
-		p.byName[s.name] = s
+		m[name] = v
 	}
 }
 
-// unindex removes s from byName, before it is renamed or deleted. A name
-// several sections had is counted again.
-func (p *Package) unindex(s *Section) {
-	if p.byName[s.name] != nil {
-		delete(p.byName, s.name)
-		return
-	}
-	var left *Section
-	n := 0
-	for _, o := range p.sections {
-		if o != s && o.name == s.name {
-			left = o
-			n++
-		}
-	}
-	switch n {
-	case 0:
-		delete(p.byName, s.name)
-	case 1:
-		p.byName[s.name] = left
+// unindexName removes v from an index before it is renamed or deleted. A
+// name several had stays nil: its lookups search, which a rename alone
+// makes happen.
+func unindexName(m map[string]any, name string, v any) {
+	if m[name] == v {
+		delete(m, name)
 	}
 }
 
@@ -190,12 +181,34 @@ func (s *Section) Options() []*Option { return slices.Clone(s.options) }
 
 // Option returns the named option, or nil.
 func (s *Section) Option(name string) *Option {
+	if s.byName != nil {
+		v, ok := s.byName[name]
+		s.pkg.probes++
+		if o, _ := v.(*Option); o != nil || !ok {
+			return o
+		}
+	}
 	for _, o := range s.options {
+		s.pkg.probes++
 		if o.name == name {
 			return o
 		}
 	}
 	return nil
+}
+
+// addOption appends o, indexing the options once there are enough.
+func (s *Section) addOption(o *Option) {
+	s.options = append(s.options, o)
+	switch {
+	case s.byName != nil:
+		indexName(s.byName, o.name, o)
+	case len(s.options) >= optionIndexMin:
+		s.byName = map[string]any{}
+		for _, o := range s.options {
+			indexName(s.byName, o.name, o)
+		}
+	}
 }
 
 // Get returns an option's value; a list's values are joined by spaces, as
