@@ -2,6 +2,7 @@ package uci
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -26,9 +27,9 @@ func dump(p *Package, anonNames bool) string {
 }
 
 // FuzzUCIWriter builds a package through the API from arbitrary names and
-// values, writes it as export and commit do, and reads it back: what is
-// read has exactly the package, sections and options the API accepted,
-// with their values. Names outside the grammar are refused by the API;
+// values, writes it as export and commit do (and its changes as Save
+// does), and reads it back: what is read has exactly the package,
+// sections and options the API accepted, with their values. Names outside the grammar are refused by the API;
 // values are quoted. No input makes a package, section or option it did
 // not name.
 func FuzzUCIWriter(f *testing.F) {
@@ -41,6 +42,7 @@ func FuzzUCIWriter(f *testing.F) {
 		if err != nil || p == nil {
 			return
 		}
+		p.hasDelta = true // record the changes, as Save writes them
 		p.Set(sec, "", typ)
 		if mode&1 != 0 {
 			p.AddList(sec, opt, val)
@@ -59,6 +61,20 @@ func FuzzUCIWriter(f *testing.F) {
 		case 3:
 			p.Set(sec, newName, val)
 		}
+		// The change file Save writes replays to the same package. (Not for
+		// a package name starting with '-', which libuci's change format
+		// cannot tell from a delete; libuci's grammar allows it, the
+		// conformance vectors keep it, and only the owner names packages.)
+		var changes bytes.Buffer
+		for _, c := range p.Changes() {
+			changes.WriteString(c.Line(pkg) + "\n")
+		}
+		r, _ := Parse(pkg, nil)
+		r.hasDelta = true
+		r.replay(changes.Bytes())
+		if got, want := dump(r, true), dump(p, true); got != want && pkg[0] != '-' {
+			t.Fatalf("change file replays to:\n%s\nwant:\n%s\nchanges:\n%s", got, want, changes.Bytes())
+		}
 		for _, header := range []bool{true, false} { // export; commit
 			for _, nameAnon := range []bool{false, true} {
 				var b bytes.Buffer
@@ -73,4 +89,29 @@ func FuzzUCIWriter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSetUnresolvedExtendedRef: Set with an extended reference that finds
+// no section creates nothing (libuci would create a section named
+// "@t[9]", which the writers then write and no reader takes back).
+func TestSetUnresolvedExtendedRef(t *testing.T) {
+	p, err := Parse("p", []byte("config t 'a'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"@t[9]", "@u[0]", "@t[-5]"} {
+		if err := p.Set(ref, "", "t"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Set(%q) = %v, want ErrNotFound", ref, err)
+		}
+	}
+	empty, _ := Parse("p", nil)
+	if err := empty.Set("@[]", "", "t"); !errors.Is(err, ErrNotFound) || len(empty.Sections()) != 0 {
+		t.Errorf("Set(@[]) on an empty package = %v, %d sections; want ErrNotFound and none", err, len(empty.Sections()))
+	}
+	if err := p.Set("@t[0]", "", "u"); err != nil || p.Section("a").Type() != "u" {
+		t.Errorf("Set(@t[0]) of an existing section: %v", err)
+	}
+	if n := len(p.Sections()); n != 1 {
+		t.Errorf("%d sections, want 1", n)
+	}
 }
