@@ -35,7 +35,6 @@ type cache struct {
 	dir     string
 	fetcher *fetcher
 	minFree int64
-	maxSize int64 // largest archive fetched or copied
 	log     *slog.Logger
 	free    func(path string) (int64, error) // freeBytes; a seam for tests
 
@@ -61,7 +60,10 @@ func newCache(dir string, f *fetcher, minFree int64, log *slog.Logger) (*cache, 
 	for _, e := range tmps {
 		os.RemoveAll(filepath.Join(dir, "tmp", e.Name()))
 	}
-	return &cache{dir: dir, fetcher: f, minFree: minFree, maxSize: DefaultMaxArchiveBytes, log: log, free: freeBytes, locks: map[string]*sync.Mutex{}}, nil
+	if f.max <= 0 {
+		f.max = DefaultMaxArchiveBytes
+	}
+	return &cache{dir: dir, fetcher: f, minFree: minFree, log: log, free: freeBytes, locks: map[string]*sync.Mutex{}}, nil
 }
 
 // lock serialises work on one hash: two slivers of one template fetch it once.
@@ -184,7 +186,7 @@ func (c *cache) fetch(ctx context.Context, a Archive) (string, error) {
 	}
 	var local *os.File
 	if src.file != "" {
-		if local, err = openRegular(src.file, c.maxSize); err != nil {
+		if local, err = openRegular(src.file, c.fetcher.max); err != nil {
 			return "", fmt.Errorf("archive %s: %w", a.URL, err)
 		}
 		defer local.Close()
@@ -194,14 +196,14 @@ func (c *cache) fetch(ctx context.Context, a Archive) (string, error) {
 		return "", fmt.Errorf("archive %s: %w", a.URL, err)
 	}
 	h := sha256.New()
-	w := &limitWriter{w: io.MultiWriter(f, h), max: c.maxSize}
+	w := io.MultiWriter(f, h)
 	if local != nil {
 		// A local copy has the same time limit as a download.
 		cctx, cancel := ctx, context.CancelFunc(func() {})
 		if c.fetcher.timeout > 0 {
 			cctx, cancel = context.WithTimeout(ctx, c.fetcher.timeout)
 		}
-		_, err = io.Copy(w, contextReader{cctx, local})
+		err = copyLimited(w, contextReader{cctx, local}, c.fetcher.max)
 		cancel()
 	} else {
 		err = c.fetcher.fetch(ctx, src.http, w)

@@ -201,7 +201,7 @@ func TestCacheUntrustedFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCache(t)
-			c.maxSize = 1024
+			c.fetcher.max = 1024
 			// The deadline only bounds what the old code did (block on the
 			// FIFO, copy /dev/zero until the disk is full); the checks
 			// asked for come before any read and never meet it.

@@ -40,20 +40,16 @@ func errTooLarge(max int64) error {
 	return fmt.Errorf("larger than the %s an archive may have", sizeString(max))
 }
 
-// limitWriter passes at most max bytes on to w and fails the write that
-// would go beyond: a file that grows while it is read, or a download
-// without end, stops there.
-type limitWriter struct {
-	w   io.Writer
-	max int64
-	n   int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if l.n+int64(len(p)) > l.max {
-		return 0, errTooLarge(l.max)
+// copyLimited copies r to w, failing once more than max bytes come
+// (DefaultMaxArchiveBytes when max is 0): a file that grows while it is
+// read, or a download without end, stops there.
+func copyLimited(w io.Writer, r io.Reader, max int64) error {
+	if max <= 0 {
+		max = DefaultMaxArchiveBytes
 	}
-	n, err := l.w.Write(p)
-	l.n += int64(n)
-	return n, err
+	n, err := io.Copy(w, io.LimitReader(r, max+1))
+	if err == nil && n > max {
+		err = errTooLarge(max)
+	}
+	return err
 }

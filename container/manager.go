@@ -163,10 +163,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if m.overlay, err = m.chooseRootfs(); err != nil {
 		return fail(err)
 	}
-	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout}, cfg.MinFreeBytes, log); err != nil {
+	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout, max: cfg.MaxArchiveBytes}, cfg.MinFreeBytes, log); err != nil {
 		return fail(err)
 	}
-	m.cache.maxSize = cfg.MaxArchiveBytes
 	recs, err := st.load()
 	if err != nil {
 		return fail(err)
