@@ -105,7 +105,7 @@ func (m *Manager) buildLayer(ctx context.Context, s *Sliver, lower string) error
 		if err := os.Mkdir(top, 0o755); err != nil {
 			return fmt.Errorf("layer: %w", err)
 		}
-	} else if err := copyTree(lower, top); err != nil {
+	} else if err := copyTree(ctx, lower, top); err != nil {
 		return fmt.Errorf("layer: copy of the template: %w", err)
 	}
 	if s.Data != nil {
