@@ -76,6 +76,11 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.node, "node", "", "node id, naming veths and MACs (default: the config's, else as the agent's, docs/config.md)")
 	fs.StringVar(&n.rootfs, "rootfs", "", "overlay or copy (default: overlay where it works)")
 	fs.Func("bridge", "KIND=BRIDGE: the host bridge of an interface kind (repeatable)", func(s string) error {
+		if _, b, _ := strings.Cut(s, "="); b != "" {
+			if err := netcfg.CheckLinkName(b); err != nil {
+				return err
+			}
+		}
 		n.bridges = append(n.bridges, s)
 		return nil
 	})

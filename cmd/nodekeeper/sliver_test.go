@@ -67,6 +67,10 @@ func TestSliverUsageErrors(t *testing.T) {
 		{[]string{"sliver", "create", "s1", "--request", "run"}, `--request: unknown requested state "run"`},
 		{[]string{"sliver", "create", "s1", "--iface", "wifi"}, `unknown sliver interface kind "wifi"`},
 		{[]string{"sliver", "list", "--nope"}, "flag provided but not defined"},
+		// issue 11, finding 1: a bridge holding a line of LXC config.
+		{[]string{"sliver", "create", "s1", "--iface", "private,bridge=nkrtbr\nlxc.hook.pre-start = /bin/touch /tmp/pwned"}, "bridge: interface name"},
+		{[]string{"sliver", "create", "s1", "--bridge", "private=nkrtbr\nlxc.hook.pre-start = /bin/touch /tmp/pwned"}, "interface name"},
+		{[]string{"sliver", "create", "s1", "--iface", "public4,bridge=br/x"}, "bridge: interface name"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
