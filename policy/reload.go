@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 )
 
 // Reload brings the engine in line with the policy directory: new and
@@ -23,24 +25,22 @@ func (e *Engine) Reload() error {
 	if e.cfg.Dir == "" {
 		return errors.New("policy: no policy directory configured")
 	}
-	entries, err := os.ReadDir(e.cfg.Dir)
+	files, err := readPolicyDir(e.cfg.Dir)
 	if err != nil {
-		return fmt.Errorf("policy: reading %s: %w", e.cfg.Dir, err)
+		return err
 	}
+	// The files are read before the engine is locked: a slow read never
+	// holds up the policies that run.
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	seen := map[string]bool{}
 	var errs []error
 	now := time.Now()
-	for _, ent := range entries {
-		name := ent.Name()
-		if ent.IsDir() || !strings.HasSuffix(name, ".lua") || strings.HasSuffix(name, "_test.lua") || strings.HasPrefix(name, ".") {
-			continue
-		}
+	for _, f := range files {
+		name, src := f.name, f.src
 		seen[name] = true
-		src, err := os.ReadFile(filepath.Join(e.cfg.Dir, name))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("policy: %w", err))
+		if f.err != nil {
+			errs = append(errs, e.unreadable(name, f.err, now))
 			continue
 		}
 		if f := e.files[name]; f != nil && bytes.Equal(f.src, src) {
@@ -64,6 +64,55 @@ func (e *Engine) Reload() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// dirFile is one policy file as read from the directory.
+type dirFile struct {
+	name string
+	src  []byte
+	err  error
+}
+
+// readPolicyDir reads the policy files of dir. Anyone who can write the
+// directory names what is read: each file is opened without blocking,
+// must be a regular file (a FIFO or a link to /dev/zero is refused) and
+// is read through the size limit.
+func readPolicyDir(dir string) ([]dirFile, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy: reading %s: %w", dir, err)
+	}
+	var files []dirFile
+	for _, ent := range entries {
+		name := ent.Name()
+		if ent.IsDir() || !strings.HasSuffix(name, ".lua") || strings.HasSuffix(name, "_test.lua") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		src, err := safefile.ReadFile(filepath.Join(dir, name), maxFileSize)
+		files = append(files, dirFile{name: name, src: src, err: err})
+	}
+	return files, nil
+}
+
+// unreadable reports a policy file that could not be read; its previous
+// version keeps running. A file that is too big or not a regular file is
+// a load error of that file, as a syntax error is.
+func (e *Engine) unreadable(name string, err error, now time.Time) error {
+	var problem string
+	switch {
+	case errors.Is(err, safefile.ErrTooLarge):
+		problem = fmt.Sprintf("%s:1: file is larger than %d KiB", name, maxFileSize>>10)
+	case errors.Is(err, safefile.ErrNotRegular):
+		var se *safefile.Error
+		errors.As(err, &se)
+		problem = fmt.Sprintf("%s:1: not a regular file (%s)", name, se.Kind)
+	default:
+		return fmt.Errorf("policy: %w", err)
+	}
+	lerr := &LoadError{File: name, Problems: []string{problem}}
+	e.log.Error("policy file failed to load", "file", name, "error", problem, "kept_previous", e.files[name] != nil)
+	e.emit(Decision{Time: now, Source: name, Trigger: "load", Error: problem})
+	return lerr
 }
 
 // Run loads the policy directory, then evaluates periodic policies on

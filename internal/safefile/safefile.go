@@ -1,0 +1,89 @@
+// Package safefile reads files that someone other than the node's owner
+// named: a path from a signed document, a policy directory anyone with
+// write access fills, a certificate or password file a setting points at.
+// Such a path can be a FIFO (an open blocks for good), a device
+// (/dev/zero never ends), a symbolic link to either, or a huge file.
+// ReadFile opens without blocking, insists on a regular file and reads
+// through a limit, never the whole file first.
+package safefile
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// ErrNotRegular is matched (errors.Is) by the error for a path that is not
+// a regular file: a FIFO, a device, a socket, a directory.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is matched (errors.Is) by the error for a file above the limit.
+var ErrTooLarge = errors.New("larger than the limit")
+
+// Error is what ReadFile returns for a file it refuses. Its text names the
+// path and never quotes the file's contents.
+type Error struct {
+	Path  string
+	Kind  string // "fifo", "character device", ... for ErrNotRegular
+	Limit int64  // for ErrTooLarge
+	Err   error  // ErrNotRegular or ErrTooLarge
+}
+
+func (e *Error) Error() string {
+	if e.Err == ErrTooLarge {
+		return e.Path + ": larger than " + strconv.FormatInt(e.Limit, 10) + " bytes"
+	}
+	return e.Path + ": not a regular file (" + e.Kind + ")"
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ReadFile returns the contents of the regular file at path, at most limit
+// bytes: "PATH: not a regular file (fifo)", "PATH: larger than N bytes".
+// Symbolic links are followed; what they lead to must be a regular file.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err // *fs.PathError: "open PATH: ..."
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &Error{Path: path, Kind: kind(fi.Mode()), Err: ErrNotRegular}
+	}
+	if fi.Size() > limit {
+		return nil, &Error{Path: path, Limit: limit, Err: ErrTooLarge}
+	}
+	// The file may grow after the fstat: the limit still holds.
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, &Error{Path: path, Limit: limit, Err: ErrTooLarge}
+	}
+	return b, nil
+}
+
+// kind names what a file that is not regular is.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "fifo"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
+}
