@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/telemetry"
@@ -356,7 +357,8 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	c.KeyFile = r.path("key_file", "")
 	c.Username = r.str("username", "")
 	if pf := r.path("password_file", ""); pf != "" {
-		b, err := os.ReadFile(pf)
+		// The error names the file, never its contents.
+		b, err := safefile.ReadFile(pf, maxPasswordFile)
 		if err != nil {
 			r.fail("password_file", "%v", err)
 		}
@@ -393,6 +395,9 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	t.Override = r.path("override", "")
 	return t
 }
+
+// maxPasswordFile bounds telemetry.password_file.
+const maxPasswordFile = 4 << 10
 
 // validTopicLevel reports whether s can be one MQTT topic level and a node id.
 func validTopicLevel(s string) bool {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,11 +202,26 @@ func (r *optionReader) size(opt string, def int64) int64 {
 	return n
 }
 
-// path reads an absolute path.
+// path reads an absolute, clean path: it names files the agent reads,
+// writes, removes or listens on.
 func (r *optionReader) path(opt, def string) string {
 	v := r.str(opt, def)
-	if v != "" && !strings.HasPrefix(v, "/") {
-		r.fail(opt, "%q: want an absolute path", v)
+	if v != "" && !cleanPath(v) {
+		r.fail(opt, "%q: want an absolute path without '.', '..', '//', a trailing '/' or control characters", v)
 	}
 	return v
+}
+
+// cleanPath reports whether p is an absolute path in its shortest form
+// (filepath.Clean's) without control characters, at most 4096 bytes.
+func cleanPath(p string) bool {
+	if len(p) > 4096 || !filepath.IsAbs(p) || filepath.Clean(p) != p {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 )
 
@@ -75,7 +76,7 @@ func (o *overrideFile) get() (map[string]any, time.Time) {
 	if !fi.ModTime().Equal(o.mod) {
 		o.mod = fi.ModTime()
 		o.data = nil
-		if b, err := os.ReadFile(o.path); err == nil {
+		if b, err := safefile.ReadFile(o.path, maxOverride); err == nil {
 			var m map[string]any
 			if json.Unmarshal(b, &m) == nil {
 				o.data = m
@@ -84,6 +85,9 @@ func (o *overrideFile) get() (map[string]any, time.Time) {
 	}
 	return o.data, o.mod
 }
+
+// maxOverride bounds the override file (telemetry.override).
+const maxOverride = 1 << 20
 
 // mergeJSON merges src into dst: objects field by field, anything else
 // replaced.

@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 )
 
 // TLSSupported reports whether this build speaks TLS to the broker: true
@@ -20,6 +21,13 @@ const TLSSupported = true
 
 // tlsSettings is what dialBroker needs for a TLS broker.
 type tlsSettings = *tls.Config
+
+// The TLS files are named by settings: read through these limits (a CA
+// bundle, e.g. OpenWrt's ca-bundle, is about 200 KiB).
+const (
+	maxCAFile  = 1 << 20
+	maxKeyFile = 64 << 10
+)
 
 // tlsConfig builds the TLS settings from the CA and client certificate
 // files; nil when the broker URL is not a TLS one and no file is given.
@@ -34,7 +42,7 @@ func tlsConfig(c *Config) (*tls.Config, error) {
 		t.ServerName = u.Hostname()
 	}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pem, err := safefile.ReadFile(c.CAFile, maxCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls ca file: %w", err)
 		}
@@ -45,7 +53,15 @@ func tlsConfig(c *Config) (*tls.Config, error) {
 		t.RootCAs = pool
 	}
 	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		certPEM, err := safefile.ReadFile(c.CertFile, maxKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client certificate: %w", err)
+		}
+		keyPEM, err := safefile.ReadFile(c.KeyFile, maxKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client key: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("tls client certificate %s / key %s: %w", c.CertFile, c.KeyFile, err)
 		}
