@@ -141,6 +141,14 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 		} else if _, ok := agentSections[s.Type()]; !ok && !slices.Contains(netSectionTypes, s.Type()) {
 			return nil, nil, nil, fmt.Errorf("setting %s: section %q is not nodekeeper's", key, sec)
 		}
+		typ := ch.createType
+		if s != nil {
+			typ = s.Type()
+		}
+		if ok, why := remoteAllowed(cfg.Remote.RemoteAllow, sec, typ, opt); !ok {
+			refused = append(refused, refusal{"setting " + key, why + ": not changed"})
+			continue
+		}
 		u := uciUndo{Section: sec, Option: opt, NewSection: ch.createType}
 		if s != nil {
 			if o := s.Option(opt); o != nil {

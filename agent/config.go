@@ -121,9 +121,12 @@ type RemoteConfig struct {
 	// Unmanaged lists what remote documents may not change: "SECTION",
 	// "SECTION.OPTION", "slice:NAME", "policies" or "policy:FILE".
 	Unmanaged []string
-	Peers     []string
-	PeersAll  bool
-	MaxPeers  int
+	// RemoteAllow lists the settings beyond the default ones that
+	// documents may change: "SECTION.OPTION" or "SECTION" (remoteallow.go).
+	RemoteAllow []string
+	Peers       []string
+	PeersAll    bool
+	MaxPeers    int
 }
 
 // NetworkConfig is `config network 'network'` and the netcfg sections.
@@ -146,7 +149,7 @@ var agentSections = map[string][]string{
 		"drain_rate", "reconnect_max", "publish_document", "override"},
 	"policy":  {"dir", "cpu_budget", "memory_budget", "dry_run", "uci_allow"},
 	"slivers": {"enabled", "state_dir", "lxc_path", "netns", "rootfs", "min_free", "stop_timeout", "bridge"},
-	"remote":  {"enabled", "trusted_key", "confirm_window", "unmanaged", "peer", "peers_all", "max_peers"},
+	"remote":  {"enabled", "trusted_key", "confirm_window", "unmanaged", "remote_allow", "peer", "peers_all", "max_peers"},
 	"network": {"enabled", "netns", "state_dir"},
 }
 
@@ -240,6 +243,11 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		if !uci.ValidPackage(pkg) {
 			pol.fail("uci_allow", "%q is not a UCI package name", pkg)
 		}
+		if pkg == Package {
+			// A policy (one a document installed, too) that rewrites the
+			// agent's own config would get round list remote_allow.
+			pol.fail("uci_allow", "%q: policies never change the agent's own configuration", pkg)
+		}
 	}
 
 	sl := rd("slivers")
@@ -267,6 +275,7 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		Enabled:       rem.boolean("enabled", true),
 		ConfirmWindow: rem.duration("confirm_window", time.Minute, time.Second),
 		Unmanaged:     rem.list("unmanaged"),
+		RemoteAllow:   rem.list("remote_allow"),
 		Peers:         rem.list("peer"),
 		PeersAll:      rem.boolean("peers_all", false),
 		MaxPeers:      rem.integer("max_peers", 32, 1, 1024),
@@ -282,6 +291,11 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 	for _, u := range cfg.Remote.Unmanaged {
 		if err := checkUnmanaged(u); err != nil {
 			rem.fail("unmanaged", "%q: %v", u, err)
+		}
+	}
+	for _, e := range cfg.Remote.RemoteAllow {
+		if err := checkRemoteAllow(e); err != nil {
+			rem.fail("remote_allow", "%q: %v", e, err)
 		}
 	}
 	for _, peer := range cfg.Remote.Peers {

@@ -88,7 +88,10 @@ func TestEndToEnd(t *testing.T) {
 	writeFile(t, keyFile, string(MarshalSecretKey(key)))
 	node := "e2e-" + randHex(6)
 	conf := filepath.Join(dir, "config")
-	config := labConfig(node, dir, ns, key.Public().String(), "\nconfig sliver_net 'net'\n")
+	// The owner lets documents move the node to another broker: the test
+	// of the confirm window does.
+	config := strings.Replace(labConfig(node, dir, ns, key.Public().String(), "\nconfig sliver_net 'net'\n"),
+		"option confirm_window '5s'", "option confirm_window '5s'\n\tlist remote_allow 'telemetry.broker'", 1)
 	writeFile(t, filepath.Join(conf, "nodekeeper"), config)
 	w := newWatcher(t, ns, "nodekeeper/#")
 	agent := startAgent(t, ns, conf)

@@ -1,0 +1,56 @@
+package agent
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/nodekeeper/nodekeeper/uci"
+)
+
+// Remote documents may set only what the owner lets them. A setting that
+// names a file, socket, directory, broker, credential or key, or that
+// widens what policies reach, is the owner's unless the owner opts in,
+// per setting, with `list remote_allow` in the remote section:
+//
+//	SECTION.OPTION   one option, e.g. telemetry.broker
+//	SECTION          every option of the named section, e.g. a netcfg bridge
+//
+// Without an entry, documents may change only the settings of
+// remoteDefaults (docs/remote.md gives the reason for each).
+
+// remoteDefaults are the options of the agent's own section types that
+// documents may change without an opt-in: each names no file, socket,
+// directory, broker, credential or key, and none widens what a policy
+// reaches. Keyed by section type.
+var remoteDefaults = map[string][]string{
+	"agent":     {"node_state", "log_level", "failure_threshold", "failure_window"},
+	"telemetry": {"interval", "intervals", "qos", "keepalive", "collectors", "start_delay", "spool_flush", "format", "ha_discovery", "drain_rate", "reconnect_max", "publish_document"},
+	"policy":    {"cpu_budget", "memory_budget", "dry_run"},
+	"remote":    {"peer", "peers_all", "max_peers"},
+}
+
+// checkRemoteAllow validates one entry of list remote_allow.
+func checkRemoteAllow(e string) error {
+	sec, opt, hasOpt := strings.Cut(e, ".")
+	if !uci.ValidName(sec) || (hasOpt && !uci.ValidName(opt)) {
+		return errors.New("want SECTION or SECTION.OPTION")
+	}
+	if slices.Contains(ownerOnly, e) {
+		return errors.New("documents never change who is trusted or what they may change, whatever this list says")
+	}
+	return nil
+}
+
+// remoteAllowed reports whether a document may change option of the
+// section named section, of type typ; why says what to do when it may not.
+func remoteAllowed(allow []string, section, typ, option string) (ok bool, why string) {
+	key := section + "." + option
+	if slices.Contains(allow, key) || slices.Contains(allow, section) {
+		return true, ""
+	}
+	if slices.Contains(remoteDefaults[typ], option) {
+		return true, ""
+	}
+	return false, "not settable by documents unless the owner allows it (list remote_allow '" + key + "')"
+}
