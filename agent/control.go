@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -65,21 +66,55 @@ func ControlSocketPath(confDir string) string {
 	return def
 }
 
-// listenControl opens the control socket.
+// controlLimits bound the control socket: connections served at once (a
+// further one is answered "busy" and closed) and how long a client has to
+// send its request and to take its answer.
+type controlLimits struct {
+	conns   int
+	timeout time.Duration
+}
+
+var defaultControlLimits = controlLimits{conns: 16, timeout: 10 * time.Second}
+
+// listenControl opens the control socket. Its directory is made 0700 when
+// the agent makes it; a directory that was there (say /tmp) keeps its
+// mode: the socket itself is 0600 and the agent checks the client. What
+// is at the socket's path is removed only if it is a socket no agent
+// answers on.
 func (a *Agent) listenControl(ctx context.Context) error {
 	path := a.config().Agent.ControlSocket
+	if !cleanPath(path) || len(path) >= 108 {
+		return fmt.Errorf("control socket %q: want an absolute clean path shorter than 108 bytes", path)
+	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("control socket: %w", err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil { // whatever the umask
+			return fmt.Errorf("control socket: %w", err)
+		}
+	case err != nil:
 		return fmt.Errorf("control socket: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("control socket %s: %s is not a directory", path, dir)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	switch fi, err := os.Lstat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
 		return fmt.Errorf("control socket: %w", err)
+	case fi.Mode()&fs.ModeSocket == 0:
+		return fmt.Errorf("control socket %s: something else than a socket is there (%v): not removed", path, fi.Mode().Type())
+	default:
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return fmt.Errorf("control socket %s: another agent is running", path)
+		}
+		if err := os.Remove(path); err != nil { // left by an agent that died
+			return fmt.Errorf("control socket: %w", err)
+		}
 	}
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return fmt.Errorf("control socket %s: another agent is running", path)
-	}
-	os.Remove(path) // left by an agent that died
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
@@ -92,19 +127,45 @@ func (a *Agent) listenControl(ctx context.Context) error {
 	a.mu.Lock()
 	a.ctl = l
 	a.mu.Unlock()
-	go func() {
-		for {
-			c, err := l.AcceptUnix()
-			if err != nil {
-				if !errors.Is(err, net.ErrClosed) {
-					a.log.Warn("control socket", "err", err)
-				}
+	go a.acceptControl(ctx, l, defaultControlLimits)
+	return nil
+}
+
+// acceptControl serves l until it is closed. A failed accept (out of file
+// descriptors: EMFILE, ENFILE) is retried after a pause, 5 ms doubling to
+// 1 s as net/http's Server does, so the socket serves again once
+// descriptors are free; it never ends the loop.
+func (a *Agent) acceptControl(ctx context.Context, l *net.UnixListener, lim controlLimits) {
+	slots := make(chan struct{}, lim.conns)
+	var delay time.Duration
+	for {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			go a.serveControl(ctx, c)
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			a.log.Warn("control socket: accept failed, trying again", "err", err, "after", delay)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			continue
 		}
-	}()
-	return nil
+		delay = 0
+		select {
+		case slots <- struct{}{}:
+			go func() {
+				defer func() { <-slots }()
+				a.serveControl(ctx, c, lim.timeout)
+			}()
+		default:
+			c.SetDeadline(time.Now().Add(lim.timeout))
+			writeResponse(c, nil, fmt.Errorf("busy: %d control connections are being served, try again", lim.conns))
+			c.Close()
+		}
+	}
 }
 
 func (a *Agent) closeControl() {
@@ -117,16 +178,18 @@ func (a *Agent) closeControl() {
 	}
 }
 
-// serveControl answers one connection.
-func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn) {
+// serveControl answers one connection. The client has timeout to send its
+// request and to take the answer; the request itself (a sliver attach)
+// may run longer.
+func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn, timeout time.Duration) {
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
 	uid, err := peerUID(c)
 	if err != nil || uid != 0 {
 		a.log.Warn("control socket: client refused: not root", "uid", uid, "err", err)
 		writeResponse(c, nil, errors.New("permission denied: the control socket is root's"))
 		return
 	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 4096)
 	oob := make([]byte, syscall.CmsgSpace(3*4))
 	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
@@ -146,13 +209,15 @@ func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn) {
 	if err != nil {
 		return
 	}
-	c.SetReadDeadline(time.Time{})
+	c.SetDeadline(time.Time{})
 	var req controlRequest
 	if err := json.Unmarshal(append(buf[:n], rest...), &req); err != nil {
+		c.SetWriteDeadline(time.Now().Add(timeout))
 		writeResponse(c, nil, fmt.Errorf("bad request: %w", err))
 		return
 	}
 	res, err := a.control(ctx, req, files)
+	c.SetWriteDeadline(time.Now().Add(timeout))
 	writeResponse(c, res, err)
 }
 
