@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/internal/safefile"
@@ -63,11 +65,22 @@ func tlsConfig(c *Config) (*tls.Config, error) {
 		}
 		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
-			return nil, fmt.Errorf("tls client certificate %s / key %s: %w", c.CertFile, c.KeyFile, err)
+			return nil, fmt.Errorf("tls client certificate %s / key %s: %w", c.CertFile, c.KeyFile, withoutFileText(err))
 		}
 		t.Certificates = []tls.Certificate{cert}
 	}
 	return t, nil
+}
+
+// withoutFileText drops what crypto/tls quotes of a file (the PEM block
+// types it skipped, which are the file's own text): the error is published
+// in the state report.
+func withoutFileText(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, " after skipping PEM blocks"); i >= 0 {
+		return errors.New(msg[:i])
+	}
+	return err
 }
 
 // startTLS runs the TLS handshake on c with the broker serverName.

@@ -134,6 +134,11 @@ func TestTLS(t *testing.T) {
 	if err := os.WriteFile(big, make([]byte, 2<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A file that is not a key: the error must not quote it (it is published).
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("-----BEGIN s3cret-----\nAAAA\n-----END s3cret-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name string
 		mod  func(*Config)
@@ -146,12 +151,16 @@ func TestTLS(t *testing.T) {
 		{"key is /dev/zero", func(c *Config) { c.KeyFile = "/dev/zero" }, "/dev/zero: not a regular file (character device)"},
 		{"cert too large", func(c *Config) { c.CertFile = big }, "big.pem: larger than 65536 bytes"},
 		{"ca too large", func(c *Config) { c.CAFile = big }, "big.pem: larger than 1048576 bytes"},
+		{"key is another file", func(c *Config) { c.KeyFile = secret }, "failed to find PEM block"},
 	} {
 		c := good
 		tt.mod(&c)
 		_, err := NewPublisher(c)
 		if err == nil || !strings.Contains(err.Error(), "tls") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v; want one saying %q", tt.name, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error quotes the file: %v", tt.name, err)
 		}
 	}
 }
