@@ -76,6 +76,8 @@ type controlLimits struct {
 
 var defaultControlLimits = controlLimits{conns: 16, timeout: 10 * time.Second}
 
+var errBusy = errors.New("busy: the agent serves as many control connections as it takes, try again")
+
 // listenControl opens the control socket. Its directory is made 0700 when
 // the agent makes it; a directory that was there (say /tmp) keeps its
 // mode: the socket itself is 0600 and the agent checks the client. What
@@ -83,52 +85,53 @@ var defaultControlLimits = controlLimits{conns: 16, timeout: 10 * time.Second}
 // answers on.
 func (a *Agent) listenControl(ctx context.Context) error {
 	path := a.config().Agent.ControlSocket
-	if !cleanPath(path) || len(path) >= 108 {
-		return fmt.Errorf("control socket %q: want an absolute clean path shorter than 108 bytes", path)
-	}
-	dir := filepath.Dir(path)
-	switch fi, err := os.Stat(dir); {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("control socket: %w", err)
-		}
-		if err := os.Chmod(dir, 0o700); err != nil { // whatever the umask
-			return fmt.Errorf("control socket: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("control socket: %w", err)
-	case !fi.IsDir():
-		return fmt.Errorf("control socket %s: %s is not a directory", path, dir)
-	}
-	switch fi, err := os.Lstat(path); {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("control socket: %w", err)
-	case fi.Mode()&fs.ModeSocket == 0:
-		return fmt.Errorf("control socket %s: something else than a socket is there (%v): not removed", path, fi.Mode().Type())
-	default:
-		if c, err := net.Dial("unix", path); err == nil {
-			c.Close()
-			return fmt.Errorf("control socket %s: another agent is running", path)
-		}
-		if err := os.Remove(path); err != nil { // left by an agent that died
-			return fmt.Errorf("control socket: %w", err)
-		}
-	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	l, err := listenSocket(path)
 	if err != nil {
-		return fmt.Errorf("control socket: %w", err)
+		return fmt.Errorf("control socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		return fmt.Errorf("control socket: %w", err)
-	}
-	l.SetUnlinkOnClose(true)
 	a.mu.Lock()
 	a.ctl = l
 	a.mu.Unlock()
 	go a.acceptControl(ctx, l, defaultControlLimits)
 	return nil
+}
+
+// listenSocket listens on path, mode 0600, as listenControl says.
+func listenSocket(path string) (*net.UnixListener, error) {
+	if !cleanPath(path) || len(path) >= 108 {
+		return nil, errors.New("want an absolute clean path shorter than 108 bytes")
+	}
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(dir, 0o700); err != nil { // whatever the umask
+			return nil, err
+		}
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&fs.ModeSocket == 0 {
+			return nil, errors.New("something else than a socket is there: not removed")
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, errors.New("another agent is running")
+		}
+		if err := os.Remove(path); err != nil { // left by an agent that died
+			return nil, err
+		}
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	l.SetUnlinkOnClose(true)
+	return l, nil
 }
 
 // acceptControl serves l until it is closed. A failed accept (out of file
@@ -162,7 +165,7 @@ func (a *Agent) acceptControl(ctx context.Context, l *net.UnixListener, lim cont
 			}()
 		default:
 			c.SetDeadline(time.Now().Add(lim.timeout))
-			writeResponse(c, nil, fmt.Errorf("busy: %d control connections are being served, try again", lim.conns))
+			writeResponse(c, nil, errBusy)
 			c.Close()
 		}
 	}

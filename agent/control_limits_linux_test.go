@@ -160,7 +160,7 @@ func TestControlSocketBounded(t *testing.T) {
 			}
 			if tt.timeout == time.Hour {
 				// Accepted in order: the idle clients hold every slot.
-				if e, err := ask(path, "policy.list"); err != nil || !strings.Contains(e, "busy: 4 control connections") {
+				if e, err := ask(path, "policy.list"); err != nil || !strings.Contains(e, "busy:") {
 					t.Fatalf("a fifth client: %q, %v; want busy", e, err)
 				}
 				return

@@ -20,15 +20,14 @@ import (
 // remoteDefaults (docs/remote.md gives the reason for each).
 
 // remoteDefaults are the options of the agent's own section types that
-// documents may change without an opt-in: each names no file, socket,
-// directory, broker, credential or key, and none widens what a policy
-// reaches. Keyed by section type.
-var remoteDefaults = map[string][]string{
-	"agent":     {"node_state", "log_level", "failure_threshold", "failure_window"},
-	"telemetry": {"interval", "intervals", "qos", "keepalive", "collectors", "start_delay", "spool_flush", "format", "ha_discovery", "drain_rate", "reconnect_max", "publish_document"},
-	"policy":    {"cpu_budget", "memory_budget", "dry_run"},
-	"remote":    {"peer", "peers_all", "max_peers"},
-}
+// documents may change without an opt-in, as " TYPE.OPTION ": each names
+// no file, socket, directory, broker, credential or key, and none widens
+// what a policy reaches.
+const remoteDefaults = " agent.node_state agent.log_level agent.failure_threshold agent.failure_window" +
+	" telemetry.interval telemetry.intervals telemetry.qos telemetry.keepalive telemetry.collectors" +
+	" telemetry.start_delay telemetry.spool_flush telemetry.format telemetry.ha_discovery" +
+	" telemetry.drain_rate telemetry.reconnect_max telemetry.publish_document" +
+	" policy.cpu_budget policy.memory_budget policy.dry_run remote.peer remote.peers_all remote.max_peers "
 
 // checkRemoteAllow validates one entry of list remote_allow.
 func checkRemoteAllow(e string) error {
@@ -49,7 +48,7 @@ func remoteAllowed(allow []string, section, typ, option string) (ok bool, why st
 	if slices.Contains(allow, key) || slices.Contains(allow, section) {
 		return true, ""
 	}
-	if slices.Contains(remoteDefaults[typ], option) {
+	if strings.Contains(remoteDefaults, " "+typ+"."+option+" ") {
 		return true, ""
 	}
 	return false, "not settable by documents unless the owner allows it (list remote_allow '" + key + "')"

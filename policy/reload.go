@@ -98,21 +98,13 @@ func readPolicyDir(dir string) ([]dirFile, error) {
 // version keeps running. A file that is too big or not a regular file is
 // a load error of that file, as a syntax error is.
 func (e *Engine) unreadable(name string, err error, now time.Time) error {
-	var problem string
-	switch {
-	case errors.Is(err, safefile.ErrTooLarge):
-		problem = fmt.Sprintf("%s:1: file is larger than %d KiB", name, maxFileSize>>10)
-	case errors.Is(err, safefile.ErrNotRegular):
-		var se *safefile.Error
-		errors.As(err, &se)
-		problem = fmt.Sprintf("%s:1: not a regular file (%s)", name, se.Kind)
-	default:
+	var se *safefile.Error
+	if !errors.As(err, &se) {
 		return fmt.Errorf("policy: %w", err)
 	}
-	lerr := &LoadError{File: name, Problems: []string{problem}}
-	e.log.Error("policy file failed to load", "file", name, "error", problem, "kept_previous", e.files[name] != nil)
+	problem := name + ":1: " + se.Reason // logged by Reload's caller
 	e.emit(Decision{Time: now, Source: name, Trigger: "load", Error: problem})
-	return lerr
+	return &LoadError{File: name, Problems: []string{problem}}
 }
 
 // Run loads the policy directory, then evaluates periodic policies on

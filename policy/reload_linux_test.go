@@ -38,7 +38,7 @@ func TestReloadHostileFiles(t *testing.T) {
 			if err := f.Truncate(50 << 20); err != nil { // sparse: no disk used
 				t.Fatal(err)
 			}
-		}, "x.lua:1: file is larger than 256 KiB"},
+		}, "x.lua:1: larger than 262144 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -127,7 +127,7 @@ func (c *Config) Validate() error {
 	}
 	if u.User != nil {
 		// Error reports quote the broker URL, and they are published.
-		return fmt.Errorf("broker %q: no credentials in the URL: they would be published with every connection error; use a username and a password file", u.Redacted())
+		return errors.New("broker: no credentials in the URL: they would be published with every connection error; use a username and a password file")
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts":

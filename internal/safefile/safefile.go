@@ -26,20 +26,15 @@ var ErrTooLarge = errors.New("larger than the limit")
 // Error is what ReadFile returns for a file it refuses. Its text names the
 // path and never quotes the file's contents.
 type Error struct {
-	Path  string
-	Kind  string // "fifo", "character device", ... for ErrNotRegular
-	Limit int64  // for ErrTooLarge
-	Err   error  // ErrNotRegular or ErrTooLarge
+	Path   string
+	Reason string // "not a regular file (fifo)", "larger than N bytes"
+	err    error  // ErrNotRegular or ErrTooLarge
+	_      [0]func()
 }
 
-func (e *Error) Error() string {
-	if e.Err == ErrTooLarge {
-		return e.Path + ": larger than " + strconv.FormatInt(e.Limit, 10) + " bytes"
-	}
-	return e.Path + ": not a regular file (" + e.Kind + ")"
-}
+func (e *Error) Error() string { return e.Path + ": " + e.Reason }
 
-func (e *Error) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.err }
 
 // ReadFile returns the contents of the regular file at path, at most limit
 // bytes: "PATH: not a regular file (fifo)", "PATH: larger than N bytes".
@@ -55,10 +50,10 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &Error{Path: path, Kind: kind(fi.Mode()), Err: ErrNotRegular}
+		return nil, &Error{Path: path, Reason: "not a regular file (" + kind(fi.Mode()) + ")", err: ErrNotRegular}
 	}
 	if fi.Size() > limit {
-		return nil, &Error{Path: path, Limit: limit, Err: ErrTooLarge}
+		return nil, tooLarge(path, limit)
 	}
 	// The file may grow after the fstat: the limit still holds.
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
@@ -66,9 +61,13 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, &Error{Path: path, Limit: limit, Err: ErrTooLarge}
+		return nil, tooLarge(path, limit)
 	}
 	return b, nil
+}
+
+func tooLarge(path string, limit int64) error {
+	return &Error{Path: path, Reason: "larger than " + strconv.FormatInt(limit, 10) + " bytes", err: ErrTooLarge}
 }
 
 // kind names what a file that is not regular is.
