@@ -215,13 +215,7 @@ func (r *optionReader) path(opt, def string) string {
 // cleanPath reports whether p is an absolute path in its shortest form
 // (filepath.Clean's) without control characters, at most 4096 bytes.
 func cleanPath(p string) bool {
-	if len(p) > 4096 || !filepath.IsAbs(p) || filepath.Clean(p) != p {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] == 0x7f {
-			return false
-		}
-	}
-	return true
+	return len(p) <= 4096 && filepath.IsAbs(p) && filepath.Clean(p) == p && !strings.ContainsAny(p, controlChars)
 }
+
+const controlChars = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"

@@ -148,12 +148,8 @@ func (a *Agent) acceptControl(ctx context.Context, l *net.UnixListener, lim cont
 				return
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			a.log.Warn("control socket: accept failed, trying again", "err", err, "after", delay)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
+			a.log.Warn("control socket: accept failed, trying again", "err", err)
+			time.Sleep(delay) // a close meanwhile ends the loop at the next accept
 			continue
 		}
 		delay = 0
@@ -212,13 +208,12 @@ func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn, timeout time.
 	if err != nil {
 		return
 	}
-	c.SetDeadline(time.Time{})
 	var req controlRequest
 	if err := json.Unmarshal(append(buf[:n], rest...), &req); err != nil {
-		c.SetWriteDeadline(time.Now().Add(timeout))
 		writeResponse(c, nil, fmt.Errorf("bad request: %w", err))
 		return
 	}
+	c.SetDeadline(time.Time{}) // the request (an attach) may take long
 	res, err := a.control(ctx, req, files)
 	c.SetWriteDeadline(time.Now().Add(timeout))
 	writeResponse(c, res, err)

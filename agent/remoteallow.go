@@ -45,8 +45,10 @@ func checkRemoteAllow(e string) error {
 // section named section, of type typ; why says what to do when it may not.
 func remoteAllowed(allow []string, section, typ, option string) (ok bool, why string) {
 	key := section + "." + option
-	if slices.Contains(allow, key) || slices.Contains(allow, section) {
-		return true, ""
+	for _, e := range allow {
+		if e == key || e == section {
+			return true, ""
+		}
 	}
 	if strings.Contains(remoteDefaults, " "+typ+"."+option+" ") {
 		return true, ""

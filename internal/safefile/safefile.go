@@ -52,37 +52,26 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &Error{Path: path, Reason: "not a regular file (" + kind(fi.Mode()) + ")", err: ErrNotRegular}
 	}
-	if fi.Size() > limit {
-		return nil, tooLarge(path, limit)
-	}
-	// The file may grow after the fstat: the limit still holds.
+	// At most limit+1 bytes are read, whatever the file's size says.
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, tooLarge(path, limit)
+		return nil, &Error{Path: path, Reason: "larger than " + strconv.FormatInt(limit, 10) + " bytes", err: ErrTooLarge}
 	}
 	return b, nil
-}
-
-func tooLarge(path string, limit int64) error {
-	return &Error{Path: path, Reason: "larger than " + strconv.FormatInt(limit, 10) + " bytes", err: ErrTooLarge}
 }
 
 // kind names what a file that is not regular is.
 func kind(m fs.FileMode) string {
 	switch {
-	case m.IsDir():
-		return "directory"
 	case m&fs.ModeNamedPipe != 0:
 		return "fifo"
-	case m&fs.ModeSocket != 0:
-		return "socket"
 	case m&fs.ModeCharDevice != 0:
 		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
+	case m.IsDir():
+		return "directory"
 	}
 	return "special file"
 }
