@@ -240,13 +240,10 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		UCIAllow: pol.list("uci_allow"),
 	}
 	for _, pkg := range cfg.Policy.UCIAllow {
-		if !uci.ValidPackage(pkg) {
-			pol.fail("uci_allow", "%q is not a UCI package name", pkg)
-		}
-		if pkg == Package {
-			// A policy (one a document installed, too) that rewrites the
-			// agent's own config would get round list remote_allow.
-			pol.fail("uci_allow", "%q: policies never change the agent's own configuration", pkg)
+		// A policy (one a document installed, too) that rewrote the
+		// agent's own config would get round list remote_allow.
+		if !uci.ValidPackage(pkg) || pkg == Package {
+			pol.fail("uci_allow", "%q: want a UCI package other than nodekeeper", pkg)
 		}
 	}
 
@@ -294,8 +291,9 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		}
 	}
 	for _, e := range cfg.Remote.RemoteAllow {
-		if err := checkRemoteAllow(e); err != nil {
-			rem.fail("remote_allow", "%q: %v", e, err)
+		sec, opt, hasOpt := strings.Cut(e, ".")
+		if !uci.ValidName(sec) || (hasOpt && !uci.ValidName(opt)) || slices.Contains(ownerOnly, e) {
+			rem.fail("remote_allow", "%q: want SECTION or SECTION.OPTION, not %s", e, strings.Join(ownerOnly, ", "))
 		}
 	}
 	for _, peer := range cfg.Remote.Peers {

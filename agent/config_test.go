@@ -118,7 +118,7 @@ func TestConfigErrors(t *testing.T) {
 		{"path with ..", "config agent 'agent'\n\toption control_socket '/var/run/../../tmp/x.sock'\n", `option control_socket: "/var/run/../../tmp/x.sock": want an absolute path`},
 		{"path with a trailing /", "config policy 'policy'\n\toption dir '/etc/nodekeeper/policies/'\n", "option dir"},
 		{"path with a newline", "config telemetry 'telemetry'\n\toption ca_file '/etc/ca.pem\nx'\n", "option ca_file"},
-		{"policies on the agent's config", "config policy 'policy'\n\tlist uci_allow 'nodekeeper'\n", `option uci_allow: "nodekeeper": policies never change the agent's own configuration`},
+		{"policies on the agent's config", "config policy 'policy'\n\tlist uci_allow 'nodekeeper'\n", `option uci_allow: "nodekeeper": want a UCI package other than nodekeeper`},
 		{"bad key", "config remote 'remote'\n\tlist trusted_key 'not-a-key'\n", "option trusted_key"},
 		{"bad unmanaged", "config remote 'remote'\n\tlist unmanaged 'slice:'\n", "option unmanaged"},
 		{"bad bridge", "config slivers 'slivers'\n\tlist bridge 'isolated=eth1'\n", "option bridge"},

@@ -207,7 +207,7 @@ func (r *optionReader) size(opt string, def int64) int64 {
 func (r *optionReader) path(opt, def string) string {
 	v := r.str(opt, def)
 	if v != "" && !cleanPath(v) {
-		r.fail(opt, "%q: want an absolute path without '.', '..', '//', a trailing '/' or control characters", v)
+		r.fail(opt, "%q: want an absolute path in clean form", v)
 	}
 	return v
 }

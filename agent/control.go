@@ -76,7 +76,7 @@ type controlLimits struct {
 
 var defaultControlLimits = controlLimits{conns: 16, timeout: 10 * time.Second}
 
-var errBusy = errors.New("busy: the agent serves as many control connections as it takes, try again")
+var errBusy = errors.New("busy: too many control connections, try again")
 
 // listenControl opens the control socket. Its directory is made 0700 when
 // the agent makes it; a directory that was there (say /tmp) keeps its
@@ -112,7 +112,7 @@ func listenSocket(path string) (*net.UnixListener, error) {
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&fs.ModeSocket == 0 {
-			return nil, errors.New("something else than a socket is there: not removed")
+			return nil, errors.New("not a socket: not removed")
 		}
 		if c, err := net.Dial("unix", path); err == nil {
 			c.Close()
@@ -156,8 +156,8 @@ func (a *Agent) acceptControl(ctx context.Context, l *net.UnixListener, lim cont
 		select {
 		case slots <- struct{}{}:
 			go func() {
-				defer func() { <-slots }()
 				a.serveControl(ctx, c, lim.timeout)
+				<-slots
 			}()
 		default:
 			c.SetDeadline(time.Now().Add(lim.timeout))

@@ -197,7 +197,7 @@ func TestControlSocketPath(t *testing.T) {
 			p := filepath.Join(dir, "precious")
 			writeFile(t, p, "precious")
 			return p
-		}, "something else than a socket is there", 0},
+		}, "precious: not a socket: not removed", 0},
 		{"a dead socket is replaced", func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "control.sock")
 			l, err := net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})

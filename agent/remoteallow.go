@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"errors"
 	"slices"
 	"strings"
-
-	"github.com/nodekeeper/nodekeeper/uci"
 )
 
 // Remote documents may set only what the owner lets them. A setting that
@@ -29,26 +26,12 @@ const remoteDefaults = " agent.node_state agent.log_level agent.failure_threshol
 	" telemetry.drain_rate telemetry.reconnect_max telemetry.publish_document" +
 	" policy.cpu_budget policy.memory_budget policy.dry_run remote.peer remote.peers_all remote.max_peers "
 
-// checkRemoteAllow validates one entry of list remote_allow.
-func checkRemoteAllow(e string) error {
-	sec, opt, hasOpt := strings.Cut(e, ".")
-	if !uci.ValidName(sec) || (hasOpt && !uci.ValidName(opt)) {
-		return errors.New("want SECTION or SECTION.OPTION")
-	}
-	if slices.Contains(ownerOnly, e) {
-		return errors.New("documents never change who is trusted or what they may change, whatever this list says")
-	}
-	return nil
-}
-
 // remoteAllowed reports whether a document may change option of the
 // section named section, of type typ; why says what to do when it may not.
 func remoteAllowed(allow []string, section, typ, option string) (ok bool, why string) {
 	key := section + "." + option
-	for _, e := range allow {
-		if e == key || e == section {
-			return true, ""
-		}
+	if slices.Contains(allow, key) || slices.Contains(allow, section) {
+		return true, ""
 	}
 	if strings.Contains(remoteDefaults, " "+typ+"."+option+" ") {
 		return true, ""

@@ -39,8 +39,17 @@ func (e *Engine) Reload() error {
 	for _, f := range files {
 		name, src := f.name, f.src
 		seen[name] = true
+		if se, ok := f.err.(*safefile.Error); ok {
+			// Too big, or not a regular file: the file's load error, as a
+			// syntax error is (logged by Reload's caller); its previous
+			// version keeps running.
+			problem := name + ":1: " + se.Reason
+			e.emit(Decision{Time: now, Source: name, Trigger: "load", Error: problem})
+			errs = append(errs, &LoadError{File: name, Problems: []string{problem}})
+			continue
+		}
 		if f.err != nil {
-			errs = append(errs, e.unreadable(name, f.err, now))
+			errs = append(errs, fmt.Errorf("policy: %w", f.err))
 			continue
 		}
 		if f := e.files[name]; f != nil && bytes.Equal(f.src, src) {
@@ -92,19 +101,6 @@ func readPolicyDir(dir string) ([]dirFile, error) {
 		files = append(files, dirFile{name: name, src: src, err: err})
 	}
 	return files, nil
-}
-
-// unreadable reports a policy file that could not be read; its previous
-// version keeps running. A file that is too big or not a regular file is
-// a load error of that file, as a syntax error is.
-func (e *Engine) unreadable(name string, err error, now time.Time) error {
-	var se *safefile.Error
-	if !errors.As(err, &se) {
-		return fmt.Errorf("policy: %w", err)
-	}
-	problem := name + ":1: " + se.Reason // logged by Reload's caller
-	e.emit(Decision{Time: now, Source: name, Trigger: "load", Error: problem})
-	return &LoadError{File: name, Problems: []string{problem}}
 }
 
 // Run loads the policy directory, then evaluates periodic policies on

@@ -44,13 +44,27 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err // *fs.PathError: "open PATH: ..."
 	}
-	defer f.Close()
+	b, err := read(f, path, limit)
+	f.Close()
+	return b, err
+}
+
+func read(f *os.File, path string, limit int64) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, &Error{Path: path, Reason: "not a regular file (" + kind(fi.Mode()) + ")", err: ErrNotRegular}
+	if m := fi.Mode(); !m.IsRegular() {
+		kind := "special file"
+		switch {
+		case m&fs.ModeNamedPipe != 0:
+			kind = "fifo"
+		case m&fs.ModeCharDevice != 0:
+			kind = "character device"
+		case m.IsDir():
+			kind = "directory"
+		}
+		return nil, &Error{Path: path, Reason: "not a regular file (" + kind + ")", err: ErrNotRegular}
 	}
 	// At most limit+1 bytes are read, whatever the file's size says.
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
@@ -61,17 +75,4 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, &Error{Path: path, Reason: "larger than " + strconv.FormatInt(limit, 10) + " bytes", err: ErrTooLarge}
 	}
 	return b, nil
-}
-
-// kind names what a file that is not regular is.
-func kind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "fifo"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m.IsDir():
-		return "directory"
-	}
-	return "special file"
 }
