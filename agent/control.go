@@ -76,7 +76,7 @@ type controlLimits struct {
 
 var defaultControlLimits = controlLimits{conns: 16, timeout: 10 * time.Second}
 
-var errBusy = errors.New("busy: too many control connections, try again")
+var errBusy = errors.New("busy, try again")
 
 // listenControl opens the control socket. Its directory is made 0700 when
 // the agent makes it; a directory that was there (say /tmp) keeps its
@@ -99,7 +99,7 @@ func (a *Agent) listenControl(ctx context.Context) error {
 // listenSocket listens on path, mode 0600, as listenControl says.
 func listenSocket(path string) (*net.UnixListener, error) {
 	if !cleanPath(path) || len(path) >= 108 {
-		return nil, errors.New("want an absolute clean path shorter than 108 bytes")
+		return nil, errors.New("want an absolute clean path under 108 bytes")
 	}
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -148,8 +148,8 @@ func (a *Agent) acceptControl(ctx context.Context, l *net.UnixListener, lim cont
 				return
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			a.log.Warn("control socket: accept failed, trying again", "err", err)
-			time.Sleep(delay) // a close meanwhile ends the loop at the next accept
+			a.log.Warn("control socket", "err", err) // and accept again
+			time.Sleep(delay)                        // a close meanwhile ends the loop at the next accept
 			continue
 		}
 		delay = 0
@@ -159,8 +159,7 @@ func (a *Agent) acceptControl(ctx context.Context, l *net.UnixListener, lim cont
 				a.serveControl(ctx, c, lim.timeout)
 				<-slots
 			}()
-		default:
-			c.SetDeadline(time.Now().Add(lim.timeout))
+		default: // a short answer into an empty socket buffer: never blocks
 			writeResponse(c, nil, errBusy)
 			c.Close()
 		}

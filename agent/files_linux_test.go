@@ -29,7 +29,7 @@ func TestFilesNamedBySettings(t *testing.T) {
 		name, path, want string
 	}{
 		{"fifo", fifo, "fifo: not a regular file (fifo)"},
-		{"/dev/zero", "/dev/zero", "/dev/zero: not a regular file (character device)"},
+		{"/dev/zero", "/dev/zero", "/dev/zero: not a regular file (device)"},
 		{"directory", dir, "not a regular file (directory)"},
 		{"too large", big, "big: larger than 4096 bytes"},
 	}
@@ -64,7 +64,7 @@ func TestPolicyUndoReadsSafely(t *testing.T) {
 		want     string
 	}{
 		{"a document replaces a fifo", nil, map[string]string{"x.lua": "-- new\n"}, "x.lua: not a regular file (fifo)"},
-		{"a document removes a link to /dev/zero", []string{"z.lua"}, map[string]string{}, "z.lua: not a regular file (character device)"},
+		{"a document removes a link to /dev/zero", []string{"z.lua"}, map[string]string{}, "z.lua: not a regular file (device)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

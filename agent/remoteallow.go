@@ -36,5 +36,5 @@ func remoteAllowed(allow []string, section, typ, option string) (ok bool, why st
 	if strings.Contains(remoteDefaults, " "+typ+"."+option+" ") {
 		return true, ""
 	}
-	return false, "not settable by documents unless the owner allows it (list remote_allow '" + key + "')"
+	return false, "documents set it only if the owner lets them (list remote_allow '" + key + "')"
 }

@@ -25,6 +25,8 @@ func (e *Engine) Reload() error {
 	if e.cfg.Dir == "" {
 		return errors.New("policy: no policy directory configured")
 	}
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
 	files, err := readPolicyDir(e.cfg.Dir)
 	if err != nil {
 		return err

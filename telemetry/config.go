@@ -127,7 +127,7 @@ func (c *Config) Validate() error {
 	}
 	if u.User != nil {
 		// Error reports quote the broker URL, and they are published.
-		return errors.New("broker: no credentials in the URL (errors quote it): use username and password_file")
+		return errors.New("broker: no credentials in the URL: use username and password_file")
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts":

@@ -148,7 +148,7 @@ func TestTLS(t *testing.T) {
 		{"ca not pem", func(c *Config) { c.CAFile = srvKey + ".x"; os.WriteFile(c.CAFile, []byte("hello"), 0o644) }, "tls ca file"},
 		{"bad key", func(c *Config) { c.KeyFile = ca.file }, "tls client certificate"},
 		{"ca is a fifo", func(c *Config) { c.CAFile = fifo }, "fifo.pem: not a regular file (fifo)"},
-		{"key is /dev/zero", func(c *Config) { c.KeyFile = "/dev/zero" }, "/dev/zero: not a regular file (character device)"},
+		{"key is /dev/zero", func(c *Config) { c.KeyFile = "/dev/zero" }, "/dev/zero: not a regular file (device)"},
 		{"cert too large", func(c *Config) { c.CertFile = big }, "big.pem: larger than 65536 bytes"},
 		{"ca too large", func(c *Config) { c.CAFile = big }, "big.pem: larger than 1048576 bytes"},
 		{"key is another file", func(c *Config) { c.KeyFile = secret }, "failed to find PEM block"},

@@ -55,12 +55,12 @@ func read(f *os.File, path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if m := fi.Mode(); !m.IsRegular() {
-		kind := "special file"
+		kind := "other"
 		switch {
 		case m&fs.ModeNamedPipe != 0:
 			kind = "fifo"
-		case m&fs.ModeCharDevice != 0:
-			kind = "character device"
+		case m&fs.ModeDevice != 0:
+			kind = "device"
 		case m.IsDir():
 			kind = "directory"
 		}
