@@ -168,3 +168,18 @@ func writeConf(t *testing.T, text string) *uci.Cursor {
 	}
 	return cursorFor(dir)
 }
+
+// TestRemoteDefaultsDocumented: docs/remote.md gives every setting of the
+// default list (with its reason), so the list the owner reads is the one
+// the agent applies.
+func TestRemoteDefaultsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/remote.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range strings.Fields(remoteDefaults) {
+		if !strings.Contains(string(doc), "| `"+k+"`") && !strings.Contains(string(doc), ", `"+k+"`") {
+			t.Errorf("docs/remote.md does not list %s in the default settings", k)
+		}
+	}
+}
