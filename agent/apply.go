@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/uci"
@@ -141,6 +143,14 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 		} else if _, ok := agentSections[s.Type()]; !ok && !slices.Contains(netSectionTypes, s.Type()) {
 			return nil, nil, nil, fmt.Errorf("setting %s: section %q is not nodekeeper's", key, sec)
 		}
+		typ := ch.createType
+		if s != nil {
+			typ = s.Type()
+		}
+		if ok, why := remoteAllowed(cfg.Remote.RemoteAllow, sec, typ, opt); !ok {
+			refused = append(refused, refusal{"setting " + key, why + ": not changed"})
+			continue
+		}
 		u := uciUndo{Section: sec, Option: opt, NewSection: ch.createType}
 		if s != nil {
 			if o := s.Option(opt); o != nil {
@@ -184,7 +194,10 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 			}
 			managedPolicies = append(managedPolicies, name)
 			src := want[name]
-			old, had := readPolicy(newCfg.Policy.Dir, name)
+			old, had, err := readPolicy(newCfg.Policy.Dir, name)
+			if err != nil {
+				return nil, nil, nil, err
+			}
 			if had && bytes.Equal(old, []byte(src)) {
 				continue
 			}
@@ -205,7 +218,11 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 				managedPolicies = append(managedPolicies, name)
 				continue
 			}
-			if old, had := readPolicy(newCfg.Policy.Dir, name); had {
+			old, had, err := readPolicy(newCfg.Policy.Dir, name)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if had {
 				plan.files[name] = nil
 				undo.Files = append(undo.Files, fileUndo{Name: name, Had: true, Data: old})
 			}
@@ -309,10 +326,23 @@ func unmanagedSlice(un unmanagedSet, slice string) bool {
 	return no
 }
 
-// readPolicy reads a policy file; had is false when it does not exist.
-func readPolicy(dir, name string) (data []byte, had bool) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	return b, err == nil
+// maxPolicyUndo bounds a policy file kept in the undo log (the engine
+// loads none above 256 KiB).
+const maxPolicyUndo = 1 << 20
+
+// readPolicy reads a policy file a document replaces or removes, for the
+// undo log; had is false when it does not exist. Whoever can write the
+// policy directory chooses what is there: a FIFO or a link to a device is
+// an error (the document is refused), never a blocking or endless read.
+func readPolicy(dir, name string) (data []byte, had bool, err error) {
+	b, err := safefile.ReadFile(filepath.Join(dir, name), maxPolicyUndo)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("policy %s: %w", name, err)
+	}
+	return b, true, nil
 }
 
 // setOption applies one setting to a package.

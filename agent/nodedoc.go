@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"syscall"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 )
 
@@ -76,7 +75,7 @@ type overrideFile struct {
 }
 
 // maxOverrideBytes bounds the override file.
-const maxOverrideBytes = 64 << 10
+const maxOverrideBytes = 1 << 20
 
 // get returns the override's object (nil when there is none or it is
 // refused) and its version (the file's mtime).
@@ -133,20 +132,9 @@ type OverrideState struct {
 // most maxOverrideBytes holding one JSON object. A syntax error names the
 // line.
 func readOverride(path string) (map[string]any, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	b, err := safefile.ReadFile(path, maxOverrideBytes)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxOverrideBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(b) > maxOverrideBytes {
-		return nil, fmt.Errorf("%s: more than %d bytes", path, maxOverrideBytes)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {

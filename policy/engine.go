@@ -54,6 +54,9 @@ type Engine struct {
 	cfg Config
 	log *slog.Logger
 
+	// reloadMu keeps Reloads in order: each reads the directory unlocked
+	// (mu), and an older read must not be loaded after a newer one.
+	reloadMu sync.Mutex
 	mu       sync.Mutex
 	w        *workerProc
 	docSent  []byte // the node document the worker holds

@@ -119,7 +119,15 @@ func topicLevel(s string) bool { return s != "" && !strings.ContainsAny(s, "/+#\
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.Broker)
 	if err != nil {
-		return fmt.Errorf("broker %q: %w", c.Broker, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL: it may hold a password
+		}
+		return fmt.Errorf("broker: not a URL: %w", err)
+	}
+	if u.User != nil {
+		// Error reports quote the broker URL, and they are published.
+		return errors.New("broker: no credentials in the URL: use username and password_file")
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts":

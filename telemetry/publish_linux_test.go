@@ -393,6 +393,9 @@ func TestConfigErrors(t *testing.T) {
 		{"format", func(c *Config) { c.Format = "xml" }, `format "xml"`},
 		{"cert without key", func(c *Config) { c.CertFile = "c.pem" }, "both cert and key"},
 		{"keepalive", func(c *Config) { c.KeepAlive = 0 }, "keepalive"},
+		// Errors are published: a password in the URL never appears in one.
+		{"credentials in the URL", func(c *Config) { c.Broker = "tcp://u:s3cret@127.0.0.1:1883" }, "no credentials in the URL"},
+		{"not a URL, with a password", func(c *Config) { c.Broker = "tcp://u:s3cret@[::1" }, "broker: not a URL"},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()
@@ -401,6 +404,9 @@ func TestConfigErrors(t *testing.T) {
 		_, err := NewPublisher(c)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error quotes the password: %v", tt.name, err)
 		}
 	}
 	c := DefaultConfig()
