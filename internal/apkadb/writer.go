@@ -3,6 +3,7 @@ package apkadb
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"sort"
 )
 
@@ -203,9 +204,18 @@ func (d *adb) setRoot(v uint32) {
 	binary.LittleEndian.PutUint32(d.buf[4:], v)
 }
 
+// maxDepth bounds how deep copyVal follows objects: a package info is three
+// levels deep (info, dependency array, dependency), and a malformed block
+// could point an object at itself.
+const maxDepth = 8
+
 // copyVal is adb_w_copy: v of the block src written into d, objects and
 // arrays item by item, each shared as usual.
 func (d *adb) copyVal(src []byte, v uint32) (uint32, error) {
+	return d.copyDepth(src, v, 0)
+}
+
+func (d *adb) copyDepth(src []byte, v uint32, depth int) (uint32, error) {
 	switch v & typeMask {
 	case typeSpecial, typeInt:
 		return v, nil
@@ -228,6 +238,9 @@ func (d *adb) copyVal(src []byte, v uint32) (uint32, error) {
 		off := int(v & valueMask)
 		return v&typeMask | d.data([][]byte{src[off : off+hdr+len(b)]}, hdr), nil
 	case typeObject, typeArray:
+		if depth >= maxDepth {
+			return 0, fmt.Errorf("objects nested deeper than %d", maxDepth)
+		}
 		s, err := readSlots(src, v)
 		if err != nil {
 			return 0, err
@@ -235,7 +248,7 @@ func (d *adb) copyVal(src []byte, v uint32) (uint32, error) {
 		cp := make([]byte, 0, 4*len(s))
 		cp = binary.LittleEndian.AppendUint32(cp, s[0])
 		for _, x := range s[1:] {
-			c, err := d.copyVal(src, x)
+			c, err := d.copyDepth(src, x, depth+1)
 			if err != nil {
 				return 0, err
 			}
