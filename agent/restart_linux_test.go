@@ -157,6 +157,15 @@ func TestRestartsWithAppliedDocument(t *testing.T) {
 	// pinned at first sight.
 	waitUp("the end", 0)
 
+	// status says remote management is on, with how many keys, the seqs
+	// and the node's key (the one its reports are signed with).
+	out, code := nk(t, inNetns(ns, nkBin, "status", "--config-dir", conf))
+	for _, want := range []string{"on, 4 trusted keys", "applied seq 1, last seen 1", "node key:", pinned.String()} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("status: exit %d, lacks %q:\n%s", code, want, out)
+		}
+	}
+
 	// What status shows is published: a policy file the owner drops into
 	// the directory (nothing marks the state changed but the look).
 	writeFile(t, filepath.Join(dir, "policies", "owner.lua"), strings.Replace(throttlePolicy, `policy "throttle"`, `policy "owner"`, 1))
