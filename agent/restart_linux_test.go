@@ -166,6 +166,31 @@ func TestRestartsWithAppliedDocument(t *testing.T) {
 		}
 	}
 
+	// A refused config is an error until a reload succeeds.
+	stateErrors := func() ([]wire.ErrorEntry, error) {
+		r, err := wire.VerifyState(*pinned, w.latest(stateTopic))
+		if err != nil {
+			return nil, err
+		}
+		return r.Errors, nil
+	}
+	writeFile(t, filepath.Join(conf, "nodekeeper"), restartConfig(node, dir, keys...)+"\tlist bogus 'x'\n")
+	agent.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "the refused config in the state report", time.Minute, func() error {
+		if errs, err := stateErrors(); err != nil || len(errs) != 1 || errs[0].Kind != "config" {
+			return fmt.Errorf("errors %+v (%v)", errs, err)
+		}
+		return nil
+	})
+	writeFile(t, filepath.Join(conf, "nodekeeper"), restartConfig(node, dir, keys...))
+	agent.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "the config error cleared by a good reload", time.Minute, func() error {
+		if errs, err := stateErrors(); err != nil || len(errs) != 0 {
+			return fmt.Errorf("errors %+v (%v)", errs, err)
+		}
+		return nil
+	})
+
 	// What status shows is published: a policy file the owner drops into
 	// the directory (nothing marks the state changed but the look).
 	writeFile(t, filepath.Join(dir, "policies", "owner.lua"), strings.Replace(throttlePolicy, `policy "throttle"`, `policy "owner"`, 1))

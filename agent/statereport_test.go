@@ -23,9 +23,10 @@ func TestErrorLifecycle(t *testing.T) {
 	a.addError("network", 0, "apply failed")
 	a.addError("network", 0, "apply failed") // again: one entry
 	a.addError("setting agent.log_level", 6, "not allowed: not changed")
+	a.addError("config", 0, "refused: option interval")
 	want := []struct{ kind, id string }{
 		{wire.KindDocument, "5"}, {wire.KindDocument, ""}, {wire.KindSetting, "telemetry.broker"},
-		{wire.KindSliver, "s1"}, {wire.KindSliver, "s2"}, {"network", ""}, {wire.KindSetting, "agent.log_level"},
+		{wire.KindSliver, "s1"}, {wire.KindSliver, "s2"}, {"network", ""}, {wire.KindSetting, "agent.log_level"}, {"config", ""},
 	}
 	if len(a.errs) != len(want) {
 		t.Fatalf("errors %+v, want %d", a.errs, len(want))
@@ -46,7 +47,7 @@ func TestErrorLifecycle(t *testing.T) {
 	for _, e := range a.errs {
 		got = append(got, e.Member)
 	}
-	if len(got) != 3 || got[0] != "sliver s2" || got[1] != "network" || got[2] != "setting agent.log_level" {
-		t.Errorf("after document 6 applied and s1 started: %q, want sliver s2, network, setting agent.log_level", got)
+	if len(got) != 4 || got[0] != "sliver s2" || got[1] != "network" || got[2] != "setting agent.log_level" || got[3] != "config" {
+		t.Errorf("after document 6 applied and s1 started: %q, want sliver s2, network, setting agent.log_level, config", got)
 	}
 }
