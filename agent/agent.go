@@ -20,6 +20,7 @@ import (
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // Options say where the agent finds its configuration.
@@ -77,12 +78,14 @@ type Agent struct {
 	engStop  func()
 	remote   remoteState
 	health   nodeHealth
-	errs     []ErrorEntry
+	errs     []wire.ErrorEntry
 	limits   map[string]container.Resources // set by policies on running slivers
 	ifDown   map[string]bool                // interfaces policies took down (true) or up
 	override overrideFile
 	docCache docCache
 	lastSent []byte // the state last published, without its time
+
+	identity wire.SecretKey // the node's own key: signs its state reports
 }
 
 // Run starts the agent from the committed configuration in opts.ConfDir
@@ -155,6 +158,13 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	if a.remote, err = a.store.load(); err != nil {
 		return fail(err)
+	}
+	var made bool
+	if a.identity, made, err = loadIdentity(cfg.Agent.StateDir); err != nil {
+		return fail(err)
+	}
+	if made {
+		a.log.Info("node identity made: state reports are signed with it", "key", a.identity.Public().String(), "key_id", a.identity.Public().ID())
 	}
 	a.log.Info("nodekeeper agent starting", "node", cfg.Agent.NodeID, "config", cfg.File, "state", cfg.Agent.NodeState)
 
@@ -253,6 +263,12 @@ func (a *Agent) loop(ctx context.Context) {
 	var debounce <-chan time.Time
 	hourly := time.NewTicker(time.Hour) // an override in force is said again
 	defer hourly.Stop()
+	// Whatever `status` would show is published: besides the changes that
+	// mark the state dirty, a look every few seconds catches the rest (a
+	// policy file dropped into the directory, a sliver removed from the
+	// CLI); publishState sends only a report that changed.
+	look := time.NewTicker(stateLookInterval)
+	defer look.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -261,6 +277,8 @@ func (a *Agent) loop(ctx context.Context) {
 			a.mu.Lock()
 			a.override.get()
 			a.mu.Unlock()
+		case <-look.C:
+			a.publishState()
 		case <-a.sighup:
 			a.log.Info("SIGHUP: reloading the configuration and the policies")
 			a.applyMu.Lock()
@@ -276,6 +294,10 @@ func (a *Agent) loop(ctx context.Context) {
 		}
 	}
 }
+
+// stateLookInterval is how often the agent compares the state report with
+// the one it published last.
+const stateLookInterval = 5 * time.Second
 
 // markDirty asks for the state topic to be published again.
 func (a *Agent) markDirty() {

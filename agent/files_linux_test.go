@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/nodekeeper/nodekeeper/wire"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -85,10 +86,10 @@ func TestPolicyUndoReadsSafely(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := &Agent{cfg: cfg, cursor: cur, log: slog.New(slog.DiscardHandler), remote: remoteState{Policies: tt.prev}}
-			key, _ := GenerateKey()
+			key, _ := wire.GenerateKey()
 			done := make(chan error, 1)
 			go func() {
-				_, _, _, err := a.prepare(context.Background(), &Desired{Node: "n1", Seq: 1, Policies: &tt.policies}, key.Public())
+				_, _, _, err := a.prepare(context.Background(), &desiredDoc{Desired: &wire.Desired{Node: "n1", Seq: 1, Policies: &tt.policies}}, key.Public())
 				done <- err
 			}()
 			select {

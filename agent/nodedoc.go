@@ -11,6 +11,7 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // nodeSource gives policies the node document: the latest telemetry
@@ -109,23 +110,15 @@ func (o *overrideFile) get() (map[string]any, time.Time) {
 
 // state is the override as the state report shows it; nil when none is
 // configured or the file is absent.
-func (o *overrideFile) state() *OverrideState {
+func (o *overrideFile) state() *wire.OverrideState {
 	if o.data == nil && o.err == nil {
 		return nil
 	}
-	s := &OverrideState{File: o.path, Active: o.data != nil}
+	s := &wire.OverrideState{File: o.path, Active: o.data != nil}
 	if o.err != nil {
 		s.Error = o.err.Error()
 	}
 	return s
-}
-
-// OverrideState is the override file (telemetry.override) in the state
-// report: active when policies see its faked values, or why it is refused.
-type OverrideState struct {
-	File   string `json:"file"`
-	Active bool   `json:"active"`
-	Error  string `json:"error,omitempty"`
 }
 
 // readOverride reads and parses the override file: a regular file of at

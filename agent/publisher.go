@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // startPublisher builds the MQTT publisher from the configuration in
@@ -23,6 +24,17 @@ func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 		tc.Sources.Slivers = a.adapter
 	}
 	tc.Sources.Policies = policyCounter{a}
+	// No message is read whole above what the agent accepts: the desired
+	// envelope's limit plus its topic (a longest MQTT topic, 64 KiB).
+	tc.MaxMessageBytes = MaxMessageBytes
+	desiredTopic := tc.Prefix + "/" + tc.NodeID + "/desired"
+	tc.Oversized = func(topic string, size int) {
+		if topic == desiredTopic {
+			a.onDesired(topic, nil, size)
+			return
+		}
+		a.log.Warn("MQTT message dropped unread: too big", "topic", topic, "bytes", size, "limit", MaxMessageBytes)
+	}
 	pub, err := telemetry.NewPublisher(tc)
 	if err != nil {
 		if prev != nil {
@@ -30,8 +42,12 @@ func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 		}
 		return fmt.Errorf("%s: config telemetry: %w", cfg.File, err)
 	}
-	if cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 {
-		pub.SubscribeTopic(pub.Topic("desired"), a.onDesired)
+	if remoteOn(cfg) {
+		// At the start and whenever a reload turns it on (SIGHUP after a
+		// trusted key was added): the admin sees it in the log.
+		a.log.Info("remote management on: desired documents are taken", "topic", pub.Topic("desired"),
+			"trusted_keys", len(cfg.Remote.TrustedKeys), "threshold", cfg.Remote.Threshold)
+		pub.SubscribeTopic(pub.Topic("desired"), func(topic string, payload []byte) { a.onDesired(topic, payload, len(payload)) })
 	} else if cfg.Remote.Enabled {
 		a.log.Info("remote management off: no remote.trusted_key")
 	}
@@ -112,12 +128,19 @@ func peerFilters(cfg *Config) []string {
 	return cfg.Remote.Peers
 }
 
-// onDesired receives the retained desired envelope. It runs on paho's
-// goroutine: it keeps a copy of the latest one for runDesired and returns.
-func (a *Agent) onDesired(_ string, payload []byte) {
-	m := envelopeMsg{size: len(payload)}
-	if len(payload) <= MaxEnvelopeBytes { // a bigger one is refused unread
-		m.payload = append([]byte(nil), payload...)
+// MaxMessageBytes bounds every MQTT message the agent reads (desired
+// envelopes, peers' documents and status, anything it subscribes to): one
+// above it is read through in small chunks and dropped, never held
+// (docs/remote.md). It is the envelope limit plus a longest topic.
+const MaxMessageBytes = wire.MaxEnvelopeBytes + 64<<10
+
+// onDesired receives the retained desired envelope of size bytes (payload
+// nil: it was dropped unread). It runs on paho's goroutine: it keeps a
+// copy of the latest one for runDesired and returns.
+func (a *Agent) onDesired(_ string, payload []byte, size int) {
+	m := envelopeMsg{size: size}
+	if payload != nil && len(payload) <= wire.MaxEnvelopeBytes { // a bigger one is refused unread
+		m.payload = append([]byte{}, payload...)
 	}
 	for {
 		select {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"runtime/debug"
+
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // reload re-reads the committed configuration (SIGHUP). An invalid one is
@@ -36,6 +38,7 @@ func (a *Agent) reload(ctx context.Context) {
 		}
 	}
 	a.log.Info("configuration reloaded", "config", cfg.File)
+	a.clearErrors(func(e *wire.ErrorEntry) bool { return e.Kind == "config" }) // a refused config is behind us
 }
 
 // restartOnly lists the settings that changed between old and new but

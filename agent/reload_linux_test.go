@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"github.com/nodekeeper/nodekeeper/wire"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -25,7 +26,7 @@ func TestReloadKeepsTheNodeOnline(t *testing.T) {
 	startBroker(t, ns)
 	dir := t.TempDir()
 	node := "reload-" + randHex(6)
-	key, _ := GenerateKey()
+	key, _ := wire.GenerateKey()
 	conf := filepath.Join(dir, "config")
 	config := func(telemetry, remote string) string {
 		return fmt.Sprintf(`
@@ -131,7 +132,7 @@ config remote 'remote'
 			// The kept connection took the new subscription: a signed
 			// document is applied.
 			keyFile := filepath.Join(dir, "admin.sec")
-			writeFile(t, keyFile, string(MarshalSecretKey(key)))
+			writeFile(t, keyFile, string(wire.MarshalSecretKey(key)))
 			docFile := filepath.Join(dir, "doc1.json")
 			writeFile(t, docFile, `{"node":"`+node+`","seq":1,"node_state":"production"}`)
 			if out, code := nk(t, inNetns(ns, nkBin, "push", "--broker", "tcp://127.0.0.1:1883", "-k", keyFile, node, docFile)); code != 0 {

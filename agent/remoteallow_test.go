@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // prepareSettings runs a document with these settings through prepare on
 // an agent whose config is text, and returns the options the plan would
 // change and the settings left out, with why.
-func prepareSettings(t *testing.T, text string, settings map[string]Setting) (changed []string, refused map[string]string) {
+func prepareSettings(t *testing.T, text string, settings map[string]wire.Setting) (changed []string, refused map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, Package), []byte(text), 0o600); err != nil {
@@ -26,8 +27,8 @@ func prepareSettings(t *testing.T, text string, settings map[string]Setting) (ch
 		t.Fatal(err)
 	}
 	a := &Agent{cfg: cfg, cursor: cursorFor(dir), log: slog.New(slog.DiscardHandler)}
-	key, _ := GenerateKey()
-	plan, _, refusals, err := a.prepare(context.Background(), &Desired{Node: cfg.Agent.NodeID, Seq: 1, Settings: settings}, key.Public())
+	key, _ := wire.GenerateKey()
+	plan, _, refusals, err := a.prepare(context.Background(), &desiredDoc{Desired: &wire.Desired{Node: cfg.Agent.NodeID, Seq: 1, Settings: settings}}, key.Public())
 	if err != nil {
 		t.Fatalf("prepare: %v", err)
 	}
@@ -46,7 +47,7 @@ func prepareSettings(t *testing.T, text string, settings map[string]Setting) (ch
 // credential or key) and what list remote_allow adds. The rest is left out
 // and reported; the rest of the document still applies.
 func TestRemoteAllow(t *testing.T) {
-	set := func(v string) Setting { return Setting{Values: []string{v}} }
+	set := func(v string) wire.Setting { return wire.Setting{Values: []string{v}} }
 	base := "config agent 'agent'\n\toption node_id 'n1'\n\toption run_dir '/var/run/nk-test'\n" +
 		"config telemetry 'telemetry'\n\toption broker 'tcp://127.0.0.1:1883'\n" +
 		"config policy 'policy'\n\tlist uci_allow 'wireless'\n" +
@@ -54,24 +55,24 @@ func TestRemoteAllow(t *testing.T) {
 	tests := []struct {
 		name     string
 		allow    []string
-		settings map[string]Setting
+		settings map[string]wire.Setting
 		changed  []string
 		refused  []string
 	}{
-		{"finding 2: a local file to any broker", nil, map[string]Setting{
+		{"finding 2: a local file to any broker", nil, map[string]wire.Setting{
 			"telemetry.broker":        set("tcp://192.0.2.1:1883"),
 			"telemetry.username":      set("x"),
 			"telemetry.password_file": set("/etc/shadow"),
 			"telemetry.interval":      set("10"),
 		}, []string{"telemetry.interval"}, []string{"telemetry.broker", "telemetry.username", "telemetry.password_file"}},
-		{"other files, keys and certificates", nil, map[string]Setting{
+		{"other files, keys and certificates", nil, map[string]wire.Setting{
 			"telemetry.override":  set("/etc/shadow"),
 			"telemetry.ca_file":   set("/etc/shadow"),
 			"telemetry.cert_file": set("/etc/shadow"),
 			"telemetry.key_file":  set("/etc/shadow"),
 			"telemetry.seq_path":  set("/etc/passwd"),
 		}, nil, []string{"telemetry.override", "telemetry.ca_file", "telemetry.cert_file", "telemetry.key_file", "telemetry.seq_path"}},
-		{"finding 3: sockets and directories", nil, map[string]Setting{
+		{"finding 3: sockets and directories", nil, map[string]wire.Setting{
 			"agent.control_socket":        set("/tmp/x.sock"),
 			"agent.run_dir":               set("/tmp"),
 			"agent.state_dir":             set("/tmp"),
@@ -79,16 +80,16 @@ func TestRemoteAllow(t *testing.T) {
 			"telemetry.prometheus_listen": set("0.0.0.0:9100"),
 			"slivers.lxc_path":            set("/tmp"),
 		}, nil, []string{"agent.control_socket", "agent.run_dir", "agent.state_dir", "policy.dir", "telemetry.prometheus_listen", "slivers.lxc_path"}},
-		{"a wider uci_allow for the policies a document installs", nil, map[string]Setting{
+		{"a wider uci_allow for the policies a document installs", nil, map[string]wire.Setting{
 			"policy.uci_allow": {Values: []string{"wireless", "network", "system"}, List: true},
 		}, nil, []string{"policy.uci_allow"}},
-		{"deleting is changing", nil, map[string]Setting{
+		{"deleting is changing", nil, map[string]wire.Setting{
 			"telemetry.broker": {Delete: true},
 		}, nil, []string{"telemetry.broker"}},
-		{"network sections", nil, map[string]Setting{
+		{"network sections", nil, map[string]wire.Setting{
 			"nklan.mtu": set("1500"),
 		}, nil, []string{"nklan.mtu"}},
-		{"the defaults", nil, map[string]Setting{
+		{"the defaults", nil, map[string]wire.Setting{
 			"agent.node_state":       set("safe"),
 			"agent.log_level":        set("debug"),
 			"telemetry.collectors":   {Values: []string{"-wifi"}, List: true},
@@ -98,12 +99,12 @@ func TestRemoteAllow(t *testing.T) {
 			"telemetry.drain_rate":   set("5"),
 			"telemetry.ha_discovery": set("1"),
 		}, []string{"agent.log_level", "agent.node_state", "policy.cpu_budget", "policy.dry_run", "remote.peer", "telemetry.collectors", "telemetry.drain_rate", "telemetry.ha_discovery"}, nil},
-		{"the owner opts in per setting", []string{"telemetry.broker", "nklan"}, map[string]Setting{
+		{"the owner opts in per setting", []string{"telemetry.broker", "nklan"}, map[string]wire.Setting{
 			"telemetry.broker":        set("tcp://127.0.0.1:1884"),
 			"telemetry.password_file": set("/etc/shadow"),
 			"nklan.mtu":               set("1280"),
 		}, []string{"nklan.mtu", "telemetry.broker"}, []string{"telemetry.password_file"}},
-		{"the owner's trust settings, whatever remote_allow says", []string{"remote"}, map[string]Setting{
+		{"the owner's trust settings, whatever remote_allow says", []string{"remote"}, map[string]wire.Setting{
 			"remote.trusted_key":    {Values: []string{"k"}, List: true},
 			"remote.remote_allow":   {Values: []string{"telemetry"}, List: true},
 			"remote.confirm_window": set("1h"),

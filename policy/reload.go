@@ -111,9 +111,8 @@ func readPolicyDir(dir string) ([]dirFile, error) {
 func (e *Engine) Run(ctx context.Context) error {
 	var changes <-chan fsnotify.Event
 	if e.cfg.Dir != "" {
-		if err := e.Reload(); err != nil {
-			e.log.Error("policy: initial load", "error", err)
-		}
+		// The watch starts before the first load, so that a file written
+		// in between is not missed until the next change.
 		if w, err := fsnotify.NewWatcher(); err != nil {
 			e.log.Warn("policy: no file watch, reload on SIGHUP only", "error", err)
 		} else {
@@ -123,6 +122,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			} else {
 				changes = w.Events
 			}
+		}
+		if err := e.Reload(); err != nil {
+			e.log.Error("policy: initial load", "error", err)
 		}
 	}
 	timer := time.NewTimer(time.Hour)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/container"
 )
 
 func init() {
@@ -57,7 +59,20 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	row("broker", s.Broker+" ("+conn+")")
+	remote := "off"
+	if s.Remote {
+		remote = fmt.Sprintf("on, %d trusted keys", s.TrustedKeys)
+		if s.Threshold > 1 {
+			remote += fmt.Sprintf(", %d signatures needed", s.Threshold)
+		}
+	} else if s.TrustedKeys == 0 {
+		remote = "off (no remote.trusted_key)"
+	}
+	row("remote", remote)
 	row("desired", fmt.Sprintf("applied seq %d, last seen %d", s.AppliedSeq, s.SeenSeq))
+	if s.NodeKey != "" {
+		row("node key", s.NodeKey+" (signs its state reports; pin it in admin tools)")
+	}
 	row("policies", fmt.Sprintf("%d loaded, %d quarantined", s.Policies.Loaded, s.Policies.Quarantined))
 	if o := s.Override; o != nil && o.Active {
 		row("override", o.File+" in force: policies see faked values")
@@ -72,7 +87,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		for _, x := range s.Slivers {
 			limits := "-"
 			if x.Limits != nil {
-				limits = resourcesText(*x.Limits)
+				limits = resourcesText(container.Resources(*x.Limits))
 			}
 			held := string(x.Held)
 			if held == "" {
