@@ -45,7 +45,7 @@ func TestFilesNamedBySettings(t *testing.T) {
 			}
 		})
 		t.Run("override "+tt.name, func(t *testing.T) {
-			o := overrideFile{path: tt.path}
+			o := overrideFile{path: tt.path, log: slog.New(slog.DiscardHandler), changed: func() {}}
 			if m, _ := o.get(); m != nil {
 				t.Errorf("override from %s: %v, want none", tt.path, m)
 			}

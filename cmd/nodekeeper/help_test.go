@@ -21,7 +21,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{[]string{"run"}, []string{"usage: nodekeeper run [--config-dir DIR]", "policy.dir", "-config-dir"}},
 		{[]string{"status"}, []string{"usage: nodekeeper status", "-json"}},
 		{[]string{"version"}, []string{"usage: nodekeeper version"}},
-		{[]string{"watch"}, []string{"usage: nodekeeper watch --broker URL [--prefix P] [NODE...]", "-broker"}},
+		{[]string{"watch"}, []string{"usage: nodekeeper watch --broker URL [--prefix P] [--keys FILE] [NODE...]", "-broker"}},
 		{[]string{"uci"}, []string{"Usage: nodekeeper uci [<options>] <command> [<arguments>]"}},
 		{[]string{"net"}, []string{"nodekeeper net plan  -f FILE"}},
 		{[]string{"net", "plan"}, []string{"nodekeeper net plan  -f FILE", "-netns"}},
