@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 )
 
 // haSensor is one Home Assistant sensor announced by discovery: a field of
@@ -23,14 +24,62 @@ var haSensors = []haSensor{
 	{"agent", "rss_bytes", "Agent memory", "B", "data_size", "measurement"},
 }
 
+// haNodeID is the node id as Home Assistant accepts it in a discovery
+// topic's node level and in unique ids ([a-zA-Z0-9_-]+): other bytes
+// become '_' and, when any did, an FNV-1a hash of the real id is appended
+// (8 hex digits) so that ids which map alike ("a.b", "a_b") stay apart.
+func haNodeID(id string) string {
+	b := []byte(id)
+	changed := len(b) == 0
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+			changed = true
+		}
+	}
+	if !changed {
+		return id
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	b = append(b, '_')
+	s := strconv.FormatUint(uint64(h), 16)
+	for range 8 - len(s) {
+		b = append(b, '0')
+	}
+	return string(append(b, s...))
+}
+
+// haEntityID is the default entity id Home Assistant is asked to use:
+// "sensor." then the object id in its entity id grammar (lower case
+// letters, digits and '_').
+func haEntityID(object string) string {
+	b := []byte(object)
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+		default:
+			b[i] = '_'
+		}
+	}
+	return "sensor." + string(b)
+}
+
 // discoveryConfigs returns the retained discovery messages (topic, payload)
-// for the node's sensors of the enabled groups.
+// for the node's sensors of the enabled groups. Topics and unique ids use
+// haNodeID; the payloads name the node by its real id (device name,
+// identifiers) and point at its real topics.
 func discoveryConfigs(c *Config, enabled []string) [][2]string {
 	on := map[string]bool{}
 	for _, g := range enabled {
 		on[g] = true
 	}
 	base := c.Prefix + "/" + c.NodeID
+	id := haNodeID(c.NodeID)
 	dev := map[string]any{
 		"identifiers":  []string{"nodekeeper_" + c.NodeID},
 		"name":         c.NodeID,
@@ -43,8 +92,8 @@ func discoveryConfigs(c *Config, enabled []string) [][2]string {
 		}
 		cfg := map[string]any{
 			"name":                  s.name,
-			"unique_id":             c.NodeID + "_" + s.key,
-			"object_id":             c.NodeID + "_" + s.key,
+			"unique_id":             id + "_" + s.key,
+			"default_entity_id":     haEntityID(id + "_" + s.key),
 			"state_topic":           base + "/telemetry/" + s.group,
 			"value_template":        "{{ value_json." + s.key + " }}",
 			"availability_topic":    base + "/status",
@@ -62,7 +111,7 @@ func discoveryConfigs(c *Config, enabled []string) [][2]string {
 			cfg["state_class"] = s.stateClass
 		}
 		b, _ := json.Marshal(cfg) // maps of strings cannot fail
-		out = append(out, [2]string{c.HAPrefix + "/sensor/" + c.NodeID + "/" + s.key + "/config", string(b)})
+		out = append(out, [2]string{c.HAPrefix + "/sensor/" + id + "/" + s.key + "/config", string(b)})
 	}
 	return out
 }

@@ -73,9 +73,9 @@ func (c *systemCollector) Collect(_ context.Context, _ time.Time, doc *Document)
 		fail("/proc/stat", err)
 	} else {
 		s.CPU = t.cpu(n)
-		if c.prev.total() > 0 {
-			s.CPU.CPUPercent = cpuPercent(c.prev, t)
-		}
+		// The first sample's shares are since boot (prev is zero): Home
+		// Assistant's CPU sensor and dashboards get a value at once.
+		s.CPU.CPUPercent = cpuPercent(c.prev, t)
 		c.prev = t
 	}
 	if b, err := meminfo.read(); err != nil {
@@ -204,10 +204,6 @@ func parseLoadavg(b []byte) (load [3]float64, p Processes, err error) {
 // cpuTimes are the aggregate CPU counters of /proc/stat in USER_HZ ticks.
 type cpuTimes struct {
 	user, nice, system, idle, iowait, irq, softirq, steal uint64
-}
-
-func (t cpuTimes) total() uint64 {
-	return t.user + t.nice + t.system + t.idle + t.iowait + t.irq + t.softirq + t.steal
 }
 
 func (t cpuTimes) cpu(count int) CPU {
