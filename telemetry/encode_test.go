@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,7 +92,7 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
-var influxLine = regexp.MustCompile(`^[a-z_]+,node=[^ ,]+(,[a-z_]+=([^ ,\\]|\\.)+)* seq=\d+i(,[a-z_0-9]+=("([^"\\]|\\.)*"|-?[0-9.]+))* \d{19}$`)
+var influxLine = regexp.MustCompile(`^[a-z_]+,node=[^ ,]+(,[a-z_]+=([^ ,\\]|\\.)+)* seq=\d+i(,[a-z_0-9]+=("([^"\\]|\\.)*"|-?[0-9.]+i?))* \d{19}$`)
 
 func TestEncodeInflux(t *testing.T) {
 	doc := sampleDoc()
@@ -113,6 +114,140 @@ func TestEncodeInflux(t *testing.T) {
 	}
 	if !strings.Contains(string(msgs[4].payload), `wifi_radio,node=nk-1,ifname=wlan0,phy=phy0 seq=4711i,mode="ap",ssid="guifi \"x\""`) {
 		t.Errorf("wifi radio line: %s", msgs[4].payload)
+	}
+}
+
+// influxFields parses a line's measurement and fields into their types:
+// 'i' integer, 'f' float, 's' string.
+func influxFields(t *testing.T, line string) (string, map[string]byte) {
+	t.Helper()
+	i := 0
+	for i < len(line) && line[i] != ' ' { // measurement and tags
+		if line[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	meas, _, _ := strings.Cut(line[:i], ",")
+	rest := line[i+1 : strings.LastIndexByte(line, ' ')]
+	types := map[string]byte{}
+	for rest != "" {
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok {
+			t.Fatalf("%q: field without '=' at %q", line, rest)
+		}
+		var typ byte
+		if strings.HasPrefix(v, `"`) {
+			j := 1
+			for ; j < len(v) && v[j] != '"'; j++ {
+				if v[j] == '\\' {
+					j++
+				}
+			}
+			typ, rest = 's', v[j+1:]
+		} else {
+			num, after, _ := strings.Cut(v, ",")
+			if n, isInt := strings.CutSuffix(num, "i"); isInt {
+				if _, err := strconv.ParseInt(n, 10, 64); err != nil {
+					t.Errorf("%q: field %s=%s: %v", line, k, num, err)
+				}
+				typ = 'i'
+			} else {
+				if _, err := strconv.ParseFloat(num, 64); err != nil {
+					t.Errorf("%q: field %s=%s: %v", line, k, num, err)
+				}
+				typ = 'f'
+			}
+			rest = "," + after
+			if after == "" {
+				rest = ""
+			}
+		}
+		if _, dup := types[k]; dup {
+			t.Errorf("%q: field %s twice", line, k)
+		}
+		types[k] = typ
+		rest = strings.TrimPrefix(rest, ",")
+	}
+	return meas, types
+}
+
+// influxInts are the integer fields of each measurement (docs/telemetry.md);
+// every other number is a float.
+var influxInts = map[string]string{
+	"system":       "seq cpu_count memory_total_bytes memory_available_bytes memory_free_bytes memory_cached_bytes processes_running processes_total entropy_bits",
+	"temperature":  "seq",
+	"filesystem":   "seq size_bytes used_bytes free_bytes",
+	"interfaces":   "seq count up",
+	"interface":    "seq up mtu rx_bytes_total tx_bytes_total rx_packets_total tx_packets_total rx_errors_total tx_errors_total rx_dropped_total tx_dropped_total",
+	"wifi":         "seq radios stations",
+	"wifi_radio":   "seq frequency_mhz channel stations noise_dbm",
+	"wifi_station": "seq signal_dbm signal_avg_dbm noise_dbm rx_bytes_total tx_bytes_total rx_packets_total tx_packets_total tx_retries_total tx_failed_total",
+	"slivers":      "seq count running",
+	"sliver":       "seq id memory_bytes memory_limit_bytes pids rx_bytes_total tx_bytes_total",
+	"agent":        "seq rss_bytes goroutines spool_depth spool_bytes published_total dropped_total connected policies_loaded policies_quarantined",
+}
+
+// TestInfluxFieldTypes: integers are written as integers (with 'i'),
+// floats as floats even when whole, and each field has the same type in
+// every sample whatever its value: InfluxDB refuses a field that changes
+// type ("field type conflict").
+func TestInfluxFieldTypes(t *testing.T) {
+	whole := sampleDoc() // floats that happen to be whole, counters at 0
+	whole.System.Load = [3]float64{0, 1, 2}
+	whole.System.UptimeSeconds = 100
+	whole.System.CPU.CPUPercent = &CPUPercent{IdlePercent: 100}
+	whole.Interfaces[0].LinkRates = &LinkRates{RxBps: 0, TxBps: 8}
+	whole.Wifi.Stations[0].TxBitrateMbps = 433
+	whole.Wifi.Stations[0].InactiveSeconds = 1
+	whole.Wifi.Radios[0].RadioTxPower = &RadioTxPower{20}
+	whole.Slivers[0].CPUSecondsTotal = 33
+	whole.Slivers[0].SliverRates = &SliverRates{CPUPercent: 12}
+	whole.Interfaces[0].RxBytesTotal = 0
+	whole.Wifi.Stations[0].RadioNoise = &RadioNoise{-95}
+	seen := map[string]byte{}
+	for _, doc := range []*Document{sampleDoc(), whole} {
+		for _, m := range encodeInflux(doc.Node, doc.TS, doc.Seq, points(doc, allGroups)) {
+			for _, line := range strings.Split(strings.TrimSuffix(string(m.payload), "\n"), "\n") {
+				meas, types := influxFields(t, line)
+				ints, ok := influxInts[meas]
+				if !ok {
+					t.Errorf("measurement %s not in the table", meas)
+				}
+				for k, typ := range types {
+					want := byte('f')
+					if typ == 's' {
+						want = 's'
+					} else if slices.Contains(strings.Fields(ints), k) {
+						want = 'i'
+					}
+					if typ != want {
+						t.Errorf("%s %s: type %c, want %c: %q", meas, k, typ, want, line)
+					}
+					if prev, ok := seen[meas+" "+k]; ok && prev != typ {
+						t.Errorf("%s %s changed type between samples: %c then %c", meas, k, prev, typ)
+					}
+					seen[meas+" "+k] = typ
+				}
+			}
+		}
+	}
+	// Every integer of the table was seen (the table is not stale).
+	for meas, ints := range influxInts {
+		for _, k := range strings.Fields(ints) {
+			if seen[meas+" "+k] != 'i' {
+				t.Errorf("%s %s: not seen as an integer", meas, k)
+			}
+		}
+	}
+	// JSON keeps plain numbers for both.
+	doc := sampleDoc()
+	for _, m := range encodeJSON(doc.Node, doc.TS, doc.Seq, points(doc, []string{"system"}))[:1] {
+		for _, f := range []string{`"cpu_count":2`, `"load1":0.42`, `"memory_total_bytes":134217728`} {
+			if !strings.Contains(string(m.payload), f) {
+				t.Errorf("JSON system lacks %s: %s", f, m.payload)
+			}
+		}
 	}
 }
 
