@@ -22,6 +22,7 @@ wget:wget
 curl:curl
 pgrep:procps
 nsenter:util-linux
+promtool:prometheus
 "
 STATICCHECK_VERSION=v0.8.2
 

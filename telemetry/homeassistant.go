@@ -3,7 +3,9 @@ package telemetry
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // haSensor is one Home Assistant sensor announced by discovery: a field of
@@ -53,20 +55,33 @@ func haNodeID(id string) string {
 }
 
 // haEntityID is the default entity id Home Assistant is asked to use:
-// "sensor." then the object id in its entity id grammar (lower case
-// letters, digits and '_').
+// "sensor." then the object id (a haNodeID and a key) in its entity id
+// grammar: lower case letters, digits and '_'.
 func haEntityID(object string) string {
-	b := []byte(object)
-	for i, c := range b {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			b[i] = c + 'a' - 'A'
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-		default:
-			b[i] = '_'
-		}
-	}
-	return "sensor." + string(b)
+	return "sensor." + strings.ReplaceAll(strings.ToLower(object), "-", "_")
+}
+
+// haConfig is a sensor's discovery payload.
+type haConfig struct {
+	Name                string   `json:"name"`
+	UniqueID            string   `json:"unique_id"`
+	DefaultEntityID     string   `json:"default_entity_id"`
+	StateTopic          string   `json:"state_topic"`
+	ValueTemplate       string   `json:"value_template"`
+	AvailabilityTopic   string   `json:"availability_topic"`
+	PayloadAvailable    string   `json:"payload_available"`
+	PayloadNotAvailable string   `json:"payload_not_available"`
+	Unit                string   `json:"unit_of_measurement,omitempty"`
+	DeviceClass         string   `json:"device_class,omitempty"`
+	StateClass          string   `json:"state_class,omitempty"`
+	Device              haDevice `json:"device"`
+}
+
+// haDevice is the node as a Home Assistant device.
+type haDevice struct {
+	Identifiers  []string `json:"identifiers"`
+	Name         string   `json:"name"`
+	Manufacturer string   `json:"manufacturer"`
 }
 
 // discoveryConfigs returns the retained discovery messages (topic, payload)
@@ -74,43 +89,23 @@ func haEntityID(object string) string {
 // haNodeID; the payloads name the node by its real id (device name,
 // identifiers) and point at its real topics.
 func discoveryConfigs(c *Config, enabled []string) [][2]string {
-	on := map[string]bool{}
-	for _, g := range enabled {
-		on[g] = true
-	}
 	base := c.Prefix + "/" + c.NodeID
 	id := haNodeID(c.NodeID)
-	dev := map[string]any{
-		"identifiers":  []string{"nodekeeper_" + c.NodeID},
-		"name":         c.NodeID,
-		"manufacturer": "nodekeeper",
+	cfg := haConfig{
+		AvailabilityTopic:   base + "/status",
+		PayloadAvailable:    "online",
+		PayloadNotAvailable: "offline",
+		Device:              haDevice{Identifiers: []string{"nodekeeper_" + c.NodeID}, Name: c.NodeID, Manufacturer: "nodekeeper"},
 	}
 	var out [][2]string
 	for _, s := range haSensors {
-		if !on[s.group] {
+		if !slices.Contains(enabled, s.group) {
 			continue
 		}
-		cfg := map[string]any{
-			"name":                  s.name,
-			"unique_id":             id + "_" + s.key,
-			"default_entity_id":     haEntityID(id + "_" + s.key),
-			"state_topic":           base + "/telemetry/" + s.group,
-			"value_template":        "{{ value_json." + s.key + " }}",
-			"availability_topic":    base + "/status",
-			"payload_available":     "online",
-			"payload_not_available": "offline",
-			"device":                dev,
-		}
-		if s.unit != "" {
-			cfg["unit_of_measurement"] = s.unit
-		}
-		if s.deviceClass != "" {
-			cfg["device_class"] = s.deviceClass
-		}
-		if s.stateClass != "" {
-			cfg["state_class"] = s.stateClass
-		}
-		b, _ := json.Marshal(cfg) // maps of strings cannot fail
+		cfg.Name, cfg.UniqueID, cfg.DefaultEntityID = s.name, id+"_"+s.key, haEntityID(id+"_"+s.key)
+		cfg.StateTopic, cfg.ValueTemplate = base+"/telemetry/"+s.group, "{{ value_json."+s.key+" }}"
+		cfg.Unit, cfg.DeviceClass, cfg.StateClass = s.unit, s.deviceClass, s.stateClass
+		b, _ := json.Marshal(&cfg) // strings only: cannot fail
 		out = append(out, [2]string{c.HAPrefix + "/sensor/" + id + "/" + s.key + "/config", string(b)})
 	}
 	return out
