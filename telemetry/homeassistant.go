@@ -8,22 +8,19 @@ import (
 	"strings"
 )
 
-// haSensor is one Home Assistant sensor announced by discovery: a field of
-// a group's flat JSON message.
-type haSensor struct {
-	group, key, name, unit, deviceClass, stateClass string
-}
-
-var haSensors = []haSensor{
-	{"system", "load1", "Load (1 min)", "", "", "measurement"},
-	{"system", "cpu_busy_percent", "CPU busy", "%", "", "measurement"},
-	{"system", "memory_used_percent", "Memory used", "%", "", "measurement"},
-	{"system", "memory_available_bytes", "Memory available", "B", "data_size", "measurement"},
-	{"system", "uptime_seconds", "Uptime", "s", "duration", "total_increasing"},
-	{"system", "processes_total", "Processes", "", "", "measurement"},
-	{"agent", "spool_depth", "Telemetry backlog", "", "", "measurement"},
-	{"agent", "dropped_total", "Telemetry dropped", "", "", "total_increasing"},
-	{"agent", "rss_bytes", "Agent memory", "B", "data_size", "measurement"},
+// haSensors are the Home Assistant sensors announced by discovery, each a
+// field of a group's flat JSON message: group, key, name, unit, device
+// class, state class (a flat table: no code per entry).
+var haSensors = []string{
+	"system", "load1", "Load (1 min)", "", "", "measurement",
+	"system", "cpu_busy_percent", "CPU busy", "%", "", "measurement",
+	"system", "memory_used_percent", "Memory used", "%", "", "measurement",
+	"system", "memory_available_bytes", "Memory available", "B", "data_size", "measurement",
+	"system", "uptime_seconds", "Uptime", "s", "duration", "total_increasing",
+	"system", "processes_total", "Processes", "", "", "measurement",
+	"agent", "spool_depth", "Telemetry backlog", "", "", "measurement",
+	"agent", "dropped_total", "Telemetry dropped", "", "", "total_increasing",
+	"agent", "rss_bytes", "Agent memory", "B", "data_size", "measurement",
 }
 
 // haNodeID is the node id as Home Assistant accepts it in a discovery
@@ -98,15 +95,17 @@ func discoveryConfigs(c *Config, enabled []string) [][2]string {
 		Device:              haDevice{Identifiers: []string{"nodekeeper_" + c.NodeID}, Name: c.NodeID, Manufacturer: "nodekeeper"},
 	}
 	var out [][2]string
-	for _, s := range haSensors {
-		if !slices.Contains(enabled, s.group) {
+	for i := 0; i+5 < len(haSensors); i += 6 {
+		s := haSensors[i : i+6]
+		if !slices.Contains(enabled, s[0]) {
 			continue
 		}
-		cfg.Name, cfg.UniqueID, cfg.DefaultEntityID = s.name, id+"_"+s.key, haEntityID(id+"_"+s.key)
-		cfg.StateTopic, cfg.ValueTemplate = base+"/telemetry/"+s.group, "{{ value_json."+s.key+" }}"
-		cfg.Unit, cfg.DeviceClass, cfg.StateClass = s.unit, s.deviceClass, s.stateClass
+		cfg.Name, cfg.UniqueID = s[2], id+"_"+s[1]
+		cfg.DefaultEntityID = haEntityID(cfg.UniqueID)
+		cfg.StateTopic, cfg.ValueTemplate = base+"/telemetry/"+s[0], "{{ value_json."+s[1]+" }}"
+		cfg.Unit, cfg.DeviceClass, cfg.StateClass = s[3], s[4], s[5]
 		b, _ := json.Marshal(&cfg) // strings only: cannot fail
-		out = append(out, [2]string{c.HAPrefix + "/sensor/" + id + "/" + s.key + "/config", string(b)})
+		out = append(out, [2]string{c.HAPrefix + "/sensor/" + id + "/" + s[1] + "/config", string(b)})
 	}
 	return out
 }

@@ -65,11 +65,11 @@ func TestDiscoveryConfigs(t *testing.T) {
 		c := DefaultConfig()
 		c.NodeID = node
 		cfgs := discoveryConfigs(&c, []string{"system", "agent"})
-		if len(cfgs) != len(haSensors) {
-			t.Fatalf("%s: %d configs, want %d", node, len(cfgs), len(haSensors))
+		if len(cfgs) != len(haSensors)/6 {
+			t.Fatalf("%s: %d configs, want %d", node, len(cfgs), len(haSensors)/6)
 		}
 		for i, m := range cfgs {
-			s := haSensors[i]
+			s := struct{ group, key string }{haSensors[6*i], haSensors[6*i+1]}
 			lv := strings.Split(m[0], "/")
 			if len(lv) != 5 || lv[0] != "homeassistant" || lv[1] != "sensor" || lv[2] != haNodeID(node) || lv[3] != s.key || lv[4] != "config" {
 				t.Errorf("%s: topic %q", node, m[0])

@@ -41,23 +41,19 @@ func (w *promWriter) sample(name, typ, help string, v float64, labels ...string)
 }
 
 // table writes, for each family prefix+names[j]+suffix, one sample per
-// entity i: v[i*len(names)+j] labelled labels[i] (NaN: left out), with
-// helps[j] as its HELP (none when helps is nil). A family ending in _total
-// is a counter, the others are gauges.
-func (w *promWriter) table(prefix string, names []string, suffix string, v []float64, labels [][]string, helps []string) {
+// entity i: v[i*len(names)+j] labelled labels[i] (NaN: left out). A family
+// ending in _total is a counter, the others are gauges.
+func (w *promWriter) table(prefix string, names []string, suffix string, v []float64, labels [][]string) {
 	k := len(names)
 	for j, n := range names {
 		name := prefix + n + suffix
-		typ, help := promGauge, ""
+		typ := promGauge
 		if strings.HasSuffix(name, "_total") {
 			typ = promCounter
 		}
-		if helps != nil {
-			help = helps[j]
-		}
 		for i, l := range labels {
 			if x := v[i*k+j]; !math.IsNaN(x) {
-				w.sample(name, typ, help, x, l...)
+				w.sample(name, typ, "", x, l...)
 			}
 		}
 	}
@@ -85,10 +81,11 @@ func AppendPrometheus(b []byte, doc *Document, root string, now time.Time) []byt
 		appendWifiMetrics(w, wf)
 	}
 	appendAgentMetrics(w, doc)
-	for _, n := range sortedKeys(doc.Collectors) {
+	names := sortedKeys(doc.Collectors)
+	for _, n := range names {
 		w.sample("node_scrape_collector_duration_seconds", promGauge, "", doc.Collectors[n].DurationSeconds, "collector", n)
 	}
-	for _, n := range sortedKeys(doc.Collectors) {
+	for _, n := range names {
 		ok := 1.0
 		if doc.Collectors[n].Error != "" {
 			ok = 0
@@ -132,7 +129,7 @@ func appendWifiMetrics(w *promWriter, wf *Wifi) {
 		labels = append(labels, []string{"ifname", r.Name, "device", r.Phy, "ssid", r.SSID, "bssid", r.MAC,
 			"mode", iwinfoMode(r.Mode), "channel", strconv.Itoa(r.Channel), "frequency", strconv.Itoa(r.FrequencyMHz), "country", ""})
 	}
-	w.table("wifi_network_", wifiNetworkFamilies, "", rv, labels, nil)
+	w.table("wifi_network_", wifiNetworkFamilies, "", rv, labels)
 	for _, r := range wf.Radios {
 		w.sample("wifi_stations", promGauge, "", float64(r.Stations), "ifname", r.Name)
 	}
@@ -149,19 +146,19 @@ func appendWifiMetrics(w *promWriter, wf *Wifi) {
 			float64(s.TxPacketsTotal), float64(s.RxPacketsTotal), float64(s.TxBytesTotal), float64(s.RxBytesTotal))
 		labels = append(labels, []string{"ifname", s.Ifname, "mac", s.MAC})
 	}
-	w.table("wifi_station_", wifiStationFamilies[:], "", sv, labels, nil)
+	w.table("wifi_station_", wifiStationFamilies, "", sv, labels)
 }
 
 // wifiStationFamilies are the exporter's wifi_stations families (after
 // "wifi_station_").
-var wifiStationFamilies = [...]string{
+var wifiStationFamilies = []string{
 	"signal_dbm", "inactive_milliseconds", "expected_throughput_kilobits_per_second", "transmit_kilobits_per_second",
 	"receive_kilobits_per_second", "transmit_packets_total", "receive_packets_total", "transmit_bytes_total", "receive_bytes_total",
 }
 
 // iwinfoModes are nodekeeper's interface modes, each followed by its name
 // in iwinfo (the exporter's mode label).
-var iwinfoModes = [...]string{"ap", "Master", "sta", "Client", "adhoc", "Ad-Hoc", "mesh", "Mesh Point", "monitor", "Monitor",
+var iwinfoModes = []string{"ap", "Master", "sta", "Client", "adhoc", "Ad-Hoc", "mesh", "Mesh Point", "monitor", "Monitor",
 	"ap_vlan", "Master (VLAN)", "wds", "WDS"}
 
 // iwinfoMode names an interface mode as iwinfo does.
@@ -178,43 +175,63 @@ func iwinfoMode(m string) string {
 // CPU share, slivers and the agent. They follow Prometheus' conventions
 // (promtool check metrics has nothing to say about them).
 func appendAgentMetrics(w *promWriter, doc *Document) {
-	w.sample("nodekeeper_sample_seq", promGauge, "Sequence number of the sample.", float64(doc.Seq))
+	const g, c = promGauge, promCounter
+	w.sample("nodekeeper_sample_seq", g, "Sequence number of the sample.", float64(doc.Seq))
 	if s := doc.System; s != nil {
-		busy := math.NaN()
+		w.sample("nodekeeper_cpus", g, "Number of CPUs.", float64(s.CPU.Count))
 		if s.CPU.CPUPercent != nil {
-			busy = s.CPU.BusyPercent
+			w.sample("nodekeeper_cpu_busy_percent", g, "CPU busy share since the previous sample (since boot in the first).", s.CPU.BusyPercent)
 		}
-		w.table("nodekeeper_", nkSystemFamilies[0], "", []float64{float64(s.CPU.Count), busy, float64(s.Processes.Total)},
-			[][]string{nil}, nkSystemFamilies[1])
+		w.sample("nodekeeper_processes", g, "Number of scheduling entities.", float64(s.Processes.Total))
 	}
-	var v []float64
-	var labels [][]string
-	for i := range doc.Slivers {
-		s := &doc.Slivers[i]
-		v = append(v, s.CPUSecondsTotal, float64(s.MemoryBytes), float64(s.MemoryLimitBytes), float64(s.Pids),
-			float64(s.RxBytesTotal), float64(s.TxBytesTotal))
-		labels = append(labels, []string{"sliver", s.Name, "slice", s.Slice})
+	for f := 0; f < len(nkSliverFamilies); f += 2 {
+		name := "nodekeeper_sliver_" + nkSliverFamilies[f]
+		typ := g
+		if strings.HasSuffix(name, "_total") {
+			typ = c
+		}
+		for i := range doc.Slivers {
+			s := &doc.Slivers[i]
+			v := s.CPUSecondsTotal
+			switch f / 2 {
+			case 1:
+				v = float64(s.MemoryBytes)
+			case 2:
+				v = float64(s.MemoryLimitBytes)
+			case 3:
+				v = float64(s.Pids)
+			case 4:
+				v = float64(s.RxBytesTotal)
+			case 5:
+				v = float64(s.TxBytesTotal)
+			}
+			w.sample(name, typ, nkSliverFamilies[f+1], v, "sliver", s.Name, "slice", s.Slice)
+		}
 	}
-	w.table("nodekeeper_sliver_", nkSliverFamilies[0], "", v, labels, nkSliverFamilies[1])
 	if a := doc.Agent; a != nil {
-		w.table("nodekeeper_", nkAgentFamilies[0], "", []float64{float64(a.RSSBytes), float64(a.Goroutines), float64(a.SpoolDepth),
-			float64(a.PublishedTotal), float64(a.DroppedTotal), float64(a.Connected)}, [][]string{nil}, nkAgentFamilies[1])
+		w.sample("nodekeeper_agent_rss_bytes", g, "Resident memory of the agent.", float64(a.RSSBytes))
+		w.sample("nodekeeper_agent_goroutines", g, "Goroutines of the agent.", float64(a.Goroutines))
+		w.sample("nodekeeper_telemetry_spool_messages", g, "Messages waiting in the spool.", float64(a.SpoolDepth))
+		w.sample("nodekeeper_telemetry_published_total", c, "Messages the broker acknowledged.", float64(a.PublishedTotal))
+		w.sample("nodekeeper_telemetry_dropped_total", c, "Messages dropped at the spool's cap.", float64(a.DroppedTotal))
+		w.sample("nodekeeper_telemetry_connected", g, "Whether the MQTT connection is up.", float64(a.Connected))
 	}
 }
 
-// nodekeeper's own families: names (after the prefix) and helps.
-var (
-	nkSystemFamilies = [2][]string{{"cpus", "cpu_busy_percent", "processes"},
-		{"Number of CPUs.", "CPU busy share since the previous sample (since boot in the first).", "Number of scheduling entities."}}
-	nkSliverFamilies = [2][]string{{"cpu_seconds_total", "memory_bytes", "memory_limit_bytes", "pids", "receive_bytes_total", "transmit_bytes_total"},
-		{"CPU time of the sliver's cgroup.", "Memory use of the sliver's cgroup.", "Memory limit of the sliver (0: none).",
-			"Tasks in the sliver's cgroup.", "Bytes the sliver received.", "Bytes the sliver sent."}}
-	nkAgentFamilies = [2][]string{{"agent_rss_bytes", "agent_goroutines", "telemetry_spool_messages", "telemetry_published_total",
-		"telemetry_dropped_total", "telemetry_connected"},
-		{"Resident memory of the agent.", "Goroutines of the agent.", "Messages waiting in the spool.",
-			"Messages the broker acknowledged.", "Messages dropped at the spool's cap.", "Whether the MQTT connection is up."}}
-	wifiNetworkFamilies = []string{"quality", "bitrate", "noise_dbm", "signal_dbm"}
-)
+// nkSliverFamilies are the sliver families (after nodekeeper_sliver_),
+// each followed by its help.
+var nkSliverFamilies = []string{
+	"cpu_seconds_total", "CPU time of the sliver's cgroup.",
+	"memory_bytes", "Memory use of the sliver's cgroup.",
+	"memory_limit_bytes", "Memory limit of the sliver (0: none).",
+	"pids", "Tasks in the sliver's cgroup.",
+	"receive_bytes_total", "Bytes the sliver received.",
+	"transmit_bytes_total", "Bytes the sliver sent.",
+}
+
+// wifiNetworkFamilies are the exporter's wifi families (after
+// "wifi_network_").
+var wifiNetworkFamilies = []string{"quality", "bitrate", "noise_dbm", "signal_dbm"}
 
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))

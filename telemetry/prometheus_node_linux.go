@@ -22,7 +22,7 @@ type nodeScrape struct {
 
 // nodeFiles are single-number files and their gauges (file-nr's first and
 // third numbers, loadavg's first three).
-var nodeFiles = [...]string{
+var nodeFiles = []string{
 	"/proc/sys/net/netfilter/nf_conntrack_count", "node_nf_conntrack_entries",
 	"/proc/sys/net/netfilter/nf_conntrack_max", "node_nf_conntrack_entries_limit",
 	"/proc/sys/kernel/random/entropy_avail", "node_entropy_available_bits",
@@ -38,7 +38,9 @@ func appendNodeMetrics(w *promWriter, root string) {
 		v := bytes.Fields(s.read(nodeFiles[i]))
 		for j, name := range strings.Fields(nodeFiles[i+1]) {
 			if j < len(v) && name != "_" {
-				s.gauge(name, v[j])
+				if x := num(v[j]); !math.IsNaN(x) {
+					s.w.sample(name, promGauge, "", x)
+				}
 			}
 		}
 	}
@@ -49,9 +51,10 @@ func appendNodeMetrics(w *promWriter, root string) {
 	s.thermal()
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
-		str := func(b []byte) string { return unix.ByteSliceToString(b) }
-		w.sample("node_uname_info", promGauge, "", 1, "domainname", str(u.Domainname[:]), "machine", str(u.Machine[:]),
-			"nodename", str(u.Nodename[:]), "release", str(u.Release[:]), "sysname", str(u.Sysname[:]), "version", str(u.Version[:]))
+		w.sample("node_uname_info", promGauge, "", 1, "domainname", unix.ByteSliceToString(u.Domainname[:]),
+			"machine", unix.ByteSliceToString(u.Machine[:]), "nodename", unix.ByteSliceToString(u.Nodename[:]),
+			"release", unix.ByteSliceToString(u.Release[:]), "sysname", unix.ByteSliceToString(u.Sysname[:]),
+			"version", unix.ByteSliceToString(u.Version[:]))
 	}
 }
 
@@ -79,12 +82,6 @@ func num(b []byte) float64 {
 	return v
 }
 
-func (s *nodeScrape) gauge(name string, b []byte) {
-	if v := num(b); !math.IsNaN(v) {
-		s.w.sample(name, promGauge, "", v)
-	}
-}
-
 // cut returns the line b starts with and what follows it.
 func cut(b []byte) (line, rest []byte) {
 	line, rest, _ = bytes.Cut(b, []byte{'\n'})
@@ -92,11 +89,11 @@ func cut(b []byte) (line, rest []byte) {
 }
 
 // cpuModes are the columns of a cpuN line of /proc/stat.
-var cpuModes = [...]string{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice"}
+var cpuModes = []string{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice"}
 
 // statCounters are the other lines of /proc/stat the exporter reports:
 // key, family, type.
-var statCounters = [...]string{
+var statCounters = []string{
 	"btime", "node_boot_time_seconds", promGauge,
 	"ctxt", "node_context_switches_total", promCounter,
 	"intr", "node_intr_total", promCounter,
@@ -163,7 +160,7 @@ func (s *nodeScrape) meminfo() {
 }
 
 // netdevFields are the columns of /proc/net/dev.
-var netdevFields = [...]string{"receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo",
+var netdevFields = []string{"receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo",
 	"receive_frame", "receive_compressed", "receive_multicast", "transmit_bytes", "transmit_packets", "transmit_errs",
 	"transmit_drop", "transmit_fifo", "transmit_colls", "transmit_carrier", "transmit_compressed"}
 
@@ -184,23 +181,23 @@ func (s *nodeScrape) netdev() {
 			v = append(v, num(f[i]))
 		}
 	}
-	s.w.table("node_network_", netdevFields[:], "_total", v, labels, nil)
+	s.w.table("node_network_", netdevFields, "_total", v, labels)
 }
 
 // netclassAttrs are the /sys/class/net/<dev> attributes the exporter's
 // netclass collector reports, and netclassFamilies their families (after
 // node_network_).
 var (
-	netclassAttrs = [...]string{"addr_assign_type", "carrier", "carrier_changes", "carrier_up_count", "carrier_down_count",
+	netclassAttrs = []string{"addr_assign_type", "carrier", "carrier_changes", "carrier_up_count", "carrier_down_count",
 		"dev_id", "dormant", "flags", "ifindex", "iflink", "link_mode", "mtu", "name_assign_type", "netdev_group",
 		"tx_queue_len", "type", "speed"}
-	netclassFamilies = [...]string{"address_assign_type", "carrier", "carrier_changes_total", "carrier_up_changes_total",
+	netclassFamilies = []string{"address_assign_type", "carrier", "carrier_changes_total", "carrier_up_changes_total",
 		"carrier_down_changes_total", "device_id", "dormant", "flags", "iface_id", "iface_link", "iface_link_mode", "mtu_bytes",
 		"name_assign_type", "net_dev_group", "transmit_queue_length", "protocol_type", "speed_bytes"}
 )
 
 // netInfoAttrs are the attributes that label node_network_info.
-var netInfoAttrs = [...]string{"address", "broadcast", "duplex", "ifalias", "operstate"}
+var netInfoAttrs = []string{"address", "broadcast", "duplex", "ifalias", "operstate"}
 
 // netclass writes node_network_info and the attributes of every device in
 // /sys/class/net; an attribute a device cannot report (the carrier of a
@@ -228,12 +225,12 @@ func (s *nodeScrape) netclass() {
 		}
 		labels = append(labels, info[:2])
 	}
-	s.w.table("node_network_", netclassFamilies[:], "", v, labels, nil)
+	s.w.table("node_network_", netclassFamilies, "", v, labels)
 }
 
 // fsSkippedPrefixes are the mount points fsSkipped leaves out, with
 // what is below them.
-var fsSkippedPrefixes = [...]string{"/dev", "/proc", "/run/credentials", "/sys", "/var/lib/docker", "/var/lib/containers/storage"}
+var fsSkippedPrefixes = []string{"/dev", "/proc", "/run/credentials", "/sys", "/var/lib/docker", "/var/lib/containers/storage"}
 
 // fsSkipped tells the mounts the exporter leaves out (node_exporter's
 // list): pseudo filesystems, read-only images and the overlay on /.
@@ -267,16 +264,17 @@ func (s *nodeScrape) filesystems() {
 		if unix.Statfs(s.root+string(f[1]), &st) != nil {
 			continue
 		}
-		bs := float64(st.Bsize)
+		bs := uint64(st.Bsize)
 		labels = append(labels, []string{"device", string(f[0]), "fstype", string(f[2]), "mountpoint", string(f[1])})
-		v = append(v, float64(st.Blocks)*bs, float64(st.Bfree)*bs, float64(st.Bavail)*bs,
-			float64(st.Files), float64(st.Ffree), float64(st.Flags&unix.ST_RDONLY))
+		for _, x := range [...]uint64{st.Blocks * bs, st.Bfree * bs, st.Bavail * bs, st.Files, st.Ffree, uint64(st.Flags & unix.ST_RDONLY)} {
+			v = append(v, float64(x))
+		}
 	}
-	s.w.table("node_filesystem_", filesystemFamilies, "", v, labels, nil)
+	s.w.table("node_filesystem_", filesystemFamilies, "", v, labels)
 }
 
 // thermalAttrs label node_thermal_zone_temp: the first two are required.
-var thermalAttrs = [...]string{"type", "policy", "mode", "passive"}
+var thermalAttrs = []string{"type", "policy", "mode", "passive"}
 
 // thermal writes node_thermal_zone_temp{zone,type,policy[,mode][,passive]}
 // for thermal_zone0, 1, ... up to the first without type, policy or temp.
