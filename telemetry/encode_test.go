@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
 )
 
 // sampleDoc is a document with every group filled in.
@@ -117,59 +119,53 @@ func TestEncodeInflux(t *testing.T) {
 	}
 }
 
-// influxFields parses a line's measurement and fields into their types:
-// 'i' integer, 'f' float, 's' string.
+// influxFields decodes a line with the line-protocol parser Telegraf's
+// influx data format uses (influxdata/line-protocol/v2) and returns its
+// measurement and its fields' types: 'i' integer, 'f' float, 's' string.
 func influxFields(t *testing.T, line string) (string, map[string]byte) {
 	t.Helper()
-	i := 0
-	for i < len(line) && line[i] != ' ' { // measurement and tags
-		if line[i] == '\\' {
-			i++
-		}
-		i++
+	dec := lineprotocol.NewDecoderWithBytes([]byte(line))
+	if !dec.Next() {
+		t.Fatalf("%q: no line", line)
 	}
-	meas, _, _ := strings.Cut(line[:i], ",")
-	rest := line[i+1 : strings.LastIndexByte(line, ' ')]
+	meas, err := dec.Measurement()
+	if err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	for {
+		k, _, err := dec.NextTag()
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if k == nil {
+			break
+		}
+	}
 	types := map[string]byte{}
-	for rest != "" {
-		k, v, ok := strings.Cut(rest, "=")
-		if !ok {
-			t.Fatalf("%q: field without '=' at %q", line, rest)
+	for {
+		k, v, err := dec.NextField()
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
 		}
-		var typ byte
-		if strings.HasPrefix(v, `"`) {
-			j := 1
-			for ; j < len(v) && v[j] != '"'; j++ {
-				if v[j] == '\\' {
-					j++
-				}
-			}
-			typ, rest = 's', v[j+1:]
-		} else {
-			num, after, _ := strings.Cut(v, ",")
-			if n, isInt := strings.CutSuffix(num, "i"); isInt {
-				if _, err := strconv.ParseInt(n, 10, 64); err != nil {
-					t.Errorf("%q: field %s=%s: %v", line, k, num, err)
-				}
-				typ = 'i'
-			} else {
-				if _, err := strconv.ParseFloat(num, 64); err != nil {
-					t.Errorf("%q: field %s=%s: %v", line, k, num, err)
-				}
-				typ = 'f'
-			}
-			rest = "," + after
-			if after == "" {
-				rest = ""
-			}
+		if k == nil {
+			break
 		}
-		if _, dup := types[k]; dup {
+		typ := map[lineprotocol.ValueKind]byte{lineprotocol.Int: 'i', lineprotocol.Float: 'f', lineprotocol.String: 's'}[v.Kind()]
+		if typ == 0 {
+			t.Errorf("%q: field %s of kind %v", line, k, v.Kind())
+		}
+		if _, dup := types[string(k)]; dup {
 			t.Errorf("%q: field %s twice", line, k)
 		}
-		types[k] = typ
-		rest = strings.TrimPrefix(rest, ",")
+		types[string(k)] = typ
 	}
-	return meas, types
+	if _, err := dec.Time(lineprotocol.Nanosecond, time.Time{}); err != nil {
+		t.Errorf("%q: timestamp: %v", line, err)
+	}
+	if dec.Next() {
+		t.Errorf("%q: more than one line", line)
+	}
+	return string(meas), types
 }
 
 // influxInts are the integer fields of each measurement (docs/telemetry.md);
@@ -189,6 +185,7 @@ var influxInts = map[string]string{
 }
 
 // TestInfluxFieldTypes: integers are written as integers (with 'i'),
+// as Telegraf's parser reads them,
 // floats as floats even when whole, and each field has the same type in
 // every sample whatever its value: InfluxDB refuses a field that changes
 // type ("field type conflict").
