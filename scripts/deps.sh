@@ -23,6 +23,7 @@ curl:curl
 pgrep:procps
 nsenter:util-linux
 node:nodejs
+promtool:prometheus
 "
 STATICCHECK_VERSION=v0.8.2
 

@@ -335,7 +335,7 @@ func TestSeqAcrossRestart(t *testing.T) {
 func TestEventsInfluxAndHomeAssistant(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t, "")
-	node := randName("n")
+	node := randName("n") + ".lan" // a hostname-like id: the discovery topic maps it
 	sub := subscribe(t, b.url(), "", "#")
 	c := testConfig(b.url(), node)
 	c.Collectors["agent"] = true
@@ -352,7 +352,7 @@ func TestEventsInfluxAndHomeAssistant(t *testing.T) {
 	if ev["node"] != node || ev["kind"] != "policy_action" || ev["source"] != "limit-sliver" || ev["fields"].(map[string]any)["sliver"] != "s3" {
 		t.Errorf("event %v", ev)
 	}
-	cfgTopic := "homeassistant/sensor/" + node + "/load1/config"
+	cfgTopic := "homeassistant/sensor/" + haNodeID(node) + "/load1/config"
 	waitFor(t, 30*time.Second, "discovery", func() bool { return len(sub.on(cfgTopic)) == 1 })
 	var ha map[string]any
 	json.Unmarshal(sub.on(cfgTopic)[0].Payload(), &ha)
