@@ -149,7 +149,7 @@ func TestRemoteAllowConfig(t *testing.T) {
 	}{
 		{"telemetry.broker", ""},
 		{"lan", ""},
-		{"remote.trusted_key", "not remote.trusted_key, remote.unmanaged"},
+		{"remote.trusted_key", "not remote.trusted_key, remote.threshold, remote.unmanaged"},
 		{"remote.remote_allow", "remote.remote_allow"},
 		{"telemetry.", "want SECTION or SECTION.OPTION"},
 		{"a b", "want SECTION or SECTION.OPTION"},
