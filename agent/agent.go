@@ -20,6 +20,7 @@ import (
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // Options say where the agent finds its configuration.
@@ -77,7 +78,7 @@ type Agent struct {
 	engStop  func()
 	remote   remoteState
 	health   nodeHealth
-	errs     []ErrorEntry
+	errs     []wire.ErrorEntry
 	limits   map[string]container.Resources // set by policies on running slivers
 	ifDown   map[string]bool                // interfaces policies took down (true) or up
 	override overrideFile

@@ -16,6 +16,7 @@ import (
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // A desired document applies all or nothing:
@@ -46,7 +47,7 @@ type applyPlan struct {
 type settingChange struct {
 	section, option string
 	createType      string // the section is missing: create it with this type
-	value           Setting
+	value           wire.Setting
 }
 
 // refusal is a part of a document that was left out.
@@ -54,7 +55,7 @@ type refusal struct{ member, msg string }
 
 // apply runs a document through prepare, execute and confirm. The caller
 // holds applyMu.
-func (a *Agent) apply(ctx context.Context, d *Desired, raw []byte, signer PublicKey) {
+func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wire.PublicKey) {
 	plan, undo, refusals, err := a.prepare(ctx, d, signer)
 	for _, r := range refusals {
 		a.log.Warn("desired document: part left out", "seq", d.Seq, "member", r.member, "why", r.msg)
@@ -109,7 +110,7 @@ func (a *Agent) apply(ctx context.Context, d *Desired, raw []byte, signer Public
 
 // prepare checks a document against the node and returns what to do and
 // how to undo it.
-func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*applyPlan, *undoLog, []refusal, error) {
+func (a *Agent) prepare(ctx context.Context, d *desiredDoc, signer wire.PublicKey) (*applyPlan, *undoLog, []refusal, error) {
 	cfg := a.config()
 	un := unmanagedSet(cfg.Remote.Unmanaged)
 	plan := &applyPlan{seq: d.Seq, files: map[string]*string{}}
@@ -120,12 +121,12 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 	var refused []refusal
 
 	// Settings, tried on a copy of the config first.
-	d.withNodeState()
+	d.WithNodeState()
 	p, err := a.cursor.LoadCommitted(Package)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("config: %w", err)
 	}
-	for _, key := range d.settingsInOrder() {
+	for _, key := range d.SettingsInOrder() {
 		sec, opt, _ := strings.Cut(key, ".")
 		if no, why := un.setting(sec, opt); no {
 			refused = append(refused, refusal{"setting " + key, why + ": not changed"})
@@ -546,7 +547,7 @@ func (a *Agent) undoSettings(us []uciUndo) error {
 			}
 			continue
 		}
-		ch := settingChange{section: u.Section, option: u.Option, value: Setting{Values: u.Values, List: u.List, Delete: !u.Had}}
+		ch := settingChange{section: u.Section, option: u.Option, value: wire.Setting{Values: u.Values, List: u.List, Delete: !u.Had}}
 		if err := setOption(p, ch); err != nil {
 			return fmt.Errorf("restore %s.%s: %w", u.Section, u.Option, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // Package is the UCI package the agent reads: /etc/config/nodekeeper.
@@ -115,7 +116,7 @@ type SliversConfig struct {
 // aggregation of peers' documents.
 type RemoteConfig struct {
 	Enabled       bool
-	TrustedKeys   []PublicKey
+	TrustedKeys   []wire.PublicKey
 	ConfirmWindow time.Duration
 	// Unmanaged lists what remote documents may not change: "SECTION",
 	// "SECTION.OPTION", "slice:NAME", "policies" or "policy:FILE".
@@ -271,7 +272,7 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		MaxPeers:      rem.integer("max_peers", 32, 1, 1024),
 	}
 	for _, k := range rem.list("trusted_key") {
-		pk, err := ParsePublicKey([]byte(k))
+		pk, err := wire.ParsePublicKey([]byte(k))
 		if err != nil {
 			rem.fail("trusted_key", "%q: %v", k, err)
 			continue

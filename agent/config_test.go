@@ -9,6 +9,7 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // loadText writes text as the nodekeeper package and loads it.
@@ -55,7 +56,7 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigValues(t *testing.T) {
-	k, _ := GenerateKey()
+	k, _ := wire.GenerateKey()
 	c, err := loadText(t, `
 config agent 'agent'
 	option node_id 'n2'

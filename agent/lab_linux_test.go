@@ -26,6 +26,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // The lab: a network namespace of the test's own with a mosquitto inside,
@@ -205,8 +206,8 @@ func (w *watcher) eventsWith(s string) []string {
 }
 
 // state decodes the latest state report of node.
-func (w *watcher) state(node string) (StateReport, bool) {
-	var s StateReport
+func (w *watcher) state(node string) (wire.StateReport, bool) {
+	var s wire.StateReport
 	b := w.latest("nodekeeper/" + node + "/state")
 	if b == nil {
 		return s, false

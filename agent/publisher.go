@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // startPublisher builds the MQTT publisher from the configuration in
@@ -98,7 +99,7 @@ func (a *Agent) restartPublisher() error {
 // goroutine: it keeps a copy of the latest one for runDesired and returns.
 func (a *Agent) onDesired(_ string, payload []byte) {
 	m := envelopeMsg{size: len(payload)}
-	if len(payload) <= MaxEnvelopeBytes { // a bigger one is refused unread
+	if len(payload) <= wire.MaxEnvelopeBytes { // a bigger one is refused unread
 		m.payload = append([]byte(nil), payload...)
 	}
 	for {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // runDesired handles desired envelopes one at a time, the latest first
@@ -58,10 +59,10 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 		return
 	}
 	if m.payload == nil {
-		a.refuse(0, fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", m.size, MaxEnvelopeBytes))
+		a.refuse(0, fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", m.size, wire.MaxEnvelopeBytes))
 		return
 	}
-	doc, key, err := Open(cfg.Remote.TrustedKeys, m.payload)
+	doc, key, err := wire.Open(cfg.Remote.TrustedKeys, m.payload)
 	if err != nil {
 		a.refuse(0, err)
 		return
@@ -90,7 +91,7 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 		a.refuse(head.Seq, fmt.Errorf("cannot record seq %d: %w", head.Seq, err))
 		return
 	}
-	d, err := ParseDesired(doc, cfg.Agent.NodeID)
+	d, err := parseDesired(doc, cfg.Agent.NodeID)
 	if err != nil {
 		a.refuse(head.Seq, err)
 		return

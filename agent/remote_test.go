@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nodekeeper/nodekeeper/policy"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // TestDesiredRefused feeds envelopes to the agent's handler one after the
@@ -16,15 +17,15 @@ import (
 // previous run persisted: each is refused with its reason, nothing is
 // applied, and the seq a verified document spends is persisted at once.
 func TestDesiredRefused(t *testing.T) {
-	key, _ := GenerateKey()
-	other, _ := GenerateKey()
+	key, _ := wire.GenerateKey()
+	other, _ := wire.GenerateKey()
 	dir := t.TempDir()
 	// What a previous run left: seq 7 seen, 6 applied.
 	if err := (stateStore{dir}).save(remoteState{AppliedSeq: 6, SeenSeq: 7}); err != nil {
 		t.Fatal(err)
 	}
 	a := &Agent{
-		cfg:     &Config{Agent: AgentConfig{NodeID: "n1"}, Remote: RemoteConfig{TrustedKeys: []PublicKey{key.Public()}}},
+		cfg:     &Config{Agent: AgentConfig{NodeID: "n1"}, Remote: RemoteConfig{TrustedKeys: []wire.PublicKey{key.Public()}}},
 		log:     slog.New(slog.DiscardHandler),
 		store:   stateStore{dir},
 		dirty:   make(chan struct{}, 1),
@@ -39,8 +40,8 @@ func TestDesiredRefused(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"node": node, "seq": seq})
 		return b
 	}
-	seal := func(k SecretKey, b []byte) []byte { e, _ := Seal(k, b); return e }
-	tampered, _ := json.Marshal(Envelope{Document: doc("n1", 9), Signature: string(Sign(key, doc("n1", 10)))})
+	seal := func(k wire.SecretKey, b []byte) []byte { e, _ := wire.Seal(k, b); return e }
+	tampered, _ := json.Marshal(wire.Envelope{Document: doc("n1", 9), Signature: string(wire.Sign(key, doc("n1", 10)))})
 	tests := []struct {
 		name     string
 		wire     []byte
@@ -53,7 +54,7 @@ func TestDesiredRefused(t *testing.T) {
 		{"untrusted key", seal(other, doc("n1", 8)), 0, "not trusted", 0, 7},
 		{"tampered", tampered, 0, "signature does not verify", 0, 7},
 		{"not an envelope", []byte(`{"doc":1}`), 0, "unknown field", 0, 7},
-		{"oversized", nil, MaxEnvelopeBytes + 1, "exceeds the 1048576-byte limit", 0, 7},
+		{"oversized", nil, wire.MaxEnvelopeBytes + 1, "exceeds the 1048576-byte limit", 0, 7},
 		{"older than seen", seal(key, doc("n1", 5)), 0, "seq 5 is not above the last seen 7", 5, 7},
 		{"replayed", seal(key, doc("n1", 7)), 0, "seq 7 is not above the last seen 7", 7, 7},
 		{"for another node", seal(key, doc("n2", 8)), 0, `node "n2", but this node is "n1"`, 8, 8},

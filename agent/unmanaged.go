@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // The owner keeps the last word: `list unmanaged` in the remote section
@@ -36,7 +37,7 @@ func checkUnmanaged(u string) error {
 		}
 		return nil
 	case strings.HasPrefix(u, "policy:"):
-		if !validPolicyFile(strings.TrimPrefix(u, "policy:")) {
+		if !wire.ValidPolicyFile(strings.TrimPrefix(u, "policy:")) {
 			return errors.New("policy: needs a policy file name (NAME.lua)")
 		}
 		return nil

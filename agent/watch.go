@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // WatchOptions say how `nodekeeper watch` reaches the broker and what it
@@ -170,7 +171,7 @@ func (w *WatchView) Handle(topic string, payload []byte) {
 		}
 		w.line(node, "event", text)
 	case sub == "state":
-		var r StateReport
+		var r wire.StateReport
 		if json.Unmarshal(payload, &r) != nil {
 			return
 		}
@@ -184,7 +185,7 @@ func (w *WatchView) Handle(topic string, payload []byte) {
 
 // stateLine sums up a state report: node state, applied document, slivers
 // and the latest error.
-func stateLine(r StateReport) string {
+func stateLine(r wire.StateReport) string {
 	parts := []string{string(r.NodeState), fmt.Sprintf("applied seq %d", r.AppliedSeq)}
 	if r.SeenSeq != r.AppliedSeq {
 		parts = append(parts, fmt.Sprintf("seen %d", r.SeenSeq))

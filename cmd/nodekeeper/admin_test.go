@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nodekeeper/nodekeeper/agent"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // keygen, sign and push: the admin's side of remote management, up to the
@@ -31,7 +31,7 @@ func TestKeygenSignPush(t *testing.T) {
 		t.Errorf("keygen over existing files: exit %d, %q", code, errs)
 	}
 	pubText, _ := os.ReadFile(prefix + ".pub")
-	pub, err := agent.ParsePublicKey(pubText)
+	pub, err := wire.ParsePublicKey(pubText)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestKeygenSignPush(t *testing.T) {
 		t.Fatalf("sign: exit %d: %s", code, errs)
 	}
 	env, _ := os.ReadFile(doc + ".env")
-	if got, k, err := agent.Open([]agent.PublicKey{pub}, bytes.TrimSpace(env)); err != nil || k.ID() != pub.ID() || !bytes.Contains(got, []byte(`"seq":4`)) {
+	if got, k, err := wire.Open([]wire.PublicKey{pub}, bytes.TrimSpace(env)); err != nil || k.ID() != pub.ID() || !bytes.Contains(got, []byte(`"seq":4`)) {
 		t.Errorf("the envelope does not open with the public key: %v", err)
 	}
 	if _, errs, code := run("sign", "-k", prefix+".sec", "--usign", doc); code != 0 {
@@ -49,7 +49,7 @@ func TestKeygenSignPush(t *testing.T) {
 	}
 	sig, _ := os.ReadFile(doc + ".sig")
 	body, _ := os.ReadFile(doc)
-	if _, err := agent.Verify([]agent.PublicKey{pub}, body, sig); err != nil {
+	if _, err := wire.Verify([]wire.PublicKey{pub}, body, sig); err != nil {
 		t.Errorf("the usign signature does not verify: %v", err)
 	}
 

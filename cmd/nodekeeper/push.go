@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/agent"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func init() {
@@ -58,13 +59,13 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
 			return 1
 		}
-		if b, err = json.Marshal(agent.Envelope{Document: b, Signature: string(sb)}); err != nil {
+		if b, err = json.Marshal(wire.Envelope{Document: b, Signature: string(sb)}); err != nil {
 			fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
 			return 1
 		}
 	}
 	if *key != "" {
-		k, err := agent.ReadSecretKeyFile(*key)
+		k, err := wire.ReadSecretKeyFile(*key)
 		if err != nil {
 			fmt.Fprintf(stderr, "nodekeeper push: %v\n", err)
 			return 1

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/nodekeeper/nodekeeper/agent"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func runSign(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, signUsage)
 		return 2
 	}
-	k, err := agent.ReadSecretKeyFile(*key)
+	k, err := wire.ReadSecretKeyFile(*key)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper sign: %v\n", err)
 		return 1
@@ -43,7 +44,7 @@ func runSign(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var b []byte
 	dest := *out
 	if *usign {
-		b = agent.Sign(k, doc)
+		b = wire.Sign(k, doc)
 		if dest == "" {
 			dest = pos[0] + ".sig"
 		}

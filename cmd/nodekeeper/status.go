@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/container"
 )
 
 func init() {
@@ -65,7 +67,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		for _, x := range s.Slivers {
 			limits := "-"
 			if x.Limits != nil {
-				limits = resourcesText(*x.Limits)
+				limits = resourcesText(container.Resources(*x.Limits))
 			}
 			held := string(x.Held)
 			if held == "" {

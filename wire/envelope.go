@@ -1,4 +1,4 @@
-package agent
+package wire
 
 import (
 	"bytes"
@@ -30,12 +30,12 @@ func Seal(k SecretKey, document []byte) ([]byte, error) {
 
 // Open checks an envelope: its size, its signature by one of the trusted
 // keys, and returns the signed document bytes and the key that signed them.
-func Open(trusted []PublicKey, wire []byte) ([]byte, PublicKey, error) {
-	if len(wire) > MaxEnvelopeBytes {
-		return nil, PublicKey{}, fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", len(wire), MaxEnvelopeBytes)
+func Open(trusted []PublicKey, msg []byte) ([]byte, PublicKey, error) {
+	if len(msg) > MaxEnvelopeBytes {
+		return nil, PublicKey{}, fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", len(msg), MaxEnvelopeBytes)
 	}
 	var env Envelope
-	dec := json.NewDecoder(bytes.NewReader(wire))
+	dec := json.NewDecoder(bytes.NewReader(msg))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&env); err != nil {
 		return nil, PublicKey{}, fmt.Errorf("desired envelope: %w", err)
