@@ -25,7 +25,7 @@ func place(s *dir.Slice, group []string, inv *inventory.Inventory, exclude map[s
 			return why, true
 		}
 		if n := inv.Nodes[id]; n != nil && n.State != nil {
-			if why, ok := n.State.Refused()[s.Name]; ok {
+			if why, ok := inventory.Refused(n.State)[s.Name]; ok {
 				return why, true
 			}
 		}
@@ -56,7 +56,7 @@ func place(s *dir.Slice, group []string, inv *inventory.Inventory, exclude map[s
 		n := inv.Nodes[id]
 		c := cand{id: id, up: n.Online()}
 		if n.State != nil {
-			if sr := n.State.Sliver(s.Name); sr != nil && sr.Remote {
+			if sr := inventory.SliverOf(n.State, s.Name); sr != nil && sr.Remote {
 				c.holds = true
 			}
 		}

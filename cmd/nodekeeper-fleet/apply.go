@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"os/user"
+	"syscall"
+	"time"
+
+	"github.com/nodekeeper/nodekeeper/fleet/rollout"
+	"github.com/nodekeeper/nodekeeper/wire"
+)
+
+func init() {
+	register(command{name: "apply", summary: "sign and push a fleet directory in waves (canary, doubling, soak, rollback)", run: runApply})
+}
+
+const applyUsage = `usage: nodekeeper-fleet apply DIR -k ADMIN.sec --broker URL [flags]
+Pushes every node whose document changes, in waves: a canary, then waves
+growing each time; a wave must apply with no errors and stay online for the
+soak before the next starts; a wave with more than --max-failed of its
+nodes failed stops the rollout and gets its previous documents back.
+The rollout's record (retained, signed, <prefix>/_fleet/rollout) is the
+lock: a second apply refuses while one runs (--resume, --take-over).`
+
+func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	var bf brokerFlags
+	bf.register(fs)
+	keyFile := fs.String("k", "", "the admin's usign secret key (signs documents and the rollout record)")
+	canary := fs.Int("canary", 1, "nodes in the first wave")
+	growth := fs.Float64("growth", 2, "each wave is this many times the last")
+	soak := fs.Duration("soak", 60*time.Second, "how long a wave must stay online and applied (0: none)")
+	maxFailed := fs.Float64("max-failed", 10, "stop when more than this percentage of a wave failed")
+	waveTimeout := fs.Duration("wave-timeout", 5*time.Minute, "how long to wait for a wave's state reports")
+	takeOver := fs.Bool("take-over", false, "start anew over a running rollout (another admin's, or one interrupted)")
+	resume := fs.Bool("resume", false, "continue the running rollout of the same plan")
+	pos, st, done := parseFlags(fs, applyUsage, args, stderr)
+	if done {
+		return st
+	}
+	if len(pos) != 1 || bf.url == "" || *keyFile == "" {
+		fmt.Fprintln(stderr, applyUsage)
+		return 2
+	}
+	if *canary < 1 || *growth < 1 || *maxFailed < 0 || *maxFailed >= 100 || *soak < 0 {
+		fmt.Fprintln(stderr, "nodekeeper-fleet apply: --canary >= 1, --growth >= 1, 0 <= --max-failed < 100, --soak >= 0")
+		return 2
+	}
+	f, err := loadDir(pos[0], stderr)
+	if err != nil {
+		return 1
+	}
+	key, err := wire.ReadSecretKeyFile(*keyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
+		return 1
+	}
+	trusted, err := bf.trusted()
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	c, err := bf.dial(dctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
+		return 1
+	}
+	defer c.Close()
+	o := rollout.Options{Key: key, Trusted: trusted, Who: who(), Canary: *canary, Growth: *growth, Soak: *soak,
+		MaxFailed: *maxFailed / 100, WaveTimeout: *waveTimeout, Quiet: bf.quiet, TakeOver: *takeOver, Resume: *resume,
+		Verifier: verifier(append(trusted, key.Public())), Out: stdout}
+	if *soak == 0 {
+		o.Soak = -1
+	}
+	if *maxFailed == 0 {
+		o.MaxFailed = 1e-9
+	}
+	rec, err := rollout.Apply(ctx, c, f, o)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "nodekeeper-fleet apply: interrupted; the record stays running: apply --resume continues it\n")
+	case rec != nil && errors.Is(err, rollout.ErrWaveFailed):
+		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v (%s)\n", err, rec.Note)
+	default:
+		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
+	}
+	return 1
+}
+
+// who names the admin in the rollout record: user@host.
+func who() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
