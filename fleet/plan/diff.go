@@ -228,3 +228,9 @@ func indent(doc []byte, expandLua bool) []byte {
 	enc.Encode(v)
 	return buf.Bytes()
 }
+
+// Standing tells how a node stands with its retained document.
+func Standing(n *inventory.Node) Where {
+	w, _ := standing(n)
+	return w
+}

@@ -314,3 +314,39 @@ func (n *Node) SetFailStart(names ...string) {
 		n.no.FailStart[s] = true
 	}
 }
+
+// PublishDocument publishes a telemetry document (<prefix>/<node>/document,
+// as the agent with telemetry.publish_document does) in which each
+// started sliver of the documents uses cpuPercent and memBytes.
+func (n *Node) PublishDocument(cpuPercent float64, memBytes int64) error {
+	n.mu.Lock()
+	type sliver struct {
+		Name        string  `json:"name"`
+		Slice       string  `json:"slice"`
+		ID          int     `json:"id"`
+		State       string  `json:"state"`
+		MemoryBytes int64   `json:"memory_bytes"`
+		CPUPercent  float64 `json:"cpu_percent"`
+		RxBps       float64 `json:"rx_bps"`
+		TxBps       float64 `json:"tx_bps"`
+	}
+	doc := struct {
+		Node    string   `json:"node"`
+		TS      float64  `json:"ts"`
+		Slivers []sliver `json:"slivers"`
+	}{Node: n.ID, TS: float64(time.Now().UnixMilli()) / 1000}
+	for _, s := range n.remote {
+		if s.Request == container.Start {
+			doc.Slivers = append(doc.Slivers, sliver{Name: s.Name, Slice: s.Slice, ID: s.ID, State: "started", MemoryBytes: memBytes, CPUPercent: cpuPercent, RxBps: 1000, TxBps: 500})
+		}
+	}
+	c := n.client
+	n.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("node %s: not started", n.ID)
+	}
+	b, _ := json.Marshal(doc)
+	t := c.Publish(n.topic("document"), 0, false, b)
+	t.WaitTimeout(10 * time.Second)
+	return t.Error()
+}
