@@ -26,13 +26,13 @@ type Watcher struct {
 	offline map[string]int
 }
 
-// Watch subscribes to every node's status and state and applies what
-// comes to inv (which the caller no longer touches but through the
-// Watcher).
-func Watch(ctx context.Context, c *broker.Conn, inv *inventory.Inventory, v inventory.Verifier) (*Watcher, error) {
+// Watch subscribes to the status and state of node (every node: "+")
+// and applies what comes to inv (which the caller no longer touches but
+// through the Watcher).
+func Watch(ctx context.Context, c *broker.Conn, inv *inventory.Inventory, v inventory.Verifier, node string) (*Watcher, error) {
 	w := &Watcher{inv: inv, v: v, wake: make(chan struct{}), offline: map[string]int{}}
 	for _, leaf := range []string{"status", "state"} {
-		if err := c.Subscribe(ctx, c.Prefix()+"/+/"+leaf, func(topic string, payload []byte) { w.on(c.Prefix(), topic, payload) }); err != nil {
+		if err := c.Subscribe(ctx, c.Prefix()+"/"+node+"/"+leaf, func(topic string, payload []byte) { w.on(c.Prefix(), topic, payload) }); err != nil {
 			return nil, err
 		}
 	}

@@ -600,3 +600,7 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+// ReadFile reads a file someone named (a document to push, a file of a
+// directory): a regular file, not blocking on a FIFO, at most 1 MiB.
+func ReadFile(path string) ([]byte, error) { return readFile(path) }

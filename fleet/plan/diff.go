@@ -113,6 +113,21 @@ func standing(n *inventory.Node) (Where, string) {
 	return Failed, why
 }
 
+// Changes lists what differs between two documents (old nil: the node
+// had none).
+func Changes(old, new []byte) ([]string, error) {
+	var o, n Document
+	if old != nil {
+		if err := json.Unmarshal(old, &o); err != nil {
+			return nil, err
+		}
+	}
+	if err := json.Unmarshal(new, &n); err != nil {
+		return nil, err
+	}
+	return changes(&o, &n, old != nil), nil
+}
+
 // changes lists what differs between two documents.
 func changes(old, new *Document, had bool) []string {
 	var out []string

@@ -98,7 +98,7 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 	if err != nil {
 		return nil, err
 	}
-	w, err := deliver.Watch(ctx, c, inv, o.Verifier)
+	w, err := deliver.Watch(ctx, c, inv, o.Verifier, "+")
 	if err != nil {
 		return nil, err
 	}
