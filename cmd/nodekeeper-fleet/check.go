@@ -29,7 +29,7 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: %d groups, %d slices, %d policies: ok\n", pos[0], len(f.Groups)-1, len(f.Slices), len(f.Policies))
+	fmt.Fprintf(stdout, "%s: ok (groups %d, slices %d, policies %d)\n", pos[0], len(f.Groups)-1, len(f.Slices), len(f.Policies))
 	return 0
 }
 

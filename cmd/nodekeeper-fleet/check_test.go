@@ -17,7 +17,7 @@ func TestCheckCommand(t *testing.T) {
 		status int
 		out    string
 	}{
-		{[]string{"check", "../../fleet/dir/testdata/good"}, 0, "2 groups, 2 slices, 1 policies: ok"},
+		{[]string{"check", "../../fleet/dir/testdata/good"}, 0, "ok (groups 2, slices 2, policies 1)"},
 		{[]string{"check", bad}, 1, "slices/s.yaml:1: slice s: placed on group \"nope\""},
 		{[]string{"check", bad}, 1, "slices/s.yaml:2: slice s: template without sha256"},
 		{[]string{"check"}, 2, "usage: nodekeeper-fleet check DIR"},
