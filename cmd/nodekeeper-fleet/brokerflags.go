@@ -18,7 +18,7 @@ type brokerFlags struct {
 	url, prefix               string
 	caFile, certFile, keyFile string
 	username, passFile        string
-	quiet                     time.Duration
+	quiet, timeout            time.Duration
 	pubFiles                  listFlag
 }
 
@@ -35,6 +35,7 @@ func (b *brokerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&b.keyFile, "cert-key", "", "client certificate's key (PEM)")
 	fs.StringVar(&b.username, "username", "", "MQTT username")
 	fs.StringVar(&b.passFile, "password-file", "", "file holding the MQTT password")
+	fs.DurationVar(&b.timeout, "timeout", 2*time.Minute, "give up on the broker after this long (besides --wait and --documents)")
 	fs.DurationVar(&b.quiet, "quiet", 500*time.Millisecond, "the broker has sent every retained message once it was quiet this long")
 	fs.Var(&b.pubFiles, "pub", "an admin's public key (usign .pub) whose documents and rollout records are trusted (repeatable)")
 }

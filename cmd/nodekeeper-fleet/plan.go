@@ -42,7 +42,7 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*bf.quiet+60e9)
+	ctx, cancel := context.WithTimeout(context.Background(), bf.timeout)
 	defer cancel()
 	c, err := bf.dial(ctx)
 	if err != nil {

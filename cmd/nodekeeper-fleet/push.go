@@ -96,7 +96,7 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	timeout := wait.d
-	ctx, cancel := context.WithTimeout(context.Background(), 2*bf.quiet+timeout+60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), bf.timeout+timeout)
 	defer cancel()
 	c, err := bf.dial(ctx)
 	if err != nil {

@@ -45,7 +45,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet status: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*bf.quiet+*listen+60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), bf.timeout+*listen)
 	defer cancel()
 	c, err := bf.dial(ctx)
 	if err != nil {

@@ -165,22 +165,27 @@ func (c *Conn) Subscribe(ctx context.Context, filter string, h func(topic string
 func (c *Conn) Close() { c.c.Disconnect(250) }
 
 // Retained collects the retained messages of filters: it subscribes and
-// gathers what arrives until no message came for quiet (the broker sends
-// retained messages at once, so a quiet spell means it has sent them
-// all), or ctx ends. A message with an empty payload (a cleared topic)
-// removes its topic.
+// gathers what arrives until no retained message came for quiet (the
+// broker sends the retained messages at once, so a quiet spell means it
+// has sent them all), or ctx ends. Live messages that arrive meanwhile
+// are taken too (they are newer) but do not hold the snapshot open, so a
+// busy fleet still gets one. A message with an empty payload (a cleared
+// topic) removes its topic.
 func (c *Conn) Retained(ctx context.Context, filters []string, quiet time.Duration) (map[string][]byte, error) {
 	var mu sync.Mutex
 	got := map[string][]byte{}
 	kick := make(chan struct{}, 1)
-	h := func(topic string, payload []byte) {
+	h := func(_ mqtt.Client, m mqtt.Message) {
 		mu.Lock()
-		if len(payload) == 0 {
-			delete(got, topic)
+		if len(m.Payload()) == 0 {
+			delete(got, m.Topic())
 		} else {
-			got[topic] = append([]byte(nil), payload...)
+			got[m.Topic()] = append([]byte(nil), m.Payload()...)
 		}
 		mu.Unlock()
+		if !m.Retained() {
+			return
+		}
 		select {
 		case kick <- struct{}{}:
 		default:
@@ -190,7 +195,7 @@ func (c *Conn) Retained(ctx context.Context, filters []string, quiet time.Durati
 	for _, f := range filters {
 		m[f] = 1
 	}
-	tok := c.c.SubscribeMultiple(m, handler(h))
+	tok := c.c.SubscribeMultiple(m, h)
 	if err := wait(ctx, tok); err != nil {
 		return nil, fmt.Errorf("mqtt subscribe %v: %w", filters, err)
 	}
