@@ -22,12 +22,23 @@ func (a *Agent) startPublisher() error {
 		tc.Sources.Slivers = a.adapter
 	}
 	tc.Sources.Policies = policyCounter{a}
+	// No message is read whole above what the agent accepts: the desired
+	// envelope's limit plus its topic (a longest MQTT topic, 64 KiB).
+	tc.MaxMessageBytes = MaxMessageBytes
+	desiredTopic := tc.Prefix + "/" + tc.NodeID + "/desired"
+	tc.Oversized = func(topic string, size int) {
+		if topic == desiredTopic {
+			a.onDesired(topic, nil, size)
+			return
+		}
+		a.log.Warn("MQTT message dropped unread: too big", "topic", topic, "bytes", size, "limit", MaxMessageBytes)
+	}
 	pub, err := telemetry.NewPublisher(tc)
 	if err != nil {
 		return fmt.Errorf("%s: config telemetry: %w", cfg.File, err)
 	}
 	if cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 {
-		pub.SubscribeTopic(pub.Topic("desired"), a.onDesired)
+		pub.SubscribeTopic(pub.Topic("desired"), func(topic string, payload []byte) { a.onDesired(topic, payload, len(payload)) })
 	} else if cfg.Remote.Enabled {
 		a.log.Info("remote management off: no remote.trusted_key")
 	}
@@ -95,12 +106,19 @@ func (a *Agent) restartPublisher() error {
 	return a.startPublisher()
 }
 
-// onDesired receives the retained desired envelope. It runs on paho's
-// goroutine: it keeps a copy of the latest one for runDesired and returns.
-func (a *Agent) onDesired(_ string, payload []byte) {
-	m := envelopeMsg{size: len(payload)}
-	if len(payload) <= wire.MaxEnvelopeBytes { // a bigger one is refused unread
-		m.payload = append([]byte(nil), payload...)
+// MaxMessageBytes bounds every MQTT message the agent reads (desired
+// envelopes, peers' documents and status, anything it subscribes to): one
+// above it is read through in small chunks and dropped, never held
+// (docs/remote.md). It is the envelope limit plus a longest topic.
+const MaxMessageBytes = wire.MaxEnvelopeBytes + 64<<10
+
+// onDesired receives the retained desired envelope of size bytes (payload
+// nil: it was dropped unread). It runs on paho's goroutine: it keeps a
+// copy of the latest one for runDesired and returns.
+func (a *Agent) onDesired(_ string, payload []byte, size int) {
+	m := envelopeMsg{size: size}
+	if payload != nil && len(payload) <= wire.MaxEnvelopeBytes { // a bigger one is refused unread
+		m.payload = append([]byte{}, payload...)
 	}
 	for {
 		select {

@@ -68,10 +68,17 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 		return
 	}
 	var head struct {
-		Seq uint64 `json:"seq"`
+		Node string `json:"node"`
+		Seq  uint64 `json:"seq"`
 	}
 	if err := json.Unmarshal(doc, &head); err != nil || head.Seq == 0 {
 		a.refuse(0, fmt.Errorf("desired document signed by %s has no valid seq", key.ID()))
+		return
+	}
+	// Only a document for this node spends its seq: one for another node,
+	// republished here, must not (its seq could be 2^64-1).
+	if head.Node != cfg.Agent.NodeID {
+		a.refuse(head.Seq, fmt.Errorf("desired document: node %q, but this node is %q (its seq is not spent)", head.Node, cfg.Agent.NodeID))
 		return
 	}
 	a.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 
@@ -57,7 +58,8 @@ func TestDesiredRefused(t *testing.T) {
 		{"oversized", nil, wire.MaxEnvelopeBytes + 1, "exceeds the 1048576-byte limit", 0, 7},
 		{"older than seen", seal(key, doc("n1", 5)), 0, "seq 5 is not above the last seen 7", 5, 7},
 		{"replayed", seal(key, doc("n1", 7)), 0, "seq 7 is not above the last seen 7", 7, 7},
-		{"for another node", seal(key, doc("n2", 8)), 0, `node "n2", but this node is "n1"`, 8, 8},
+		{"for another node", seal(key, doc("n2", 8)), 0, `node "n2", but this node is "n1"`, 8, 7},
+		{"another node's last seq", seal(key, []byte(`{"node":"n2","seq":18446744073709551615}`)), 0, `node "n2", but this node is "n1"`, math.MaxUint64, 7},
 		{"malformed", seal(key, []byte(`{"node":"n1","seq":9,"slivers":"many"}`)), 0, "desired document", 9, 9},
 		{"replayed after", seal(key, doc("n1", 9)), 0, "seq 9 is not above the last seen 9", 9, 9},
 	}

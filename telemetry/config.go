@@ -78,7 +78,16 @@ type Config struct {
 	Sources Sources
 	// Logger receives the publisher's logs (default slog.Default()).
 	Logger *slog.Logger
+	// MaxMessageBytes bounds an MQTT packet the connection reads into
+	// memory (0: DefaultMaxMessageBytes). A message above it is read
+	// through in small chunks and dropped, never held, and Oversized (if
+	// set) is told its topic and size; the connection stays up.
+	MaxMessageBytes int
+	Oversized       func(topic string, size int)
 }
+
+// DefaultMaxMessageBytes is the default of Config.MaxMessageBytes.
+const DefaultMaxMessageBytes = 2 << 20
 
 // DefaultConfig returns the defaults of every field.
 func DefaultConfig() Config {
