@@ -30,6 +30,13 @@ type Options struct {
 	ClientID string
 }
 
+// MaxMessageBytes bounds a message the fleet reads: anyone who can publish
+// can retain a message on a node's topic, and a bigger one is read
+// through and dropped unheld. Node messages are far below it (a desired
+// envelope is at most 1 MiB); the rollout record is the largest, about
+// 250 bytes a node.
+const MaxMessageBytes = 16 << 20
+
 // Conn is one connection to the broker: a clean session, no will.
 type Conn struct {
 	c      mqtt.Client
@@ -70,7 +77,8 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	mo := mqtt.NewClientOptions().AddBroker(o.URL).SetClientID(o.ClientID).SetProtocolVersion(4).
 		SetCleanSession(true).SetKeepAlive(30 * time.Second).SetConnectTimeout(15 * time.Second).
 		SetWriteTimeout(15 * time.Second).SetAutoReconnect(true).SetMaxReconnectInterval(5 * time.Second).
-		SetOrderMatters(false)
+		SetOrderMatters(false).
+		SetMaxIncomingPacketSize(MaxMessageBytes, nil)
 	if o.Username != "" {
 		mo.SetUsername(o.Username)
 		mo.SetPassword(o.Password)
