@@ -75,8 +75,8 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		o.ClientID = "nodekeeper-fleet-" + hex.EncodeToString(b[:])
 	}
 	mo := mqtt.NewClientOptions().AddBroker(o.URL).SetClientID(o.ClientID).SetProtocolVersion(4).
-		SetCleanSession(true).SetKeepAlive(30 * time.Second).SetConnectTimeout(15 * time.Second).
-		SetWriteTimeout(15 * time.Second).SetAutoReconnect(true).SetMaxReconnectInterval(5 * time.Second).
+		SetCleanSession(true).SetKeepAlive(30*time.Second).SetConnectTimeout(15*time.Second).
+		SetWriteTimeout(15*time.Second).SetAutoReconnect(true).SetMaxReconnectInterval(5*time.Second).
 		SetOrderMatters(false).
 		SetMaxIncomingPacketSize(MaxMessageBytes, nil)
 	if o.Username != "" {

@@ -85,20 +85,24 @@ type Outcome struct {
 	Refusals []wire.ErrorEntry
 }
 
-// Outcome tells, from the node's current report, what became of seq;
-// ok is false while the node has not reported it yet.
+// OutcomeOf tells, from the node's current report, what became of seq;
+// ok is false while the node has not decided yet: a node reports the seq
+// as seen before it applies the document (it is spent from then on), so
+// seen without applied is a failure only once an error about that seq
+// (member "desired") says why, or a later seq was seen.
 func OutcomeOf(n *inventory.Node, seq uint64) (Outcome, bool) {
 	o := Outcome{Node: n.ID, Seq: seq}
 	r := n.State
 	if r == nil || r.SeenSeq < seq {
 		return o, false
 	}
+	failed := false
 	for _, e := range r.Errors {
 		if e.Seq != seq {
 			continue
 		}
 		if e.Member == "desired" {
-			o.Reason = e.Message
+			o.Reason, failed = e.Message, true
 		} else {
 			o.Refusals = append(o.Refusals, e)
 		}
@@ -106,13 +110,15 @@ func OutcomeOf(n *inventory.Node, seq uint64) (Outcome, bool) {
 	switch {
 	case r.AppliedSeq == seq:
 		o.Result = Applied
-	case r.SeenSeq > seq && r.AppliedSeq > seq:
+	case r.AppliedSeq > seq:
 		o.Result = Superseded
-	default:
+	case failed:
 		o.Result = Failed
-		if o.Reason == "" {
-			o.Reason = fmt.Sprintf("seen seq %d, applied %d", r.SeenSeq, r.AppliedSeq)
-		}
+	case r.SeenSeq > seq:
+		o.Result = Failed
+		o.Reason = fmt.Sprintf("the node saw a later seq %d and applied %d", r.SeenSeq, r.AppliedSeq)
+	default:
+		return o, false // seen, being applied
 	}
 	return o, true
 }

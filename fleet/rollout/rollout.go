@@ -124,6 +124,19 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 				return prev, fmt.Errorf("%w: started by %s at %s for plan %.12s, and the plan is now %.12s: --take-over to start anew", ErrLocked, prev.Who, prev.Started.Format(time.RFC3339), prev.PlanHash, p.Hash)
 			}
 			rec = prev
+			// Nodes pushed before the interruption: what became of them.
+			w.View(func(inv *inventory.Inventory) {
+				for id, no := range rec.Nodes {
+					if no.Outcome != OutPushed {
+						continue
+					}
+					if out, ok := deliver.OutcomeOf(inv.Node(id), no.Seq); ok {
+						no.Outcome, no.Reason = string(out.Result), out.Reason
+					} else if !inv.Node(id).Online() {
+						no.Outcome = OutPending
+					}
+				}
+			})
 			fmt.Fprintf(o.Out, "resuming rollout %s (started by %s at %s, %d waves done)\n", rec.ID, rec.Who, rec.Started.Format(time.RFC3339), len(rec.Waves))
 		case o.TakeOver:
 			fmt.Fprintf(o.Out, "taking over rollout %s of %s (started %s)\n", prev.ID, prev.Who, prev.Started.Format(time.RFC3339))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,10 +14,12 @@ import (
 func TestApplySoakOffline(t *testing.T) {
 	l := newLab(t, []string{"n1", "n2"}, nil)
 	f := writeFleet(t, map[string]string{"slices/exp.yaml": sliceYAML("{nodes: [n1, n2]}")})
-	var out strings.Builder
-	o := l.options(&out)
+	out := &lockedBuilder{}
+	o := l.options(&strings.Builder{})
+	o.Out = out
 	o.Soak = 2 * time.Minute // ended early by the failure, never waited out
-	go when(func() bool { return l.nodes["n1"].Report().AppliedSeq == 1 }, l.nodes["n1"].Stop)
+	// Once the fleet has the canary's report and soaks it, the canary dies.
+	go when(func() bool { return strings.Contains(out.String(), "soak") }, l.nodes["n1"].Stop)
 	rec, err := l.apply(f, o)
 	if !errors.Is(err, ErrWaveFailed) || !strings.Contains(out.String(), "n1 went offline during the soak") {
 		t.Fatalf("apply: %v\n%s", err, out.String())
@@ -35,12 +38,14 @@ func TestApplyResume(t *testing.T) {
 	f := writeFleet(t, map[string]string{"slices/exp.yaml": sliceYAML("{nodes: [n1, n2, n3]}")})
 	var out strings.Builder
 	o := l.options(&out)
+	lb := &lockedBuilder{}
+	o.Out = lb
 	o.Soak = 2 * time.Minute // interrupted during the canary's soak
 	ctx, cancel := context.WithCancel(context.Background())
-	go when(func() bool { return l.nodes["n1"].Report().AppliedSeq == 1 }, cancel)
+	go when(func() bool { return strings.Contains(lb.String(), "soak") }, cancel)
 	rec, err := Apply(ctx, l.conn, f, o)
 	if !errors.Is(err, context.Canceled) || rec.State != Running {
-		t.Fatalf("interrupted apply: %v, %+v\n%s", err, rec, out.String())
+		t.Fatalf("interrupted apply: %v, %+v\n%s", err, rec, lb.String())
 	}
 	// A second apply without --resume is refused: the record is the lock.
 	if _, err := l.apply(f, l.options(&out)); !errors.Is(err, ErrLocked) {
@@ -51,6 +56,9 @@ func TestApplyResume(t *testing.T) {
 	rec2, err := l.apply(f, o)
 	if err != nil || rec2.ID != rec.ID || rec2.State != Done || !strings.Contains(out.String(), "resuming rollout "+rec.ID) {
 		t.Fatalf("resume: %v %+v\n%s", err, rec2, out.String())
+	}
+	if rec2.Nodes["n1"].Outcome != OutApplied {
+		t.Errorf("the canary: %+v", rec2.Nodes["n1"])
 	}
 	if len(rec2.Waves) != 2 || len(rec2.Waves[1].Nodes) != 2 {
 		t.Errorf("waves %+v: want the canary, then the other two", rec2.Waves)
@@ -73,4 +81,22 @@ func when(cond func() bool, then func()) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	then()
+}
+
+// lockedBuilder is a strings.Builder for a writer and a reader at once.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
