@@ -135,10 +135,10 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 // documents are the latest telemetry documents by node.
 type documents struct {
 	mu sync.Mutex
-	m  map[string]*status.Telemetry
+	m  map[string]*inventory.Telemetry
 }
 
-func (d *documents) get() map[string]*status.Telemetry {
+func (d *documents) get() map[string]*inventory.Telemetry {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.m
@@ -146,14 +146,14 @@ func (d *documents) get() map[string]*status.Telemetry {
 
 // listenDocuments collects the nodes' telemetry documents for d.
 func listenDocuments(ctx context.Context, c *broker.Conn, d time.Duration) (*documents, error) {
-	docs := &documents{m: map[string]*status.Telemetry{}}
+	docs := &documents{m: map[string]*inventory.Telemetry{}}
 	if d <= 0 {
 		return docs, nil
 	}
 	prefix := c.Prefix() + "/"
 	err := c.Subscribe(ctx, prefix+"+/document", func(topic string, payload []byte) {
 		id, _, _ := strings.Cut(strings.TrimPrefix(topic, prefix), "/")
-		t, err := status.ParseTelemetry(payload)
+		t, err := inventory.ParseTelemetry(payload)
 		if err != nil || (t.Node != "" && t.Node != id) {
 			return
 		}

@@ -141,6 +141,11 @@ type Options struct {
 	// Exclude are more (slice, node) pairs to pass over, as a rollout
 	// learns of refusals: Exclude[slice][node] = why.
 	Exclude map[string]map[string]string
+	// Changes made by aggregation policies (fleet/aggregate): node states
+	// by node, slice counts, slices stopped (start asked down to deploy).
+	NodeState  map[string]string
+	SliceCount map[string]int
+	SliceStop  map[string]bool
 }
 
 // Render renders every node's document. The nodes are those the broker
@@ -176,11 +181,19 @@ func Render(f *dir.Fleet, inv *inventory.Inventory, o Options) *Plan {
 	// Slices, in name order.
 	for _, name := range sortedKeys(f.Slices) {
 		s := f.Slices[name]
+		if n, ok := o.SliceCount[name]; ok && s.Placement.Group != "" {
+			c := *s
+			c.Placement.Count = n
+			s = &c
+		}
 		pl := place(s, p.Groups[s.Placement.Group], inv, o.Exclude[name])
 		p.Placed = append(p.Placed, pl)
 		for _, id := range pl.Nodes {
 			spec := s.Spec
 			spec.Interfaces = slices.Clone(s.Spec.Interfaces)
+			if o.SliceStop[name] && spec.Request == container.Start {
+				spec.Request = container.Deploy
+			}
 			p.Docs[id].Slivers = append(p.Docs[id].Slivers, spec)
 		}
 	}
@@ -224,6 +237,11 @@ func Render(f *dir.Fleet, inv *inventory.Inventory, o Options) *Plan {
 				d.Settings[k] = SettingJSON(v)
 				from[k] = gs.KeyPos[k]
 			}
+		}
+	}
+	for id, st := range o.NodeState {
+		if d := p.Docs[id]; d != nil {
+			d.NodeState = st
 		}
 	}
 	sort.Strings(p.Problems)

@@ -6,7 +6,6 @@
 package status
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -53,32 +52,9 @@ type Report struct {
 	Slices []SliceRow `json:"slices"`
 }
 
-// Telemetry is what status reads of a node's telemetry document
-// (<prefix>/<node>/document, docs/telemetry.md).
-type Telemetry struct {
-	Node    string `json:"node"`
-	Slivers []struct {
-		Name        string  `json:"name"`
-		Slice       string  `json:"slice"`
-		MemoryBytes int64   `json:"memory_bytes"`
-		CPUPercent  float64 `json:"cpu_percent"`
-		RxBps       float64 `json:"rx_bps"`
-		TxBps       float64 `json:"tx_bps"`
-	} `json:"slivers"`
-}
-
-// ParseTelemetry reads a telemetry document.
-func ParseTelemetry(b []byte) (*Telemetry, error) {
-	var t Telemetry
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("telemetry document: %w", err)
-	}
-	return &t, nil
-}
-
 // Build sums up inv; p (a rendered plan) and docs (the latest telemetry
 // by node) may be nil.
-func Build(inv *inventory.Inventory, p *plan.Plan, docs map[string]*Telemetry) *Report {
+func Build(inv *inventory.Inventory, p *plan.Plan, docs map[string]*inventory.Telemetry) *Report {
 	r := &Report{Nodes: []NodeRow{}, Slices: []SliceRow{}}
 	var drift map[string][]string
 	if p != nil {
