@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/fleet/inventory"
+	"github.com/nodekeeper/nodekeeper/fleet/plan"
 	"github.com/nodekeeper/nodekeeper/fleet/rollout"
 	"github.com/nodekeeper/nodekeeper/wire"
 )
@@ -40,6 +42,9 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	waveTimeout := fs.Duration("wave-timeout", 5*time.Minute, "how long to wait for a wave's state reports")
 	takeOver := fs.Bool("take-over", false, "start anew over a running rollout (another admin's, or one interrupted)")
 	resume := fs.Bool("resume", false, "continue the running rollout of the same plan")
+	mode := policyMode("dry-run")
+	fs.Var(&mode, "policies", "aggregation policies (DIR/aggregate/*.lua): off, dry-run (show their decisions) or on (roll their changes out)")
+	listen := fs.Duration("documents", 0, "listen this long for the nodes' telemetry documents (what aggregation policies see)")
 	pos, st, done := parseFlags(fs, applyUsage, args, stderr)
 	if done {
 		return st
@@ -76,7 +81,32 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
-	o := rollout.Options{Key: key, Trusted: trusted, Who: who(), Canary: *canary, Growth: *growth, Soak: *soak,
+	var po plan.Options
+	var decisions []string
+	if mode != "off" {
+		pctx, cancel := context.WithTimeout(ctx, bf.timeout+*listen)
+		docs, err := listenDocuments(pctx, c, *listen)
+		var inv *inventory.Inventory
+		if err == nil {
+			inv, err = inventory.Read(pctx, c, verifier(append(trusted, key.Public())), bf.quiet)
+		}
+		var refusals map[string]map[string]string
+		if rec, _ := rollout.Read(pctx, c, append(trusted, key.Public()), bf.quiet); err == nil && rec != nil {
+			refusals = rec.Refusals
+		}
+		cancel()
+		if err == nil {
+			po, decisions, err = aggregation(pos[0], mode, f, inv, docs.get(), refusals, stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "nodekeeper-fleet apply: aggregation policies: %v\n", err)
+			return 1
+		}
+		if mode != "on" {
+			po, decisions = plan.Options{}, nil
+		}
+	}
+	o := rollout.Options{Key: key, Plan: po, Decisions: decisions, Trusted: trusted, Who: who(), Canary: *canary, Growth: *growth, Soak: *soak,
 		MaxFailed: *maxFailed / 100, WaveTimeout: *waveTimeout, Quiet: bf.quiet, TakeOver: *takeOver, Resume: *resume,
 		Verifier: verifier(append(trusted, key.Public())), Out: stdout}
 	if *soak == 0 {

@@ -16,7 +16,7 @@ func init() {
 	register(command{name: "plan", summary: "show, node by node, what a fleet directory changes (exit 2: changes)", run: runPlan})
 }
 
-const planUsage = `usage: nodekeeper-fleet plan DIR --broker URL [-v]
+const planUsage = `usage: nodekeeper-fleet plan DIR --broker URL [-v] [--policies off|dry-run|on] [--documents DURATION]
 Renders every node's desired document and compares it with the one
 retained for it. Exit status: 0 no changes, 2 changes, 1 error.`
 
@@ -25,6 +25,9 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var bf brokerFlags
 	bf.register(fs)
 	verbose := fs.Bool("v", false, "show each change as a diff of the documents")
+	mode := policyMode("dry-run")
+	fs.Var(&mode, "policies", "aggregation policies (DIR/aggregate/*.lua): off, dry-run (show their decisions) or on (apply them to the plan)")
+	listen := fs.Duration("documents", 0, "listen this long for the nodes' telemetry documents (what aggregation policies see)")
 	pos, st, done := parseFlags(fs, planUsage, args, stderr)
 	if done {
 		return st
@@ -42,7 +45,7 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), bf.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), bf.timeout+*listen)
 	defer cancel()
 	c, err := bf.dial(ctx)
 	if err != nil {
@@ -50,6 +53,11 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
+	docs, err := listenDocuments(ctx, c, *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
+		return 1
+	}
 	inv, err := inventory.Read(ctx, c, verifier(trusted), bf.quiet)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
@@ -62,7 +70,12 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "note: rollout %s by %s is running (started %s)\n", rec.ID, rec.Who, rec.Started.Format("2006-01-02 15:04:05Z07:00"))
 		}
 	}
-	p := plan.Render(f, inv, plan.Options{Exclude: exclude})
+	po, _, err := aggregation(pos[0], mode, f, inv, docs.get(), exclude, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet plan: aggregation policies refused:\n%v\n", err)
+		return 1
+	}
+	p := plan.Render(f, inv, po)
 	if len(p.Problems) > 0 {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %s refused:\n%s\n", pos[0], strings.Join(p.Problems, "\n"))
 		return 1

@@ -66,6 +66,9 @@ type Record struct {
 	// Refusals are the slivers nodes' owners refused, slice -> node ->
 	// why: placement passes these nodes over from now on.
 	Refusals map[string]map[string]string `json:"refusals,omitempty"`
+	// Decisions are the aggregation policies' decisions this rollout
+	// carries out.
+	Decisions []string `json:"policy_decisions,omitempty"`
 	// Note says why the rollout stopped, if it did.
 	Note string `json:"note,omitempty"`
 }

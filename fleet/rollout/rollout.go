@@ -42,6 +42,11 @@ type Options struct {
 	// TakeOver starts anew over another rollout that is running; Resume
 	// continues a running rollout of the same plan.
 	TakeOver, Resume bool
+	// Plan are changes to the plan beyond the directory's (aggregation
+	// policies' effects); its Exclude adds to the refusals the record keeps.
+	Plan plan.Options
+	// Decisions are the aggregation policies' decisions, kept in the record.
+	Decisions []string
 	// Verifier checks nodes' signed state reports.
 	Verifier inventory.Verifier
 	// Out gets one line per event.
@@ -107,7 +112,7 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 		exclude = prev.Refusals
 	}
 	var p *plan.Plan
-	w.View(func(inv *inventory.Inventory) { p = plan.Render(f, inv, plan.Options{Exclude: exclude}) })
+	w.View(func(inv *inventory.Inventory) { p = plan.Render(f, inv, planOptions(o.Plan, exclude)) })
 	if len(p.Problems) > 0 {
 		return nil, fmt.Errorf("%w:\n%s", ErrPlan, strings.Join(p.Problems, "\n"))
 	}
@@ -144,6 +149,7 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 			return prev, fmt.Errorf("%w: started by %s at %s (plan %.12s, %d waves): --resume to continue it, --take-over to start anew", ErrLocked, prev.Who, prev.Started.Format(time.RFC3339), prev.PlanHash, len(prev.Waves))
 		}
 	}
+	rec.Decisions = o.Decisions
 	if rec.ID == "" {
 		var b [6]byte
 		rand.Read(b[:])
@@ -166,6 +172,23 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 		err = serr
 	}
 	return rec, err
+}
+
+// planOptions adds the refusals a record keeps to extra's exclusions.
+func planOptions(extra plan.Options, refusals map[string]map[string]string) plan.Options {
+	o := extra
+	o.Exclude = map[string]map[string]string{}
+	for _, m := range []map[string]map[string]string{refusals, extra.Exclude} {
+		for slice, nodes := range m {
+			if o.Exclude[slice] == nil {
+				o.Exclude[slice] = map[string]string{}
+			}
+			for n, why := range nodes {
+				o.Exclude[slice][n] = why
+			}
+		}
+	}
+	return o
 }
 
 // run is one apply in progress.
@@ -191,7 +214,7 @@ const maxPushes = 3
 func (r *run) todo() ([]*plan.NodeChange, []string) {
 	var changes []*plan.NodeChange
 	r.w.View(func(inv *inventory.Inventory) {
-		r.p = plan.Render(r.f, inv, plan.Options{Exclude: r.rec.Refusals})
+		r.p = plan.Render(r.f, inv, planOptions(r.o.Plan, r.rec.Refusals))
 		changes = plan.Compare(r.p, inv)
 		sort.SliceStable(changes, func(i, j int) bool {
 			a, b := inv.Node(changes[i].Node).Online(), inv.Node(changes[j].Node).Online()

@@ -63,6 +63,7 @@ type Node struct {
 	settings   map[string]wire.Setting
 	nodeState  string
 	errs       []wire.ErrorEntry
+	load       [3]float64
 	// Counters for tests.
 	received, refusedDocs, rolledBack int
 }
@@ -317,9 +318,16 @@ func (n *Node) SetFailStart(names ...string) {
 
 // PublishDocument publishes a telemetry document (<prefix>/<node>/document,
 // as the agent with telemetry.publish_document does) in which each
-// started sliver of the documents uses cpuPercent and memBytes.
+// started sliver of the documents uses cpuPercent and memBytes, and the
+// system has the load set by SetLoad.
 func (n *Node) PublishDocument(cpuPercent float64, memBytes int64) error {
 	n.mu.Lock()
+	type system struct {
+		Load   [3]float64 `json:"load"`
+		Memory struct {
+			UsedPercent float64 `json:"used_percent"`
+		} `json:"memory"`
+	}
 	type sliver struct {
 		Name        string  `json:"name"`
 		Slice       string  `json:"slice"`
@@ -333,8 +341,9 @@ func (n *Node) PublishDocument(cpuPercent float64, memBytes int64) error {
 	doc := struct {
 		Node    string   `json:"node"`
 		TS      float64  `json:"ts"`
+		System  system   `json:"system"`
 		Slivers []sliver `json:"slivers"`
-	}{Node: n.ID, TS: float64(time.Now().UnixMilli()) / 1000}
+	}{Node: n.ID, TS: float64(time.Now().UnixMilli()) / 1000, System: system{Load: n.load}}
 	for _, s := range n.remote {
 		if s.Request == container.Start {
 			doc.Slivers = append(doc.Slivers, sliver{Name: s.Name, Slice: s.Slice, ID: s.ID, State: "started", MemoryBytes: memBytes, CPUPercent: cpuPercent, RxBps: 1000, TxBps: 500})
@@ -349,4 +358,11 @@ func (n *Node) PublishDocument(cpuPercent float64, memBytes int64) error {
 	t := c.Publish(n.topic("document"), 0, false, b)
 	t.WaitTimeout(10 * time.Second)
 	return t.Error()
+}
+
+// SetLoad sets the load averages its telemetry documents report.
+func (n *Node) SetLoad(load [3]float64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.load = load
 }
