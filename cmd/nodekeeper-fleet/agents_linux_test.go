@@ -250,6 +250,15 @@ func TestRealAgents(t *testing.T) {
 		}
 		start(t, ns, agentBin, "run", "--config-dir", filepath.Join(dir, "config"))
 	}
+	// The first node's owner makes a sliver of their own.
+	owner := ids[0]
+	waitFor(t, owner+"'s control socket", func() bool {
+		return inNetns(ns, agentBin, "status", "--config-dir", filepath.Join(tmp, owner, "config")).Run() == nil
+	})
+	if out, err := inNetns(ns, agentBin, "sliver", "create", "--config-dir", filepath.Join(tmp, owner, "config"),
+		"--template", "/nonexistent/mine.tar.gz", "--sha256", sha, "mine").CombinedOutput(); err != nil {
+		t.Fatalf("sliver create: %v\n%s", err, out)
+	}
 	fleet := func(args ...string) (int, string) {
 		cmd := inNetns(ns, append([]string{fleetBin}, append(args, "--broker", "tcp://127.0.0.1:1883", "--quiet", "300ms")...)...)
 		out, _ := cmd.CombinedOutput()
@@ -259,6 +268,7 @@ func TestRealAgents(t *testing.T) {
 		Nodes []struct {
 			Node, Status string
 			AppliedSeq   uint64 `json:"applied_seq"`
+			Local        []string
 		}
 		Slices []struct {
 			Slice  string
@@ -321,5 +331,15 @@ func TestRealAgents(t *testing.T) {
 	})
 	if st, out := fleet("status"); st != 0 || !strings.Contains(out, "rolled_back") {
 		t.Errorf("status: %d\n%s", st, out)
+	}
+	// The owner's own sliver was never touched.
+	var local []string
+	for _, n := range status().Nodes {
+		if n.Node == owner {
+			local = n.Local
+		}
+	}
+	if len(local) != 1 || local[0] != "mine" {
+		t.Errorf("%s's own slivers: %v, want mine", owner, local)
 	}
 }

@@ -24,8 +24,10 @@ type NodeRow struct {
 	// (applied, pending, failed, unmanaged, unknown).
 	Standing string `json:"standing"`
 	// Drift lists what the plan would change (with a fleet directory).
-	Drift     []string `json:"drift,omitempty"`
-	Slivers   int      `json:"slivers"`
+	Drift   []string `json:"drift,omitempty"`
+	Slivers int      `json:"slivers"`
+	// Local are the slivers the node's owner made (no document manages them).
+	Local     []string `json:"local,omitempty"`
 	Errors    int      `json:"errors"`
 	LastError string   `json:"last_error,omitempty"`
 }
@@ -93,6 +95,7 @@ func Build(inv *inventory.Inventory, p *plan.Plan, docs map[string]*inventory.Te
 			}
 			for _, sv := range st.Slivers {
 				if !sv.Remote {
+					row.Local = append(row.Local, sv.Name)
 					continue // the owner's own: not a fleet slice
 				}
 				s := slice(sv.Slice)
