@@ -108,7 +108,7 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	o := rollout.Options{Key: key, Plan: po, Decisions: decisions, Trusted: trusted, Who: who(), Canary: *canary, Growth: *growth, Soak: *soak,
 		MaxFailed: *maxFailed / 100, WaveTimeout: *waveTimeout, Quiet: bf.quiet, TakeOver: *takeOver, Resume: *resume,
-		Verifier: verifier(append(trusted, key.Public())), Out: stdout}
+		Verifier: verifier(append(trusted, key.Public())), Out: stdout, Terminal: isTerminal(stdout)}
 	if *soak == 0 {
 		o.Soak = -1
 	}
@@ -137,4 +137,15 @@ func who() string {
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host
+}
+
+// isTerminal reports whether w is a terminal (a progress line is drawn
+// there; plain lines elsewhere).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -49,8 +49,11 @@ type Options struct {
 	Decisions []string
 	// Verifier checks nodes' signed state reports.
 	Verifier inventory.Verifier
-	// Out gets one line per event.
-	Out io.Writer
+	// Out gets one line per event. With Terminal, a wave's reports are
+	// one line updated in place (\r), and only the nodes that did not
+	// simply apply get a line of their own.
+	Out      io.Writer
+	Terminal bool
 }
 
 func (o *Options) defaults() {
@@ -341,7 +344,8 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 	}
 	// Reports.
 	failed, answered := 0, 0
-	for _, pn := range ps {
+	counts := map[string]int{}
+	for i, pn := range ps {
 		no := r.rec.Nodes[pn.id]
 		out := r.w.Await(ctx, pn.id, pn.seq, r.o.WaveTimeout)
 		if ctx.Err() != nil {
@@ -379,7 +383,17 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 			failed++
 			no.Outcome, no.Reason = OutFailed, out.Reason
 		}
-		fmt.Fprintf(r.o.Out, "  %s seq %d: %s%s\n", pn.id, pn.seq, no.Outcome, reason(no.Reason))
+		if !r.o.Terminal || no.Outcome != OutApplied {
+			fmt.Fprintf(r.o.Out, "%s  %s seq %d: %s%s\n", r.clearLine(), pn.id, pn.seq, no.Outcome, reason(no.Reason))
+		}
+		counts[no.Outcome]++
+		if r.o.Terminal {
+			fmt.Fprintf(r.o.Out, "\r\033[K  wave %d: %d/%d reported: %d applied, %d refused, %d pending, %d failed",
+				wi+1, i+1, len(ps), counts[OutApplied], counts[OutRefused], counts[OutPending], counts[OutFailed])
+		}
+	}
+	if r.o.Terminal {
+		fmt.Fprintln(r.o.Out)
 	}
 	// Soak: the wave's nodes must stay online and keep their documents.
 	if failed == 0 && r.o.Soak > 0 && answered > 0 {
@@ -437,6 +451,14 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 	}
 	wv.State = "applied"
 	return r.rec.save(ctx, r.c, r.o.Key)
+}
+
+// clearLine clears the progress line on a terminal.
+func (r *run) clearLine() string {
+	if r.o.Terminal {
+		return "\r\033[K"
+	}
+	return ""
 }
 
 func reason(s string) string {

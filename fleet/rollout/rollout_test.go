@@ -24,7 +24,9 @@ func TestApplyPlacesSliceOnNNodes(t *testing.T) {
 		"slices/all.yaml": sliceYAML("{group: lab}"),
 	})
 	var out strings.Builder
-	rec, err := l.apply(f, l.options(&out))
+	o := l.options(&out)
+	o.Terminal = true
+	rec, err := l.apply(f, o)
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out.String())
 	}
@@ -50,6 +52,10 @@ func TestApplyPlacesSliceOnNNodes(t *testing.T) {
 	}
 	if local, _ := l.nodes["n2"].Slivers(); len(local) != 1 || l.nodes["n2"].Report().Slivers[0].Name != "owners-own" {
 		t.Errorf("n2's own sliver: %v", local)
+	}
+	// On a terminal, a wave's reports are one line updated in place.
+	if !strings.Contains(out.String(), "wave 2: 2/2 reported: 2 applied, 0 refused, 0 pending, 0 failed") {
+		t.Errorf("no progress line:\n%q", out.String())
 	}
 	// Nothing changes on a second apply; the record is no lock once done.
 	out.Reset()
