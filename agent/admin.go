@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
@@ -16,8 +15,9 @@ import (
 // `push` (docs/remote.md).
 
 // SealDocument checks that doc is a well-formed desired document and
-// returns its signed envelope.
-func SealDocument(k wire.SecretKey, doc []byte) ([]byte, error) {
+// returns its envelope signed by every key (threshold signing wants
+// several).
+func SealDocument(keys []wire.SecretKey, doc []byte) ([]byte, error) {
 	var head struct {
 		Node string `json:"node"`
 	}
@@ -27,7 +27,7 @@ func SealDocument(k wire.SecretKey, doc []byte) ([]byte, error) {
 	if _, err := parseDesired(doc, head.Node); err != nil {
 		return nil, err
 	}
-	return wire.Seal(k, doc)
+	return wire.SealAll(keys, doc)
 }
 
 // PushOptions say how `nodekeeper push` reaches the broker.
@@ -42,12 +42,9 @@ type PushOptions struct {
 // Push publishes a signed envelope, retained, on <prefix>/<node>/desired,
 // after checking that its document is for node.
 func Push(ctx context.Context, o PushOptions, node string, envelope []byte) error {
-	var env wire.Envelope
-	if err := json.Unmarshal(envelope, &env); err != nil || len(env.Document) == 0 || env.Signature == "" {
-		return errors.New("push: not a signed envelope (sign the document with -k KEY or `nodekeeper sign`)")
-	}
-	if len(envelope) > wire.MaxEnvelopeBytes {
-		return fmt.Errorf("push: envelope of %d bytes exceeds the %d-byte limit nodes accept", len(envelope), wire.MaxEnvelopeBytes)
+	env, err := wire.ParseEnvelope(envelope)
+	if err != nil {
+		return fmt.Errorf("push: not a signed envelope (sign the document with -k KEY or `nodekeeper sign`): %w", err)
 	}
 	if _, err := parseDesired(env.Document, node); err != nil {
 		return fmt.Errorf("push: %w", err)

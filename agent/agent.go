@@ -84,6 +84,8 @@ type Agent struct {
 	override overrideFile
 	docCache docCache
 	lastSent []byte // the state last published, without its time
+
+	identity wire.SecretKey // the node's own key: signs its state reports
 }
 
 // Run starts the agent from the committed configuration in opts.ConfDir
@@ -150,6 +152,13 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	if a.remote, err = a.store.load(); err != nil {
 		return fail(err)
+	}
+	var made bool
+	if a.identity, made, err = loadIdentity(cfg.Agent.StateDir); err != nil {
+		return fail(err)
+	}
+	if made {
+		a.log.Info("node identity made: state reports are signed with it", "key", a.identity.Public().String(), "key_id", a.identity.Public().ID())
 	}
 	a.log.Info("nodekeeper agent starting", "node", cfg.Agent.NodeID, "config", cfg.File, "state", cfg.Agent.NodeState)
 
@@ -246,10 +255,18 @@ func (a *Agent) loop(ctx context.Context) {
 	signal.Notify(a.sighup, syscall.SIGHUP)
 	defer signal.Stop(a.sighup)
 	var debounce <-chan time.Time
+	// Whatever `status` would show is published: besides the changes that
+	// mark the state dirty, a look every few seconds catches the rest (a
+	// policy file dropped into the directory, a sliver removed from the
+	// CLI); publishState sends only a report that changed.
+	look := time.NewTicker(stateLookInterval)
+	defer look.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-look.C:
+			a.publishState()
 		case <-a.sighup:
 			a.log.Info("SIGHUP: reloading the configuration and the policies")
 			a.applyMu.Lock()
@@ -265,6 +282,10 @@ func (a *Agent) loop(ctx context.Context) {
 		}
 	}
 }
+
+// stateLookInterval is how often the agent compares the state report with
+// the one it published last.
+const stateLookInterval = 5 * time.Second
 
 // markDirty asks for the state topic to be published again.
 func (a *Agent) markDirty() {

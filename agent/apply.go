@@ -104,7 +104,7 @@ func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wir
 		a.internalError("state", err)
 	}
 	a.log.Info("desired document applied", "seq", d.Seq, "signer", signer.ID())
-	a.remoteEvent("desired_applied", "info", d.Seq, "applied")
+	a.documentApplied(d.Seq, plan, undo)
 	a.markDirty()
 }
 

@@ -115,8 +115,11 @@ type SliversConfig struct {
 // RemoteConfig is `config remote 'remote'`: signed desired state, and
 // aggregation of peers' documents.
 type RemoteConfig struct {
-	Enabled       bool
-	TrustedKeys   []wire.PublicKey
+	Enabled     bool
+	TrustedKeys []wire.PublicKey
+	// Threshold is how many distinct trusted keys must sign a document
+	// (default 1), so that one leaked key cannot steer the node.
+	Threshold     int
 	ConfirmWindow time.Duration
 	// Unmanaged lists what remote documents may not change: "SECTION",
 	// "SECTION.OPTION", "slice:NAME", "policies" or "policy:FILE".
@@ -146,7 +149,7 @@ var agentSections = map[string][]string{
 		"drain_rate", "reconnect_max", "publish_document", "override"},
 	"policy":  {"dir", "cpu_budget", "memory_budget", "dry_run", "uci_allow"},
 	"slivers": {"enabled", "state_dir", "lxc_path", "netns", "rootfs", "min_free", "stop_timeout", "bridge"},
-	"remote":  {"enabled", "trusted_key", "confirm_window", "unmanaged", "peer", "peers_all", "max_peers"},
+	"remote":  {"enabled", "trusted_key", "threshold", "confirm_window", "unmanaged", "peer", "peers_all", "max_peers"},
 	"network": {"enabled", "netns", "state_dir"},
 }
 
@@ -265,6 +268,7 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 	rem := rd("remote")
 	cfg.Remote = RemoteConfig{
 		Enabled:       rem.boolean("enabled", true),
+		Threshold:     rem.integer("threshold", 1, 1, wire.MaxSignatures),
 		ConfirmWindow: rem.duration("confirm_window", time.Minute, time.Second),
 		Unmanaged:     rem.list("unmanaged"),
 		Peers:         rem.list("peer"),
@@ -278,6 +282,9 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 			continue
 		}
 		cfg.Remote.TrustedKeys = append(cfg.Remote.TrustedKeys, pk)
+	}
+	if n := len(cfg.Remote.TrustedKeys); n > 0 && cfg.Remote.Threshold > n {
+		rem.fail("threshold", "%d, but only %d trusted keys: no document could ever apply", cfg.Remote.Threshold, n)
 	}
 	for _, u := range cfg.Remote.Unmanaged {
 		if err := checkUnmanaged(u); err != nil {

@@ -67,6 +67,7 @@ func TestUnmanaged(t *testing.T) {
 		{"other option", first(u.setting("agent", "log_level")), false},
 		{"owner only", first(u.setting("remote", "trusted_key")), true},
 		{"owner only, unmanaged", first(u.setting("remote", "unmanaged")), true},
+		{"owner only, threshold", first(u.setting("remote", "threshold")), true},
 		{"remote otherwise", first(u.setting("remote", "confirm_window")), false},
 		{"slice", first(u.slice("mine")), true},
 		{"other slice", first(u.slice("exp")), false},

@@ -37,7 +37,11 @@ func (a *Agent) startPublisher() error {
 	if err != nil {
 		return fmt.Errorf("%s: config telemetry: %w", cfg.File, err)
 	}
-	if cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 {
+	if remoteOn(cfg) {
+		// At the start and whenever a reload turns it on (SIGHUP after a
+		// trusted key was added): the admin sees it in the log.
+		a.log.Info("remote management on: desired documents are taken", "topic", pub.Topic("desired"),
+			"trusted_keys", len(cfg.Remote.TrustedKeys), "threshold", cfg.Remote.Threshold)
 		pub.SubscribeTopic(pub.Topic("desired"), func(topic string, payload []byte) { a.onDesired(topic, payload, len(payload)) })
 	} else if cfg.Remote.Enabled {
 		a.log.Info("remote management off: no remote.trusted_key")

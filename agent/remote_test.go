@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/wire"
@@ -113,3 +114,70 @@ func TestEnvelopeFilter(t *testing.T) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// What the seq and the clock let through: the document in force coming
+// again (the retained message after a restart) is no news, quietly; a
+// different document with its seq is refused naming both; a document with
+// too few signatures (remote.threshold) or past its expires (judged by the
+// newest of the clock and the newest verified document's ts) is refused
+// without spending its seq.
+func TestDesiredSeqAndTime(t *testing.T) {
+	k1, _ := wire.GenerateKey()
+	k2, _ := wire.GenerateKey()
+	both := []wire.SecretKey{k1, k2}
+	applied := []byte("{\"node\":\"n1\",\n \"seq\":6}\n")
+	seal := func(keys []wire.SecretKey, doc string) []byte { e, _ := wire.SealAll(keys, []byte(doc)); return e }
+	tests := []struct {
+		name        string
+		trustedTime time.Time
+		env         []byte
+		want        string // "" for quiet: no error, no warning
+		wantSeen    uint64
+		wantTrusted time.Time
+	}{
+		{"the document in force again", time.Time{}, seal(both, string(applied)), "", 7, time.Time{}},
+		{"the same document, spaced differently", time.Time{}, seal(both, `{"node":"n1","seq":6}`), "", 7, time.Time{}},
+		{"a different document with the applied seq", time.Time{}, seal(both, `{"node":"n1","seq":6,"node_state":"safe"}`),
+			"desired document seq 6 (sha256 " + docDigest([]byte(`{"node":"n1","seq":6,"node_state":"safe"}`)) + ") is not the document applied with seq 6 (sha256 " + docDigest(applied) + ")", 7, time.Time{}},
+		{"below the threshold", time.Time{}, seal(both[:1], `{"node":"n1","seq":8}`), "the threshold is 2", 7, time.Time{}},
+		{"expired by the clock", time.Time{}, seal(both, `{"node":"n1","seq":8,"expires":"2001-01-01T00:00:00Z"}`), "expired at 2001-01-01T00:00:00Z", 7, time.Time{}},
+		{"expired by a newer document's ts", time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), seal(both, `{"node":"n1","seq":8,"expires":"2099-01-01T00:00:00Z"}`),
+			"(now 2100-01-01T00:00:00Z, the newest of the clock", 7, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"a verified ts moves the trusted time", time.Time{}, seal(both, `{"node":"n1","seq":8,"ts":"2101-01-01T00:00:00Z","slivers":"many"}`),
+			"desired document", 8, time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var logs strings.Builder
+			a := &Agent{
+				cfg: &Config{Agent: AgentConfig{NodeID: "n1"}, Remote: RemoteConfig{Threshold: 2,
+					TrustedKeys: []wire.PublicKey{k1.Public(), k2.Public()}}},
+				log:    slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				store:  stateStore{dir},
+				dirty:  make(chan struct{}, 1),
+				events: make(chan policy.Event, 8),
+				remote: remoteState{AppliedSeq: 6, SeenSeq: 7, Document: applied, TrustedTime: tt.trustedTime},
+			}
+			if err := a.store.save(a.remote); err != nil {
+				t.Fatal(err)
+			}
+			// As a restarted agent has it: the document as the state file kept it.
+			var err error
+			if a.remote, err = a.store.load(); err != nil {
+				t.Fatal(err)
+			}
+			a.handleDesired(context.Background(), envelopeMsg{payload: tt.env, size: len(tt.env)})
+			switch {
+			case tt.want == "" && (len(a.errs) != 0 || logs.Len() != 0):
+				t.Fatalf("not quiet: errors %+v, log %s", a.errs, logs.String())
+			case tt.want != "" && (len(a.errs) != 1 || !strings.Contains(a.errs[0].Message, tt.want)):
+				t.Fatalf("errors %+v, want one saying %q", a.errs, tt.want)
+			}
+			st, err := a.store.load()
+			if err != nil || st.SeenSeq != tt.wantSeen || st.AppliedSeq != 6 || !st.TrustedTime.Equal(tt.wantTrusted) {
+				t.Errorf("persisted %+v, %v; want seen %d, applied 6, trusted time %v", st, err, tt.wantSeen, tt.wantTrusted)
+			}
+		})
+	}
+}

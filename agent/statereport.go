@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
@@ -14,15 +16,53 @@ import (
 // maxErrors bounds the errors the state report keeps (the newest).
 const maxErrors = 16
 
-// addError records a problem for the state report.
+// addError records a problem for the state report, under what it belongs
+// to (member: "desired" for a document, "setting S.O", "policy F",
+// "sliver N", or one of the agent's parts). The same problem again only
+// moves to the end with its new time.
 func (a *Agent) addError(member string, seq uint64, msg string) {
+	e := wire.ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg}
+	kind, id, _ := strings.Cut(member, " ")
+	e.Kind, e.ID = kind, id
+	if member == "desired" {
+		e.Kind = wire.KindDocument
+		if seq > 0 {
+			e.ID = strconv.FormatUint(seq, 10)
+		}
+	}
 	a.mu.Lock()
-	a.errs = append(a.errs, wire.ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg})
+	a.errs = dropErrors(a.errs, func(o *wire.ErrorEntry) bool {
+		return o.Kind == e.Kind && o.ID == e.ID && o.Seq == e.Seq && o.Message == e.Message
+	})
+	a.errs = append(a.errs, e)
 	if len(a.errs) > maxErrors {
 		a.errs = append(a.errs[:0:0], a.errs[len(a.errs)-maxErrors:]...)
 	}
 	a.mu.Unlock()
 	a.markDirty()
+}
+
+// dropErrors removes the entries that match, in place.
+func dropErrors(errs []wire.ErrorEntry, match func(*wire.ErrorEntry) bool) []wire.ErrorEntry {
+	out := errs[:0]
+	for i := range errs {
+		if !match(&errs[i]) {
+			out = append(out, errs[i])
+		}
+	}
+	return out
+}
+
+// clearErrors drops the errors that match: what they belong to succeeded.
+func (a *Agent) clearErrors(match func(*wire.ErrorEntry) bool) {
+	a.mu.Lock()
+	n := len(a.errs)
+	a.errs = dropErrors(a.errs, match)
+	cleared := len(a.errs) != n
+	a.mu.Unlock()
+	if cleared {
+		a.markDirty()
+	}
 }
 
 // report assembles the state report.
@@ -33,10 +73,12 @@ func (a *Agent) report() wire.StateReport {
 		a.adapter.observe(recs)
 	}
 	loaded, quarantined := policyCounter{a}.PolicyCounts()
+	a.resolveErrors(recs)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := wire.StateReport{
 		Node:       a.cfg.Agent.NodeID,
+		NodeKey:    a.nodeKey(),
 		TS:         math.Round(float64(time.Now().UnixMilli())) / 1000,
 		NodeState:  string(a.nodeStateLocked()),
 		AppliedSeq: a.remote.AppliedSeq,
@@ -83,9 +125,28 @@ func (a *Agent) publishState() {
 		a.lastSent = key
 	}
 	a.mu.Unlock()
-	if !same {
-		pub.Enqueue(pub.Topic("state"), b, 1, true)
+	if same {
+		return
 	}
+	if a.identity.Key == nil {
+		a.log.Error("state report not published: no node identity")
+		return
+	}
+	signed, err := wire.SignState(a.identity, b)
+	if err != nil {
+		a.log.Error("state report not signed", "err", err)
+		return
+	}
+	pub.Enqueue(pub.Topic("state"), signed, 1, true)
+}
+
+// nodeKey returns the node's public key as reports show it ("" before
+// the identity is loaded).
+func (a *Agent) nodeKey() string {
+	if a.identity.Key == nil {
+		return ""
+	}
+	return a.identity.Public().String()
 }
 
 // status assembles the Status.
@@ -93,6 +154,8 @@ func (a *Agent) status() wire.Status {
 	s := wire.Status{StateReport: a.report(), PID: os.Getpid(), Started: a.started}
 	cfg := a.config()
 	s.Config, s.Broker = cfg.File, cfg.Telemetry.Broker
+	s.Remote = remoteOn(cfg)
+	s.TrustedKeys, s.Threshold = len(cfg.Remote.TrustedKeys), cfg.Remote.Threshold
 	if pub := a.publisher(); pub != nil {
 		s.Connected = pub.Connected()
 		if err := pub.LastError(); err != nil {
@@ -103,4 +166,48 @@ func (a *Agent) status() wire.Status {
 		}
 	}
 	return s
+}
+
+// remoteOn tells whether cfg takes desired documents.
+func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 }
+
+// resolveErrors clears the errors of what has since succeeded: a sliver
+// that reached the state it is asked for, a policy file that loads (its
+// last load did not fail) and whose policies are out of quarantine. Errors
+// a document brought (Seq set) wait for a later document instead.
+func (a *Agent) resolveErrors(recs []container.Sliver) {
+	okSliver := map[string]bool{}
+	for _, s := range recs {
+		okSliver[s.Name] = reached(s.Request, s.State)
+	}
+	okPolicy := map[string]bool{}
+	if e := a.policyEngine(); e != nil {
+		now := time.Now()
+		for _, p := range e.Policies() {
+			f := policyFileOf(p.Source)
+			if _, seen := okPolicy[f]; !seen {
+				okPolicy[f] = true
+			}
+			okPolicy[f] = okPolicy[f] && !p.QuarantinedUntil.After(now)
+		}
+		for _, f := range e.FailedFiles() {
+			okPolicy[f] = false
+		}
+	}
+	a.clearErrors(func(e *wire.ErrorEntry) bool {
+		return e.Seq == 0 && (e.Kind == wire.KindSliver && okSliver[e.ID] || e.Kind == wire.KindPolicy && okPolicy[e.ID])
+	})
+}
+
+// reached tells whether a sliver in state s is where request r asks.
+func reached(r container.Request, s container.State) bool {
+	switch r {
+	case container.Start:
+		return s == container.Started
+	case container.Deploy:
+		return s == container.Deployed
+	case container.Register:
+		return s == container.Registered
+	}
+	return false
 }

@@ -20,11 +20,11 @@ import (
 //	policy:FILE      one policy file (e.g. policy:cpu-guard.lua)
 //
 // Whatever the list says, documents never change who is trusted or what is
-// unmanaged: remote.trusted_key, remote.unmanaged and remote.enabled are
-// the owner's alone.
+// unmanaged: remote.trusted_key, remote.threshold, remote.unmanaged and
+// remote.enabled are the owner's alone.
 
 // ownerOnly are settings no document may change.
-var ownerOnly = []string{"remote.trusted_key", "remote.unmanaged", "remote.enabled"}
+var ownerOnly = []string{"remote.trusted_key", "remote.threshold", "remote.unmanaged", "remote.enabled"}
 
 // checkUnmanaged validates one entry of the list.
 func checkUnmanaged(u string) error {

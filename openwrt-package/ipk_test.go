@@ -205,7 +205,7 @@ func wantData(t *testing.T, pkg string, bin []byte) []dataEntry {
 		dataEntry{"./lib/", 0o755, true, nil},
 		dataEntry{"./lib/upgrade/", 0o755, true, nil},
 		dataEntry{"./lib/upgrade/keep.d/", 0o755, true, nil},
-		dataEntry{"./lib/upgrade/keep.d/" + pkg, 0o644, false, []byte("/etc/nodekeeper/policies/\n")},
+		dataEntry{"./lib/upgrade/keep.d/" + pkg, 0o644, false, []byte("/etc/nodekeeper/policies/\n/etc/nodekeeper/state/identity.sec\n/etc/nodekeeper/state/remote.json\n")},
 		dataEntry{"./usr/", 0o755, true, nil},
 		dataEntry{"./usr/bin/", 0o755, true, nil},
 		dataEntry{"./usr/bin/nodekeeper", 0o755, false, bin},

@@ -311,6 +311,19 @@ type Status struct {
 	QuarantinedUntil time.Time     `json:"quarantined_until,omitzero"`
 }
 
+// FailedFiles lists the files whose last load failed (their previous
+// version, if any, keeps running), sorted.
+func (e *Engine) FailedFiles() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.failed))
+	for name := range e.failed {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Policies lists the loaded policies by name.
 func (e *Engine) Policies() []Status {
 	e.mu.Lock()

@@ -72,9 +72,8 @@ func (e *Engine) Reload() error {
 func (e *Engine) Run(ctx context.Context) error {
 	var changes <-chan fsnotify.Event
 	if e.cfg.Dir != "" {
-		if err := e.Reload(); err != nil {
-			e.log.Error("policy: initial load", "error", err)
-		}
+		// The watch starts before the first load, so that a file written
+		// in between is not missed until the next change.
 		if w, err := fsnotify.NewWatcher(); err != nil {
 			e.log.Warn("policy: no file watch, reload on SIGHUP only", "error", err)
 		} else {
@@ -84,6 +83,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			} else {
 				changes = w.Events
 			}
+		}
+		if err := e.Reload(); err != nil {
+			e.log.Error("policy: initial load", "error", err)
 		}
 	}
 	timer := time.NewTimer(time.Hour)

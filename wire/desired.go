@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Desired is the document an admin signs and publishes, retained, on
@@ -18,6 +19,15 @@ type Desired struct {
 	// Seq increases with every document for this node; a document whose
 	// seq is not above the last one seen is refused (replay).
 	Seq uint64 `json:"seq"`
+	// TS, if set, is when the document was made (RFC 3339): a node takes
+	// the newest TS of a verified document as a lower bound of the time,
+	// for Expires, in case its clock is behind.
+	TS *time.Time `json:"ts,omitempty"`
+	// Expires, if set, is when the document goes stale (RFC 3339): a node
+	// refuses it when it arrives after then (a broker replaying an old
+	// document and hiding newer ones). A document already applied stays
+	// applied.
+	Expires *time.Time `json:"expires,omitempty"`
 	// NodeState, if set, is production, safe or debug: shorthand for the
 	// setting agent.node_state.
 	NodeState string `json:"node_state,omitempty"`
@@ -150,6 +160,9 @@ func ParseDesired(doc []byte, node string) (*Desired, error) {
 	}
 	if d.Seq == 0 {
 		return nil, errors.New("desired document: seq missing or 0 (it starts at 1 and grows with every document)")
+	}
+	if d.TS != nil && d.Expires != nil && !d.Expires.After(*d.TS) {
+		return nil, fmt.Errorf("desired document: expires %s is not after ts %s", d.Expires.Format(time.RFC3339), d.TS.Format(time.RFC3339))
 	}
 	if d.NodeState != "" {
 		switch d.NodeState {

@@ -2,15 +2,36 @@ package wire
 
 import "time"
 
-// ErrorEntry is one problem in the state report: what it concerns
-// (member: "desired", "sliver s1", "network", "config", ...), the document
-// it came with (Seq, if any) and why.
+// ErrorEntry is one problem in the state report: when it happened, what
+// it belongs to (Kind and ID), the document it came with (Seq, if any)
+// and why. An entry stays until the thing it belongs to succeeds: a
+// later document applies (clears every earlier document's entries), the
+// policy file loads cleanly, the sliver reaches the state it is asked
+// for; the same problem again only updates its time (docs/remote.md).
 type ErrorEntry struct {
-	Time    time.Time `json:"time"`
-	Member  string    `json:"member"`
-	Seq     uint64    `json:"seq,omitempty"`
-	Message string    `json:"message"`
+	Time time.Time `json:"time"`
+	// Kind is what the problem belongs to: one of the Kind constants.
+	Kind string `json:"kind"`
+	// ID names it within its kind: a document's seq, a setting's
+	// SECTION.OPTION, a policy's file name, a sliver's name; empty for
+	// the agent's parts.
+	ID string `json:"id,omitempty"`
+	// Member is Kind and ID for people: "desired" for a document,
+	// "setting telemetry.broker", "policy cpu.lua", "sliver s1",
+	// "network", "config", ...
+	Member  string `json:"member"`
+	Seq     uint64 `json:"seq,omitempty"`
+	Message string `json:"message"`
 }
+
+// The kinds of ErrorEntry. The agent's own parts (network, slivers,
+// telemetry, state, config, node, ...) are kinds of their own, without ID.
+const (
+	KindDocument = "document" // a desired document: refused or rolled back
+	KindSetting  = "setting"  // a document's setting left out
+	KindPolicy   = "policy"   // a policy file
+	KindSliver   = "sliver"   // a sliver
+)
 
 // Limits are resource limits of a sliver (docs/slivers.md), as the state
 // report shows them (the fields of the container package's Resources, in
@@ -51,7 +72,10 @@ type PolicyCounts struct {
 // StateReport is what a node publishes, retained, on <prefix>/<node>/state,
 // and what `nodekeeper status` shows.
 type StateReport struct {
-	Node       string         `json:"node"`
+	Node string `json:"node"`
+	// NodeKey is the node's own public key (usign base64), with which it
+	// signs its state reports (SignedState).
+	NodeKey    string         `json:"node_key,omitempty"`
 	TS         float64        `json:"ts"`
 	NodeState  string         `json:"node_state"`
 	AppliedSeq uint64         `json:"applied_seq"`
@@ -72,4 +96,10 @@ type Status struct {
 	Connected   bool      `json:"connected"`
 	BrokerError string    `json:"broker_error,omitempty"`
 	RSSBytes    int64     `json:"rss_bytes,omitempty"`
+	// Remote says whether remote management is on: desired documents
+	// are taken (remote.enabled and at least one trusted key), from how
+	// many trusted keys, with how many signatures needed.
+	Remote      bool `json:"remote"`
+	TrustedKeys int  `json:"trusted_keys"`
+	Threshold   int  `json:"threshold,omitempty"`
 }

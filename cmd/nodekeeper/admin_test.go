@@ -53,6 +53,25 @@ func TestKeygenSignPush(t *testing.T) {
 		t.Errorf("the usign signature does not verify: %v", err)
 	}
 
+	// A second admin adds a signature to the envelope, in place: two
+	// distinct trusted keys, a threshold of 2 met.
+	prefix2 := filepath.Join(dir, "admin2")
+	if _, errs, code := run("keygen", "-o", prefix2); code != 0 {
+		t.Fatalf("keygen: %s", errs)
+	}
+	pub2Text, _ := os.ReadFile(prefix2 + ".pub")
+	pub2, _ := wire.ParsePublicKey(pub2Text)
+	if _, errs, code := run("sign", "-k", prefix2+".sec", doc+".env"); code != 0 {
+		t.Fatalf("sign an envelope: exit %d: %s", code, errs)
+	}
+	env, _ = os.ReadFile(doc + ".env")
+	if _, signers, err := wire.OpenThreshold([]wire.PublicKey{pub, pub2}, 2, bytes.TrimSpace(env)); err != nil || len(signers) != 2 {
+		t.Errorf("the envelope signed twice: %d signers, %v", len(signers), err)
+	}
+	if _, errs, code := run("sign", "-k", prefix2+".sec", doc+".env"); code != 1 || !strings.Contains(errs, "already signed by key "+pub2.ID()) {
+		t.Errorf("signing an envelope twice with one key: exit %d, %q", code, errs)
+	}
+
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"node":"n1","seq":1,"slivers":"all"}`), 0o600)
 	tests := []struct {
@@ -70,6 +89,8 @@ func TestKeygenSignPush(t *testing.T) {
 		{"push key and sig", []string{"push", "--broker", "tcp://127.0.0.1:1", "-k", prefix + ".sec", "--sig", doc + ".sig", "n1", doc}, 2, "exclude"},
 		{"push with a bad broker", []string{"push", "--broker", "udp://x", "-k", prefix + ".sec", "n1", doc}, 1, "scheme"},
 		{"push, broker away", []string{"push", "--broker", "tcp://127.0.0.1:1", "--sig", doc + ".sig", "n1", doc}, 1, "connect"},
+		{"push with two keys, broker away", []string{"push", "--broker", "tcp://127.0.0.1:1", "-k", prefix + ".sec", "-k", prefix2 + ".sec", "n1", doc}, 1, "connect"},
+		{"push with a missing second key", []string{"push", "--broker", "tcp://127.0.0.1:1", "-k", prefix + ".sec", "-k", prefix2 + ".nope", "n1", doc}, 1, "admin2.nope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,7 +57,20 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	row("broker", s.Broker+" ("+conn+")")
+	remote := "off"
+	if s.Remote {
+		remote = fmt.Sprintf("on, %d trusted keys", s.TrustedKeys)
+		if s.Threshold > 1 {
+			remote += fmt.Sprintf(", %d signatures needed", s.Threshold)
+		}
+	} else if s.TrustedKeys == 0 {
+		remote = "off (no remote.trusted_key)"
+	}
+	row("remote", remote)
 	row("desired", fmt.Sprintf("applied seq %d, last seen %d", s.AppliedSeq, s.SeenSeq))
+	if s.NodeKey != "" {
+		row("node key", s.NodeKey+" (signs its state reports; pin it in admin tools)")
+	}
 	row("policies", fmt.Sprintf("%d loaded, %d quarantined", s.Policies.Loaded, s.Policies.Quarantined))
 	tw.Flush()
 	if len(s.Slivers) > 0 {
