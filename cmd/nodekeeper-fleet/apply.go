@@ -71,6 +71,11 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
 		return 1
 	}
+	enrolled, err := bf.enrolment()
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -88,7 +93,10 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		docs, err := listenDocuments(pctx, c, *listen)
 		var inv *inventory.Inventory
 		if err == nil {
-			inv, err = inventory.Read(pctx, c, verifier(append(trusted, key.Public())), bf.quiet)
+			var pinned map[string]wire.PublicKey
+			if pinned, _, err = bf.pins(pctx, c, append(trusted, key.Public())); err == nil {
+				inv, err = inventory.Read(pctx, c, verifier(append(trusted, key.Public()), pinned), bf.quiet)
+			}
 		}
 		var refusals map[string]map[string]string
 		if rec, _ := rollout.Read(pctx, c, append(trusted, key.Public()), bf.quiet); err == nil && rec != nil {
@@ -108,7 +116,7 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	o := rollout.Options{Key: key, Plan: po, Decisions: decisions, Trusted: trusted, Who: who(), Canary: *canary, Growth: *growth, Soak: *soak,
 		MaxFailed: *maxFailed / 100, WaveTimeout: *waveTimeout, Quiet: bf.quiet, TakeOver: *takeOver, Resume: *resume,
-		Verifier: verifier(append(trusted, key.Public())), Out: stdout, Terminal: isTerminal(stdout)}
+		Verifier: verifier(append(trusted, key.Public()), enrolled), Out: stdout, Terminal: isTerminal(stdout)}
 	if *soak == 0 {
 		o.Soak = -1
 	}

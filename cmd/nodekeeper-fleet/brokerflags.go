@@ -20,6 +20,7 @@ type brokerFlags struct {
 	username, passFile        string
 	quiet, timeout            time.Duration
 	pubFiles                  listFlag
+	keysFile                  string
 }
 
 type listFlag []string
@@ -37,6 +38,7 @@ func (b *brokerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&b.passFile, "password-file", "", "file holding the MQTT password")
 	fs.DurationVar(&b.timeout, "timeout", 2*time.Minute, "give up on the broker after this long (besides --wait and --documents)")
 	fs.DurationVar(&b.quiet, "quiet", 500*time.Millisecond, "the broker has sent every retained message once it was quiet this long")
+	fs.StringVar(&b.keysFile, "keys", "", "the nodes' identity keys (an enrolment list: NODE KEY a line); default: as the rollout record pinned them")
 	fs.Var(&b.pubFiles, "pub", "an admin's public key (usign .pub) whose documents and rollout records are trusted (repeatable)")
 }
 

@@ -58,13 +58,18 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
 		return 1
 	}
-	inv, err := inventory.Read(ctx, c, verifier(trusted), bf.quiet)
+	pinned, rec, err := bf.pins(ctx, c, trusted)
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
+		return 1
+	}
+	inv, err := inventory.Read(ctx, c, verifier(trusted, pinned), bf.quiet)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
 		return 1
 	}
 	var exclude map[string]map[string]string
-	if rec, _ := rollout.Read(ctx, c, trusted, bf.quiet); rec != nil {
+	if rec != nil {
 		exclude = rec.Refusals
 		if rec.State == rollout.Running {
 			fmt.Fprintf(stdout, "note: rollout %s by %s is running (started %s)\n", rec.ID, rec.Who, rec.Started.Format("2006-01-02 15:04:05Z07:00"))

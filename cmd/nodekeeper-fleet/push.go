@@ -108,7 +108,12 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	inv := inventory.FromMessages(c.Prefix(), msgs, verifier(append(trusted, key.Public())))
+	pinned, _, err := bf.pins(ctx, c, append(trusted, key.Public()))
+	if err != nil {
+		return fail("%v", err)
+	}
+	v := verifier(append(trusted, key.Public()), pinned)
+	inv := inventory.FromMessages(c.Prefix(), msgs, v)
 	n := inv.Node(node)
 	var prev []byte
 	var prevSeq uint64
@@ -119,10 +124,11 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	case "":
 	case "auto":
 		seq, signed := deliver.NextSeq(n)
-		if !signed {
-			// TODO(wire): refuse once nodes sign their state reports; an
-			// unsigned report's seen_seq is anyone's to forge.
-			fmt.Fprintf(stderr, "warning: seq %d from node %s's unsigned state report (nodes do not sign their reports yet)\n", seq, node)
+		if n.State == nil && n.StateErr != "" {
+			return fail("node %s's state report is not believed (%s): no seq from it; give --seq N", node, n.StateErr)
+		}
+		if !signed && n.State != nil {
+			fmt.Fprintf(stderr, "warning: seq %d from node %s's state report, signed by a key seen for the first time (%s): pin it with --keys\n", seq, node, n.StateKey)
 		}
 		if n.State == nil && n.Desired == nil {
 			fmt.Fprintf(stderr, "warning: node %s has no state report on the broker: seq 1\n", node)
@@ -156,7 +162,7 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	var w *deliver.Watcher
 	if wait.on {
-		if w, err = deliver.Watch(ctx, c, inv, inventory.Verifier{}, node); err != nil {
+		if w, err = deliver.Watch(ctx, c, inv, v, node); err != nil {
 			return fail("%v", err)
 		}
 	}

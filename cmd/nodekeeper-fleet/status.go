@@ -58,12 +58,16 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet status: %v\n", err)
 		return 1
 	}
-	inv, err := inventory.Read(ctx, c, verifier(trusted), bf.quiet)
+	pinned, rec, err := bf.pins(ctx, c, trusted)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet status: %v\n", err)
 		return 1
 	}
-	rec, _ := rollout.Read(ctx, c, trusted, bf.quiet)
+	inv, err := inventory.Read(ctx, c, verifier(trusted, pinned), bf.quiet)
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet status: %v\n", err)
+		return 1
+	}
 	var p *plan.Plan
 	if len(pos) == 1 {
 		f, err := loadDir(pos[0], stderr)

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
+	"fmt"
+
+	"github.com/nodekeeper/nodekeeper/fleet/broker"
+	"github.com/nodekeeper/nodekeeper/fleet/dir"
 	"github.com/nodekeeper/nodekeeper/fleet/inventory"
+	"github.com/nodekeeper/nodekeeper/fleet/rollout"
 	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // verifier checks what a snapshot reads: desired envelopes against the
-// admins' keys (none given: taken as they are, unverified).
-// TODO(wire): state reports signed by each node's own key are verified
-// here once the wire package signs them; until then seqs come from
-// unsigned reports and the rollout record says so per node.
-func verifier(trusted []wire.PublicKey) inventory.Verifier {
-	var v inventory.Verifier
+// admins' keys (none given: taken as they are, unverified), and state
+// reports against the nodes' pinned keys (pinned: a node's report must
+// verify with it; StateSigned says so).
+func verifier(trusted []wire.PublicKey, pinned map[string]wire.PublicKey) inventory.Verifier {
+	v := inventory.Verifier{Pinned: pinned}
 	if len(trusted) > 0 {
 		v.Desired = func(payload []byte) ([]byte, string, error) {
 			doc, k, err := wire.Open(trusted, payload)
@@ -22,4 +27,40 @@ func verifier(trusted []wire.PublicKey) inventory.Verifier {
 		}
 	}
 	return v
+}
+
+// enrolment reads --keys: the nodes' identity keys, one "NODE KEY" a line.
+func (b *brokerFlags) enrolment() (map[string]wire.PublicKey, error) {
+	out := map[string]wire.PublicKey{}
+	if b.keysFile == "" {
+		return out, nil
+	}
+	t, err := dir.ReadFile(b.keysFile)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := wire.ParseEnrolment(t)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.keysFile, err)
+	}
+	return keys, nil
+}
+
+// pins reads the rollout record (if any, and verified with trusted) and
+// the enrolment list: the nodes' pinned keys, the list's first. It
+// returns the record too (nil if none).
+func (b *brokerFlags) pins(ctx context.Context, c *broker.Conn, trusted []wire.PublicKey) (map[string]wire.PublicKey, *rollout.Record, error) {
+	enrolled, err := b.enrolment()
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, rerr := rollout.Read(ctx, c, trusted, b.quiet)
+	pinned := map[string]wire.PublicKey{}
+	if rerr == nil && rec != nil {
+		pinned = rec.Pinned()
+	}
+	for id, k := range enrolled {
+		pinned[id] = k
+	}
+	return pinned, rec, nil
 }

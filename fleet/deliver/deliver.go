@@ -16,9 +16,11 @@ import (
 // NextSeq is the seq a new document for the node takes: above the seq
 // the node reports it has seen and above the document retained for it
 // (which it may not have seen yet). Signed says whether the seen seq came
-// from a state report whose signature verified with the node's key; a
-// seq from an unsigned report can be forced higher by anyone who can
-// publish, so callers say so.
+// from a state report that verified with the node's pinned key; one
+// signed by a key seen for the first time is used too (callers say so,
+// and the rollout record pins the key). A report that is unsigned or
+// signed by another key is never taken (inventory), so its seen_seq is
+// never used.
 func NextSeq(n *inventory.Node) (seq uint64, signed bool) {
 	if n.State != nil {
 		seq = n.State.SeenSeq

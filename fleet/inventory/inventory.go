@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/fleet/broker"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // Node is one node as the broker retains it. Parts the node never
@@ -28,8 +29,13 @@ type Node struct {
 	State    *StateReport
 	StateErr string
 	// StateSigned is true when the report's signature verified with the
-	// node's own key; only then is its seen_seq used for a new seq.
+	// node's pinned key (an enrolment list, or the rollout record that
+	// pinned it): only then is its seen_seq trusted for a new seq. A report
+	// signed by the key it carries, not pinned yet, is taken (trust on
+	// first sight) with StateSigned false; an unsigned one is not taken.
 	StateSigned bool
+	// StateKey is the key (usign base64) that signed the report.
+	StateKey string
 	// Info is what the node says of itself; InfoErr why it was not taken.
 	Info    *Info
 	InfoErr string
@@ -80,11 +86,12 @@ func (inv *Inventory) Node(id string) *Node {
 // Leaves are the node topics a snapshot reads.
 var Leaves = []string{"status", "state", "info", "desired"}
 
-// Verifier checks signed parts of a snapshot. Nil functions take the
-// parts as they are (and StateSigned stays false).
+// Verifier checks signed parts of a snapshot. A nil Desired takes
+// envelopes unverified.
 type Verifier struct {
-	// State verifies a node's state message and returns the report.
-	State func(node string, payload []byte) (*StateReport, error)
+	// Pinned are the nodes' keys: their state reports must verify with
+	// them. A node without one is trusted on first sight.
+	Pinned map[string]wire.PublicKey
 	// Desired opens a desired envelope and returns the document and the
 	// signer's key id.
 	Desired func(payload []byte) (doc []byte, signer string, err error)
@@ -137,17 +144,15 @@ func (n *Node) Apply(leaf string, payload []byte, v Verifier) {
 			n.Status = s
 		}
 	case "state":
-		n.State, n.StateErr, n.StateSigned = nil, "", false
-		if v.State != nil {
-			r, err := v.State(n.ID, payload)
-			if err != nil {
-				n.StateErr = err.Error()
-				return
-			}
-			n.State, n.StateSigned = r, true
-			return
+		n.State, n.StateErr, n.StateSigned, n.StateKey = nil, "", false, ""
+		var r *StateReport
+		var err error
+		pinned, ok := v.Pinned[n.ID]
+		if ok {
+			r, err = wire.VerifyState(pinned, payload)
+		} else {
+			r, _, err = wire.OpenState(payload)
 		}
-		r, err := ParseState(payload)
 		if err == nil && r.Node != n.ID {
 			err = fmt.Errorf("state report for node %q on %s's topic", r.Node, n.ID)
 		}
@@ -155,7 +160,7 @@ func (n *Node) Apply(leaf string, payload []byte, v Verifier) {
 			n.StateErr = err.Error()
 			return
 		}
-		n.State = r
+		n.State, n.StateSigned, n.StateKey = r, ok, r.NodeKey
 	case "info":
 		n.Info, n.InfoErr = nil, ""
 		var i Info

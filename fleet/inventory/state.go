@@ -1,10 +1,6 @@
 package inventory
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/nodekeeper/nodekeeper/wire"
@@ -12,18 +8,6 @@ import (
 
 // StateReport is the node's state report (<prefix>/<node>/state).
 type StateReport = wire.StateReport
-
-// ParseState reads a state report.
-func ParseState(b []byte) (*StateReport, error) {
-	var r StateReport
-	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&r); err != nil {
-		return nil, fmt.Errorf("state report: %w", err)
-	}
-	if r.Node == "" {
-		return nil, errors.New("state report: no node")
-	}
-	return &r, nil
-}
 
 // Refused returns the slivers the node's owner refused (admission
 // policies or `list unmanaged`), by sliver name, with why.

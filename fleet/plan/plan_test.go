@@ -8,6 +8,7 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/fleet/dir"
 	"github.com/nodekeeper/nodekeeper/fleet/inventory"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func loadGood(t *testing.T) *dir.Fleet {
@@ -23,8 +24,19 @@ func loadGood(t *testing.T) *dir.Fleet {
 func inv(t *testing.T, nodes map[string]map[string]string) *inventory.Inventory {
 	t.Helper()
 	m := map[string][]byte{}
+	key, err := wire.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for id, leaves := range nodes {
 		for leaf, p := range leaves {
+			if leaf == "state" { // signed by the node, as agents do
+				b, err := wire.SignState(key, []byte(strings.Replace(p, "{", `{"node_key":"`+key.Public().String()+`",`, 1)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				p = string(b)
+			}
 			m["nodekeeper/"+id+"/"+leaf] = []byte(p)
 		}
 	}

@@ -66,6 +66,10 @@ type Record struct {
 	// Refusals are the slivers nodes' owners refused, slice -> node ->
 	// why: placement passes these nodes over from now on.
 	Refusals map[string]map[string]string `json:"refusals,omitempty"`
+	// NodeKeys pins each node's identity key (usign base64), as first seen
+	// signing its state reports: later applies believe a node's report
+	// only when it verifies with this key (an enrolment list overrides).
+	NodeKeys map[string]string `json:"node_keys,omitempty"`
 	// Decisions are the aggregation policies' decisions this rollout
 	// carries out.
 	Decisions []string `json:"policy_decisions,omitempty"`
@@ -168,4 +172,18 @@ func (r *Record) save(ctx context.Context, c *broker.Conn, k wire.SecretKey) err
 		return fmt.Errorf("rollout record: %w", err)
 	}
 	return nil
+}
+
+// Pinned returns the record's node keys, parsed.
+func (r *Record) Pinned() map[string]wire.PublicKey {
+	out := map[string]wire.PublicKey{}
+	if r == nil {
+		return out
+	}
+	for id, s := range r.NodeKeys {
+		if k, err := wire.ParsePublicKey([]byte(s)); err == nil {
+			out[id] = k
+		}
+	}
+	return out
 }

@@ -102,11 +102,22 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	inv, err := inventory.Read(ctx, c, o.Verifier, o.Quiet)
+	// Node keys: those the enrolment list gives, else those a verified
+	// record pinned; a node with neither is pinned on first sight.
+	v := o.Verifier
+	pinned := map[string]wire.PublicKey{}
+	if rerr == nil {
+		pinned = prev.Pinned()
+	}
+	for id, k := range v.Pinned {
+		pinned[id] = k
+	}
+	v.Pinned = pinned
+	inv, err := inventory.Read(ctx, c, v, o.Quiet)
 	if err != nil {
 		return nil, err
 	}
-	w, err := deliver.Watch(ctx, c, inv, o.Verifier, "+")
+	w, err := deliver.Watch(ctx, c, inv, v, "+")
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +164,12 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 		}
 	}
 	rec.Decisions = o.Decisions
+	if rec.NodeKeys == nil {
+		rec.NodeKeys = map[string]string{}
+	}
+	for id, k := range pinned {
+		rec.NodeKeys[id] = k.String()
+	}
 	if rec.ID == "" {
 		var b [6]byte
 		rand.Read(b[:])
@@ -319,14 +336,21 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 			no.Previous = r.rec.keep(prevDoc)
 		}
 		if !signed {
-			// TODO(wire): seqs must come from the node's signed state
-			// report only; until nodes sign their reports the unsigned one
-			// is used, and the reason says so.
-			no.Reason = "seq from an unsigned state report"
+			// The report verified with the key it carries, not yet pinned
+			// (first sight): its seq is used, and the record pins the key.
+			no.Reason = "seq from a state report whose key was seen for the first time (now pinned by this record)"
 		}
 		r.rec.Nodes[ch.Node] = no
 		ps = append(ps, pushed{ch.Node, seq, online})
 	}
+	// Keys first seen now are pinned by the record from here on.
+	r.w.View(func(inv *inventory.Inventory) {
+		for id, n := range inv.Nodes {
+			if _, ok := r.rec.NodeKeys[id]; !ok && n.StateKey != "" {
+				r.rec.NodeKeys[id] = n.StateKey
+			}
+		}
+	})
 	// The record, with the previous documents, is retained before any
 	// document is pushed: an apply killed now can still roll back.
 	if err := r.rec.save(ctx, r.c, r.o.Key); err != nil {

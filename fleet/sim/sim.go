@@ -51,6 +51,9 @@ type Node struct {
 	ID string
 	o  Options
 	no NodeOptions
+	// key is the node's identity: its state reports are signed with it,
+	// as the agent signs them (wire.SignState).
+	key wire.SecretKey
 
 	mu         sync.Mutex
 	client     mqtt.Client
@@ -74,8 +77,15 @@ func New(id string, o Options, no NodeOptions) *Node {
 		o.Prefix = "nodekeeper"
 	}
 	no.Info.Node = id
-	return &Node{ID: id, o: o, no: no, remote: map[string]container.Spec{}, policies: map[string]string{}, nodeState: "production"}
+	key, err := wire.GenerateKey()
+	if err != nil {
+		panic("sim: " + err.Error())
+	}
+	return &Node{ID: id, o: o, no: no, key: key, remote: map[string]container.Spec{}, policies: map[string]string{}, nodeState: "production"}
 }
+
+// Key is the node's identity key, as an enrolment list names it.
+func (n *Node) Key() wire.PublicKey { return n.key.Public() }
 
 func (n *Node) topic(leaf string) string { return n.o.Prefix + "/" + n.ID + "/" + leaf }
 
@@ -183,19 +193,19 @@ func (n *Node) apply(d *wire.Desired, doc []byte, key wire.PublicKey) {
 		newRemote = map[string]container.Spec{}
 		for _, s := range specs {
 			if n.isLocal(s.Name) {
-				refusals = append(refusals, wire.ErrorEntry{Member: "sliver " + s.Name, Seq: d.Seq, Message: "a sliver of that name was made locally: not changed"})
+				refusals = append(refusals, wire.ErrorEntry{Kind: wire.KindSliver, ID: s.Name, Member: "sliver " + s.Name, Seq: d.Seq, Message: "a sliver of that name was made locally: not changed"})
 				continue
 			}
 			if _, had := n.remote[s.Name]; !had && n.no.Admit != nil {
 				if why := n.no.Admit(s); why != "" {
-					refusals = append(refusals, wire.ErrorEntry{Member: "sliver " + s.Name, Seq: d.Seq, Message: "refused by policy owner-admission: " + why})
+					refusals = append(refusals, wire.ErrorEntry{Kind: wire.KindSliver, ID: s.Name, Member: "sliver " + s.Name, Seq: d.Seq, Message: "refused by policy owner-admission: " + why})
 					continue
 				}
 			}
 			if n.no.FailStart[s.Name] && s.Request == container.Start {
 				n.rolledBack++
 				msg := fmt.Sprintf("document seq %d rolled back: sliver %s: did not start", d.Seq, s.Name)
-				n.errs = append(n.errs, wire.ErrorEntry{Time: now(), Member: "desired", Seq: d.Seq, Message: msg})
+				n.errs = append(n.errs, wire.ErrorEntry{Time: now(), Kind: wire.KindDocument, ID: fmt.Sprint(d.Seq), Member: "desired", Seq: d.Seq, Message: msg})
 				n.publishStateLocked()
 				return
 			}
@@ -236,7 +246,7 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 // refuse records a refused document. The caller holds mu.
 func (n *Node) refuse(seq uint64, msg string) {
 	n.refusedDocs++
-	n.errs = append(n.errs, wire.ErrorEntry{Time: now(), Member: "desired", Seq: seq, Message: "refused: " + msg})
+	n.errs = append(n.errs, wire.ErrorEntry{Time: now(), Kind: wire.KindDocument, ID: fmt.Sprint(seq), Member: "desired", Seq: seq, Message: "refused: " + msg})
 	if len(n.errs) > 16 {
 		n.errs = n.errs[len(n.errs)-16:]
 	}
@@ -251,7 +261,7 @@ func (n *Node) Report() wire.StateReport {
 }
 
 func (n *Node) reportLocked() wire.StateReport {
-	r := wire.StateReport{Node: n.ID, TS: math.Round(float64(time.Now().UnixMilli())) / 1000, NodeState: n.nodeState,
+	r := wire.StateReport{Node: n.ID, NodeKey: n.key.Public().String(), TS: math.Round(float64(time.Now().UnixMilli())) / 1000, NodeState: n.nodeState,
 		AppliedSeq: n.appliedSeq, SeenSeq: n.seenSeq, Slivers: []wire.SliverReport{}, Errors: append([]wire.ErrorEntry{}, n.errs...)}
 	r.Policies.Loaded = len(n.policies)
 	for _, s := range n.no.Local {
@@ -276,11 +286,13 @@ func (n *Node) publishStateLocked() {
 	}
 }
 
-// publishState publishes the state report, retained. (Signed state
-// reports: TODO(wire) once wire signs them with the node's key.)
+// publishState publishes the state report, retained, signed with the
+// node's key.
 func (n *Node) publishState(c mqtt.Client) {
 	b, _ := json.Marshal(n.reportLocked())
-	c.Publish(n.topic("state"), 1, true, b)
+	if signed, err := wire.SignState(n.key, b); err == nil {
+		c.Publish(n.topic("state"), 1, true, signed)
+	}
 }
 
 // Counts returns how many envelopes the node received, refused and
