@@ -235,10 +235,25 @@ func (p *publishers) stop() {
 	}
 }
 
+var (
+	statesMu sync.Mutex
+	states   = map[string][]byte{}
+)
+
+// stateFor is the node's signed state report (made once per node, with a
+// key of its own, as agents sign theirs).
 func stateFor(id string) []byte {
-	b, _ := json.Marshal(wire.StateReport{Node: id, TS: float64(time.Now().Unix()), NodeState: "production", AppliedSeq: 3, SeenSeq: 3,
+	statesMu.Lock()
+	defer statesMu.Unlock()
+	if b, ok := states[id]; ok {
+		return b
+	}
+	k, _ := wire.GenerateKey()
+	b, _ := json.Marshal(wire.StateReport{Node: id, NodeKey: k.Public().String(), TS: float64(time.Now().Unix()), NodeState: "production", AppliedSeq: 3, SeenSeq: 3,
 		Slivers: []wire.SliverReport{{Name: "exp", Slice: "exp", ID: 1, State: "started", SetState: "start", Remote: true}}, Errors: []wire.ErrorEntry{}})
-	return b
+	signed, _ := wire.SignState(k, b)
+	states[id] = signed
+	return signed
 }
 
 // docFor is a telemetry document of a typical size (about 1.5 KB: the
