@@ -34,7 +34,8 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	var bf brokerFlags
 	bf.register(fs)
-	keyFile := fs.String("k", "", "the admin's usign secret key (signs documents and the rollout record)")
+	var keyFiles listFlag
+	fs.Var(&keyFiles, "k", "an admin's usign secret key: the first signs the rollout record, all sign the documents (repeatable: nodes with remote.threshold N need N)")
 	canary := fs.Int("canary", 1, "nodes in the first wave")
 	growth := fs.Float64("growth", 2, "each wave is this many times the last")
 	soak := fs.Duration("soak", 60*time.Second, "how long a wave must stay online and applied (0: none)")
@@ -49,7 +50,7 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if done {
 		return st
 	}
-	if len(pos) != 1 || bf.url == "" || *keyFile == "" {
+	if len(pos) != 1 || bf.url == "" || len(keyFiles) == 0 {
 		fmt.Fprintln(stderr, applyUsage)
 		return 2
 	}
@@ -61,11 +62,12 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 1
 	}
-	key, err := wire.ReadSecretKeyFile(*keyFile)
+	keys, err := readKeys(keyFiles)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
 		return 1
 	}
+	key := keys[0]
 	trusted, err := bf.trusted()
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet apply: %v\n", err)
@@ -114,7 +116,7 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			po, decisions = plan.Options{}, nil
 		}
 	}
-	o := rollout.Options{Key: key, Plan: po, Decisions: decisions, Trusted: trusted, Who: who(), Canary: *canary, Growth: *growth, Soak: *soak,
+	o := rollout.Options{Key: key, CoSigners: keys[1:], Plan: po, Decisions: decisions, Trusted: trusted, Who: who(), Canary: *canary, Growth: *growth, Soak: *soak,
 		MaxFailed: *maxFailed / 100, WaveTimeout: *waveTimeout, Quiet: bf.quiet, TakeOver: *takeOver, Resume: *resume,
 		Verifier: verifier(append(trusted, key.Public()), enrolled), Out: stdout, Terminal: isTerminal(stdout)}
 	if *soak == 0 {
@@ -156,4 +158,23 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// readKeys reads usign secret key files; two files with one key are an
+// error (a threshold counts distinct keys).
+func readKeys(files []string) ([]wire.SecretKey, error) {
+	var keys []wire.SecretKey
+	seen := map[string]string{}
+	for _, f := range files {
+		k, err := wire.ReadSecretKeyFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := seen[k.Public().ID()]; dup {
+			return nil, fmt.Errorf("%s and %s hold the same key %s", other, f, k.Public().ID())
+		}
+		seen[k.Public().ID()] = f
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

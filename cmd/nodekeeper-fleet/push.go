@@ -63,7 +63,8 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("push", flag.ContinueOnError)
 	var bf brokerFlags
 	bf.register(fs)
-	keyFile := fs.String("k", "", "the admin's usign secret key")
+	var keyFiles listFlag
+	fs.Var(&keyFiles, "k", "an admin's usign secret key (repeatable: nodes with remote.threshold N need N)")
 	seqFlag := fs.String("seq", "", "the document's seq: a number, or auto (the node's seen seq + 1)")
 	var wait waitFlag
 	fs.Var(&wait, "wait", "wait for the node's report (--wait=TIMEOUT; default 60s)")
@@ -71,7 +72,7 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if done {
 		return st
 	}
-	if len(pos) != 2 || bf.url == "" || *keyFile == "" {
+	if len(pos) != 2 || bf.url == "" || len(keyFiles) == 0 {
 		fmt.Fprintln(stderr, pushUsage)
 		return 2
 	}
@@ -87,10 +88,11 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	key, err := wire.ReadSecretKeyFile(*keyFile)
+	keys, err := readKeys(keyFiles)
 	if err != nil {
 		return fail("%v", err)
 	}
+	key := keys[0]
 	trusted, err := bf.trusted()
 	if err != nil {
 		return fail("%v", err)
@@ -166,7 +168,11 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return fail("%v", err)
 		}
 	}
-	if err := deliver.Push(ctx, c, key, node, doc); err != nil {
+	var before map[string]bool
+	if w != nil {
+		w.View(func(inv *inventory.Inventory) { before = deliver.SeqlessRefusals(inv.Node(node)) })
+	}
+	if err := deliver.Push(ctx, c, keys, node, doc); err != nil {
 		return fail("%v", err)
 	}
 	changes, _ := plan.Changes(prev, doc)
@@ -174,7 +180,7 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if !wait.on {
 		return 0
 	}
-	out := w.Await(ctx, node, d.Seq, timeout)
+	out := w.Await(ctx, node, d.Seq, timeout, before)
 	switch out.Result {
 	case deliver.Applied:
 		what := "no change"

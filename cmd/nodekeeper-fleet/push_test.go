@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/fleet/sim"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 const sliverJSON = `{"name": "s1", "template": {"url": "http://repo/x.tar.gz", "sha256": "` + sha + `"}, "set_state": "start"}`
@@ -103,4 +105,37 @@ func TestPushWait(t *testing.T) {
 		t.Errorf("n1 received %d documents, refused %d: want 1, 0", recv, refused)
 	}
 	os.Remove(docFile)
+}
+
+// TestPushThreshold: a node that needs two signers applies a document
+// pushed with two keys and refuses one pushed with one.
+func TestPushThreshold(t *testing.T) {
+	second := filepath.Join(t.TempDir(), "second")
+	pub2, err := wire.WriteKeyPair(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newSimLab(t, nil, nil)
+	n := sim.New("t1", sim.Options{Broker: l.b.URL(), Trusted: []wire.PublicKey{l.pub, pub2}}, sim.NodeOptions{Threshold: 2})
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	d := writeTree(t, map[string]string{"slivers/s1.json": sliverJSON})
+	docFile := filepath.Join(t.TempDir(), "doc.json")
+	if st, out := run("doc", d, "--node", "t1", "-o", docFile); st != 0 {
+		t.Fatalf("doc: %s", out)
+	}
+	br := []string{"--broker", l.b.URL(), "--quiet", "200ms"}
+	waitFor(t, "t1's state", func() bool {
+		return n.Report().Node == "t1" && strings.Contains(func() string { _, o := run(append([]string{"status"}, br...)...); return o }(), "t1")
+	})
+	st, out := run(append([]string{"push", "t1", docFile, "-k", l.key, "--seq", "1", "--wait"}, br...)...)
+	if st != 1 || !strings.Contains(out, "refused seq 1: refused: desired envelope") {
+		t.Errorf("one signer: %d\n%s", st, out)
+	}
+	st, out = run(append([]string{"push", "t1", docFile, "-k", l.key, "-k", second + ".sec", "--seq", "2", "--wait"}, br...)...)
+	if st != 0 || !strings.Contains(out, "applied seq 2") {
+		t.Errorf("two signers: %d\n%s", st, out)
+	}
 }

@@ -43,12 +43,14 @@ func WithSeq(doc []byte, seq uint64) ([]byte, error) {
 }
 
 // Push checks doc as a node would (wire.ParseDesired: strictly, for this
-// node), signs it and publishes it retained on the node's desired topic.
-func Push(ctx context.Context, c *broker.Conn, k wire.SecretKey, node string, doc []byte) error {
+// node), signs it with every key (nodes with remote.threshold N need N
+// distinct trusted signers) and publishes it retained on the node's
+// desired topic.
+func Push(ctx context.Context, c *broker.Conn, keys []wire.SecretKey, node string, doc []byte) error {
 	if _, err := wire.ParseDesired(doc, node); err != nil {
 		return err
 	}
-	env, err := wire.Seal(k, doc)
+	env, err := wire.SealAll(keys, doc)
 	if err != nil {
 		return err
 	}
@@ -128,9 +130,26 @@ func OutcomeOf(n *inventory.Node, seq uint64) (Outcome, bool) {
 // ErrOffline is returned by Await for a node that is offline.
 var ErrOffline = errors.New("node offline")
 
+// SeqlessRefusals returns the node's reported document refusals that
+// carry no seq (a bad signature, too few signers: the node refuses before
+// it reads the seq), to tell a new one from those already there.
+func SeqlessRefusals(n *inventory.Node) map[string]bool {
+	out := map[string]bool{}
+	if n.State != nil {
+		for _, e := range n.State.Errors {
+			if e.Seq == 0 && (e.Member == "desired" || e.Kind == wire.KindDocument) {
+				out[e.Time.String()+"|"+e.Message] = true
+			}
+		}
+	}
+	return out
+}
+
 // Await waits for the node's report about seq, at most timeout. A node
-// offline (now, or going offline while waited for) is Pending.
-func (w *Watcher) Await(ctx context.Context, node string, seq uint64, timeout time.Duration) Outcome {
+// offline (now, or going offline while waited for) is Pending. before
+// (SeqlessRefusals taken before the push; nil: none) lets a refusal
+// without a seq that appears meanwhile count as this document's.
+func (w *Watcher) Await(ctx context.Context, node string, seq uint64, timeout time.Duration, before map[string]bool) Outcome {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var out Outcome
@@ -139,6 +158,14 @@ func (w *Watcher) Await(ctx context.Context, node string, seq uint64, timeout ti
 		if o, ok := OutcomeOf(n, seq); ok {
 			out = o
 			return true
+		}
+		if before != nil && n.State != nil {
+			for _, e := range n.State.Errors {
+				if e.Seq == 0 && (e.Member == "desired" || e.Kind == wire.KindDocument) && !before[e.Time.String()+"|"+e.Message] {
+					out = Outcome{Node: node, Seq: seq, Result: Failed, Reason: e.Message}
+					return true
+				}
+			}
 		}
 		if n.Status == "offline" {
 			out = Outcome{Node: node, Seq: seq, Result: Pending, Reason: "offline: the retained document reaches it when it comes back"}

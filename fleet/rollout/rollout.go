@@ -24,9 +24,12 @@ import (
 
 // Options are an apply's rules and means.
 type Options struct {
-	Key     wire.SecretKey
-	Trusted []wire.PublicKey // keys whose records are trusted (Key's own is added)
-	Who     string
+	// Key signs the record and the documents; CoSigners sign the
+	// documents too (nodes with remote.threshold N need N signers).
+	Key       wire.SecretKey
+	CoSigners []wire.SecretKey
+	Trusted   []wire.PublicKey // keys whose records are trusted (Key's own is added)
+	Who       string
 	// Canary is the first wave's size (default 1); each next wave is
 	// Growth times the last (default 2); a wave must stay online Soak
 	// after it applied (default 60s; negative: none); a wave with more
@@ -311,6 +314,7 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 		id     string
 		seq    uint64
 		online bool
+		before map[string]bool // refusals without a seq before the push
 	}
 	var ps []pushed
 	for _, ch := range changes {
@@ -319,8 +323,10 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 		var signed, online bool
 		var prevDoc []byte
 		var prevSeq uint64
+		var before map[string]bool
 		r.w.View(func(inv *inventory.Inventory) {
 			n := inv.Node(ch.Node)
+			before = deliver.SeqlessRefusals(n)
 			seq, signed = deliver.NextSeq(n)
 			online = n.Online()
 			if n.Desired != nil {
@@ -341,7 +347,7 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 			no.Reason = "seq from a state report whose key was seen for the first time (now pinned by this record)"
 		}
 		r.rec.Nodes[ch.Node] = no
-		ps = append(ps, pushed{ch.Node, seq, online})
+		ps = append(ps, pushed{ch.Node, seq, online, before})
 	}
 	// Keys first seen now are pinned by the record from here on.
 	r.w.View(func(inv *inventory.Inventory) {
@@ -361,7 +367,7 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 		doc := changes[i].Doc
 		doc.Seq = pn.seq
 		b := doc.Marshal()
-		if err := deliver.Push(ctx, r.c, r.o.Key, pn.id, b); err != nil {
+		if err := deliver.Push(ctx, r.c, r.signers(), pn.id, b); err != nil {
 			return fmt.Errorf("node %s: %w", pn.id, err)
 		}
 		r.w.Pushed(pn.id, pn.seq, b)
@@ -371,7 +377,7 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 	counts := map[string]int{}
 	for i, pn := range ps {
 		no := r.rec.Nodes[pn.id]
-		out := r.w.Await(ctx, pn.id, pn.seq, r.o.WaveTimeout)
+		out := r.w.Await(ctx, pn.id, pn.seq, r.o.WaveTimeout, pn.before)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -477,6 +483,11 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 	return r.rec.save(ctx, r.c, r.o.Key)
 }
 
+// signers are the keys that sign documents.
+func (r *run) signers() []wire.SecretKey {
+	return append([]wire.SecretKey{r.o.Key}, r.o.CoSigners...)
+}
+
 // clearLine clears the progress line on a terminal.
 func (r *run) clearLine() string {
 	if r.o.Terminal {
@@ -517,7 +528,7 @@ func (r *run) rollback(ctx context.Context, ids []string) error {
 		m["node"], _ = json.Marshal(id)
 		m["seq"] = json.RawMessage(fmt.Sprint(seq))
 		doc, _ := json.Marshal(m)
-		if err := deliver.Push(ctx, r.c, r.o.Key, id, doc); err != nil {
+		if err := deliver.Push(ctx, r.c, r.signers(), id, doc); err != nil {
 			errs = append(errs, fmt.Errorf("node %s: %w", id, err))
 			continue
 		}

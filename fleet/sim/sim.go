@@ -44,6 +44,9 @@ type NodeOptions struct {
 	// Local are slivers the owner made on the node; documents never touch
 	// them.
 	Local []container.Spec
+	// Threshold is remote.threshold: documents need this many distinct
+	// trusted signers (0, 1: one).
+	Threshold int
 }
 
 // Node is one simulated node.
@@ -140,7 +143,17 @@ func (n *Node) onDesired(payload []byte) {
 	}
 	n.lastEnv = sum
 	n.received++
-	doc, key, err := wire.Open(n.o.Trusted, payload)
+	var doc []byte
+	var key wire.PublicKey
+	var err error
+	if n.no.Threshold > 1 {
+		var keys []wire.PublicKey
+		if doc, keys, err = wire.OpenThreshold(n.o.Trusted, n.no.Threshold, payload); err == nil {
+			key = keys[0]
+		}
+	} else {
+		doc, key, err = wire.Open(n.o.Trusted, payload)
+	}
 	if err != nil {
 		n.refuse(0, err.Error())
 		return
