@@ -22,7 +22,7 @@ func init() {
 	register(command{name: "apply", summary: "sign and push a fleet directory in waves (canary, doubling, soak, rollback)", run: runApply})
 }
 
-const applyUsage = `usage: nodekeeper-fleet apply DIR -k ADMIN.sec --broker URL [flags]
+const applyUsage = `usage: nodekeeper-fleet apply DIR -k ADMIN.sec [-k ...] --broker URL [flags]
 Pushes every node whose document changes, in waves: a canary, then waves
 growing each time; a wave must apply with no errors and stay online for the
 soak before the next starts; a wave with more than --max-failed of its

@@ -20,7 +20,7 @@ func init() {
 	register(command{name: "push", summary: "sign and push one node's document; --wait for what the node made of it", run: runPush})
 }
 
-const pushUsage = `usage: nodekeeper-fleet push NODE FILE --broker URL -k ADMIN.sec [--seq auto|N] [--wait[=TIMEOUT]]
+const pushUsage = `usage: nodekeeper-fleet push NODE FILE --broker URL -k ADMIN.sec [-k ...] [--seq auto|N] [--wait[=TIMEOUT]]
 FILE is a desired document (docs/remote.md; nodekeeper-fleet doc builds one).
 --seq auto takes the seq the node reports it has seen, plus one.
 --wait waits (default 60s) for the node's state report about this seq.
