@@ -4,11 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/fleet/broker"
+	"github.com/nodekeeper/nodekeeper/fleet/dir"
 	"github.com/nodekeeper/nodekeeper/wire"
 )
 
@@ -49,7 +49,7 @@ func (b *brokerFlags) dial(ctx context.Context) (*broker.Conn, error) {
 	}
 	o := broker.Options{URL: b.url, Prefix: b.prefix, CAFile: b.caFile, CertFile: b.certFile, KeyFile: b.keyFile, Username: b.username}
 	if b.passFile != "" {
-		p, err := os.ReadFile(b.passFile)
+		p, err := dir.ReadFile(b.passFile)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ func (b *brokerFlags) dial(ctx context.Context) (*broker.Conn, error) {
 func (b *brokerFlags) trusted() ([]wire.PublicKey, error) {
 	var keys []wire.PublicKey
 	for _, f := range b.pubFiles {
-		t, err := os.ReadFile(f)
+		t, err := dir.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
+	"github.com/nodekeeper/nodekeeper/fleet/aggregate"
 	"github.com/nodekeeper/nodekeeper/fleet/dir"
 	"github.com/nodekeeper/nodekeeper/policy"
 )
@@ -29,7 +31,14 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (groups %d, slices %d, policies %d)\n", pos[0], len(f.Groups)-1, len(f.Slices), len(f.Policies))
+	set, err := aggregate.Load(filepath.Join(pos[0], "aggregate"))
+	if err != nil {
+		fmt.Fprintf(stderr, "nodekeeper-fleet: %s refused:\n%v\n", pos[0], err)
+		return 1
+	}
+	n := len(set.Policies)
+	set.Close()
+	fmt.Fprintf(stdout, "%s: ok (groups %d, slices %d, policies %d, aggregation policies %d)\n", pos[0], len(f.Groups)-1, len(f.Slices), len(f.Policies), n)
 	return 0
 }
 

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/fleet/dir"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -190,13 +191,15 @@ func luaErr(file string, err error) string {
 
 var syntaxRE = regexp.MustCompile(`line:(\d+)\(column:\d+\) (.*)`)
 
+// readLimited reads a policy file: a regular file (not waiting on a
+// FIFO), at most 256 KiB, as the node's policy files.
 func readLimited(file string) ([]byte, error) {
-	st, err := os.Stat(file)
+	b, err := dir.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() || st.Size() > 256<<10 {
-		return nil, fmt.Errorf("%s: not a regular file of at most 256 KiB", file)
+	if len(b) > 256<<10 {
+		return nil, fmt.Errorf("%s: larger than 256 KiB", file)
 	}
-	return os.ReadFile(file)
+	return b, nil
 }
