@@ -372,12 +372,13 @@ func (r *run) wave(ctx context.Context, changes []*plan.NodeChange) error {
 		}
 		r.w.Pushed(pn.id, pn.seq, b)
 	}
-	// Reports.
+	// Reports, all within one WaveTimeout from now.
+	deadline := time.Now().Add(r.o.WaveTimeout)
 	failed, answered := 0, 0
 	counts := map[string]int{}
 	for i, pn := range ps {
 		no := r.rec.Nodes[pn.id]
-		out := r.w.Await(ctx, pn.id, pn.seq, r.o.WaveTimeout, pn.before)
+		out := r.w.Await(ctx, pn.id, pn.seq, max(time.Until(deadline), time.Millisecond), pn.before)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
