@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/fleet/sim"
 )
 
 // TestApplySoakOffline: a canary that goes offline during its soak fails
@@ -99,4 +101,21 @@ func (l *lockedBuilder) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestApplyWaveTimeout: a node that stays online but never reports its
+// document fails its wave when the wave's time is up.
+func TestApplyWaveTimeout(t *testing.T) {
+	l := newLab(t, []string{"n1", "n2"}, map[string]sim.NodeOptions{"n1": {Mute: true}})
+	f := writeFleet(t, map[string]string{"slices/exp.yaml": sliceYAML("{nodes: [n1, n2]}")})
+	var out strings.Builder
+	o := l.options(&out)
+	o.WaveTimeout = 2 * time.Second
+	rec, err := l.apply(f, o)
+	if !errors.Is(err, ErrWaveFailed) || !strings.Contains(out.String(), "n1 seq 1: failed: no state report about seq 1 within") {
+		t.Fatalf("apply: %v\n%s", err, out.String())
+	}
+	if rec.Nodes["n2"] != nil {
+		t.Errorf("n2 pushed after the canary failed: %+v", rec.Nodes["n2"])
+	}
 }

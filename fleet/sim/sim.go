@@ -44,6 +44,8 @@ type NodeOptions struct {
 	// Local are slivers the owner made on the node; documents never touch
 	// them.
 	Local []container.Spec
+	// Mute nodes take no documents (a hung agent that stays connected).
+	Mute bool
 	// Threshold is remote.threshold: documents need this many distinct
 	// trusted signers (0, 1: one).
 	Threshold int
@@ -138,7 +140,7 @@ func (n *Node) onDesired(payload []byte) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	sum := sha256.Sum256(payload)
-	if sum == n.lastEnv || len(payload) == 0 {
+	if n.no.Mute || sum == n.lastEnv || len(payload) == 0 {
 		return // the same retained envelope again after a reconnection
 	}
 	n.lastEnv = sum
