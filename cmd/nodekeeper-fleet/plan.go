@@ -108,7 +108,7 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			what = strings.Join(ch.Changes, ", ")
 		}
 		fmt.Fprintf(stdout, "  %-20s %-8s %-18s %s\n", ch.Node, status, where, what)
-		if ch.Where == plan.Failed && ch.Why != "" {
+		if (ch.Where == plan.Failed || ch.Where == plan.Unknown) && ch.Why != "" {
 			fmt.Fprintf(stdout, "  %-20s %s\n", "", "why: "+ch.Why)
 		}
 		if *verbose && ch.Changed() {

@@ -108,6 +108,9 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if n.LastError != "" {
 			errs += " (last: " + n.LastError + ")"
 		}
+		if n.StateError != "" {
+			errs = "state report not believed: " + n.StateError
+		}
 		t.add(n.Node, n.Status, dash(n.NodeState), fmt.Sprint(n.AppliedSeq), fmt.Sprint(n.SeenSeq), n.Standing, fmt.Sprint(n.Slivers), errs, drift)
 	}
 	t.write(stdout)

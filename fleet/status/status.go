@@ -30,6 +30,9 @@ type NodeRow struct {
 	Local     []string `json:"local,omitempty"`
 	Errors    int      `json:"errors"`
 	LastError string   `json:"last_error,omitempty"`
+	// StateError says why the node's retained state report is not
+	// believed (unsigned, signed by another key than the pinned one).
+	StateError string `json:"state_error,omitempty"`
 }
 
 // SliceRow is one slice across the fleet.
@@ -86,6 +89,7 @@ func Build(inv *inventory.Inventory, p *plan.Plan, docs map[string]*inventory.Te
 			row.Status = "unknown"
 		}
 		row.Standing = string(standing(n))
+		row.StateError = n.StateErr
 		if st := n.State; st != nil {
 			row.NodeState, row.AppliedSeq, row.SeenSeq = st.NodeState, st.AppliedSeq, st.SeenSeq
 			row.Slivers, row.Errors = len(st.Slivers), len(st.Errors)
