@@ -168,6 +168,9 @@ func (r *Record) save(ctx context.Context, c *broker.Conn, k wire.SecretKey) err
 	if err != nil {
 		return err
 	}
+	if len(env) > broker.MaxMessageBytes {
+		return fmt.Errorf("rollout record of %d bytes exceeds the %d bytes the fleet reads back: roll out fewer nodes at once", len(env), broker.MaxMessageBytes)
+	}
 	if err := c.Publish(ctx, Topic(c), env, true); err != nil {
 		return fmt.Errorf("rollout record: %w", err)
 	}
