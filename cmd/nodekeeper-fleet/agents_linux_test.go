@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,7 +145,9 @@ func (l *lockedBuffer) String() string {
 }
 
 // start runs argv in ns until the test ends (SIGTERM, then SIGKILL).
-func start(t *testing.T, ns string, argv ...string) *lockedBuffer {
+// start runs argv in ns until the test ends or the returned stop is
+// called (SIGTERM, then SIGKILL).
+func start(t *testing.T, ns string, argv ...string) (stop func()) {
 	t.Helper()
 	out := &lockedBuffer{}
 	cmd := inNetns(ns, argv...)
@@ -155,19 +158,25 @@ func start(t *testing.T, ns string, argv ...string) *lockedBuffer {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
+		stop()
 		if t.Failed() {
 			t.Logf("%s:\n%s", strings.Join(argv, " "), out.String())
 		}
 	})
-	return out
+	return stop
 }
 
 // agentConfig is a node's UCI config: remote management with the admin's
@@ -183,8 +192,9 @@ config agent 'agent'
 
 config telemetry 'telemetry'
 	option broker 'tcp://127.0.0.1:1883'
-	option interval '5'
+	option interval '1'
 	option start_delay '-1'
+	option override '%[2]s/override.json'
 	list collectors '-wifi'
 
 config policy 'policy'
@@ -240,6 +250,7 @@ func TestRealAgents(t *testing.T) {
 			refuser = id
 		}
 	}
+	stops := map[string]func(){}
 	for _, id := range ids {
 		dir := filepath.Join(tmp, id)
 		os.MkdirAll(filepath.Join(dir, "config"), 0o755)
@@ -248,7 +259,7 @@ func TestRealAgents(t *testing.T) {
 		if id == refuser {
 			os.WriteFile(filepath.Join(dir, "policies", "owner.lua"), []byte(refuseAll), 0o644)
 		}
-		start(t, ns, agentBin, "run", "--config-dir", filepath.Join(dir, "config"))
+		stops[id] = start(t, ns, agentBin, "run", "--config-dir", filepath.Join(dir, "config"))
 	}
 	// The first node's owner makes a sliver of their own.
 	owner := ids[0]
@@ -269,6 +280,7 @@ func TestRealAgents(t *testing.T) {
 			Node, Status string
 			AppliedSeq   uint64 `json:"applied_seq"`
 			Local        []string
+			Remote       []string
 		}
 		Slices []struct {
 			Slice  string
@@ -312,26 +324,89 @@ func TestRealAgents(t *testing.T) {
 	if len(s.Slices) != 1 || s.Slices[0].States["registered"] != 2 {
 		t.Errorf("slices after apply: %+v\n%s", s.Slices, out)
 	}
-	seqs := map[string]uint64{}
+
+	// An aggregation policy moves the slice off a node that stays
+	// overloaded (its agent's telemetry override fakes the load).
+	var busy string
 	for _, n := range s.Nodes {
-		seqs[n.Node] = n.AppliedSeq
+		if slices.Contains(n.Remote, "exp") {
+			busy = n.Node
+		}
 	}
+	if busy == "" {
+		t.Fatalf("exp on no node: %+v", s.Nodes)
+	}
+	os.WriteFile(filepath.Join(tmp, busy, "override.json"), []byte(`{"system":{"load":[9,8,7.5]}}`), 0o644)
+	src, err := os.ReadFile("../../fleet/aggregate/testdata/examples/move-off-overloaded.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(d, "aggregate"), 0o755)
+	os.WriteFile(filepath.Join(d, "aggregate", "move-off-overloaded.lua"), src, 0o644)
+	st, out = fleet("apply", d, "-k", filepath.Join(tmp, "admin.sec"), "--soak", "0", "--policies", "on", "--documents", "4s")
+	if st != 0 || !strings.Contains(out, "slice.move(exp, "+busy+") [applied to the plan]") {
+		t.Fatalf("apply --policies on: %d\n%s", st, out)
+	}
+	for _, n := range status().Nodes {
+		if n.Node == busy && slices.Contains(n.Remote, "exp") {
+			t.Errorf("exp still on the overloaded %s\n%s", busy, out)
+		}
+	}
+	os.Remove(filepath.Join(d, "aggregate", "move-off-overloaded.lua"))
+	os.Remove(filepath.Join(tmp, busy, "override.json"))
 
 	// A wave that fails: the slice now asks to deploy from a template that
 	// does not exist; the canary's agent rolls it back, the rollout stops
 	// and the canary gets its previous document back.
+	registered := func() int {
+		for _, sl := range status().Slices {
+			if sl.Slice == "exp" {
+				return sl.States["registered"]
+			}
+		}
+		return 0
+	}
+	before := registered()
 	os.WriteFile(filepath.Join(d, "slices", "exp.yaml"), []byte("template: {url: /nonexistent/rootfs.tar.gz, sha256: "+sha+"}\nset_state: deploy\nplacement: {group: lab, count: 2}\n"), 0o644)
 	st, out = fleet("apply", d, "-k", filepath.Join(tmp, "admin.sec"), "--soak", "0", "--wave-timeout", "2m")
 	if st != 1 || !strings.Contains(out, "stopping and rolling the wave back") || !strings.Contains(out, "previous document back") {
 		t.Fatalf("failing apply: %d\n%s", st, out)
 	}
-	waitFor(t, "the rolled-back node applying its previous document", func() bool {
-		s := status()
-		return len(s.Slices) == 1 && s.Slices[0].States["registered"] == 2
-	})
+	waitFor(t, "the rolled-back node applying its previous document", func() bool { return registered() == before })
 	if st, out := fleet("status"); st != 0 || !strings.Contains(out, "rolled_back") {
 		t.Errorf("status: %d\n%s", st, out)
 	}
+	// A node offline during a rollout is pending; its retained document
+	// reaches it when it comes back.
+	off := ids[1]
+	if off == refuser {
+		off = ids[2]
+	}
+	stops[off]()
+	waitFor(t, off+" offline", func() bool {
+		for _, n := range status().Nodes {
+			if n.Node == off {
+				return n.Status == "offline"
+			}
+		}
+		return false
+	})
+	os.WriteFile(filepath.Join(d, "slices", "exp.yaml"), []byte("template: {url: /nonexistent/rootfs.tar.gz, sha256: "+sha+"}\nset_state: register\nplacement: {group: lab, count: 2}\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "slices", "all.yaml"), []byte("template: {url: /nonexistent/rootfs.tar.gz, sha256: "+sha+"}\nset_state: register\nplacement: {group: lab}\n"), 0o644)
+	st, out = fleet("apply", d, "-k", filepath.Join(tmp, "admin.sec"), "--soak", "0", "--policies", "off")
+	if st != 0 || !strings.Contains(out, off+" seq") || !strings.Contains(out, "pending") {
+		t.Fatalf("apply with %s offline: %d\n%s", off, st, out)
+	}
+	stops[off] = start(t, ns, agentBin, "run", "--config-dir", filepath.Join(tmp, off, "config"))
+	waitFor(t, off+" catching up", func() bool {
+		for _, n := range status().Nodes {
+			if n.Node == off {
+				return n.Status == "online" && slices.Contains(n.Remote, "all")
+			}
+		}
+		return false
+	})
+
 	// The owner's own sliver was never touched.
 	var local []string
 	for _, n := range status().Nodes {

@@ -26,6 +26,8 @@ type NodeRow struct {
 	// Drift lists what the plan would change (with a fleet directory).
 	Drift   []string `json:"drift,omitempty"`
 	Slivers int      `json:"slivers"`
+	// Remote are the slivers documents manage on the node.
+	Remote []string `json:"remote,omitempty"`
 	// Local are the slivers the node's owner made (no document manages them).
 	Local     []string `json:"local,omitempty"`
 	Errors    int      `json:"errors"`
@@ -102,6 +104,7 @@ func Build(inv *inventory.Inventory, p *plan.Plan, docs map[string]*inventory.Te
 					row.Local = append(row.Local, sv.Name)
 					continue // the owner's own: not a fleet slice
 				}
+				row.Remote = append(row.Remote, sv.Name)
 				s := slice(sv.Slice)
 				s.States[sv.State]++
 				if sv.Error != "" || len(sv.State) > 5 && sv.State[:5] == "fail_" {
