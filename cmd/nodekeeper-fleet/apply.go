@@ -94,15 +94,17 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		pctx, cancel := context.WithTimeout(ctx, bf.timeout+*listen)
 		docs, err := listenDocuments(pctx, c, *listen)
 		var inv *inventory.Inventory
+		var refusals map[string]map[string]string
 		if err == nil {
 			var pinned map[string]wire.PublicKey
-			if pinned, _, err = bf.pins(pctx, c, append(trusted, key.Public())); err == nil {
+			var rec *rollout.Record
+			var recErr error
+			if pinned, rec, recErr, err = bf.pins(pctx, c, append(trusted, key.Public())); err == nil {
 				inv, err = inventory.Read(pctx, c, verifier(append(trusted, key.Public()), pinned), bf.quiet)
+				if rec != nil && recErr == nil {
+					refusals = rec.Refusals
+				}
 			}
-		}
-		var refusals map[string]map[string]string
-		if rec, _ := rollout.Read(pctx, c, append(trusted, key.Public()), bf.quiet); err == nil && rec != nil {
-			refusals = rec.Refusals
 		}
 		cancel()
 		if err == nil {

@@ -58,7 +58,7 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
 		return 1
 	}
-	pinned, rec, err := bf.pins(ctx, c, trusted)
+	pinned, rec, recErr, err := bf.pins(ctx, c, trusted)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
 		return 1
@@ -70,7 +70,9 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	var exclude map[string]map[string]string
 	if rec != nil {
-		exclude = rec.Refusals
+		if recErr == nil {
+			exclude = rec.Refusals
+		}
 		if rec.State == rollout.Running {
 			fmt.Fprintf(stdout, "note: rollout %s by %s is running (started %s)\n", rec.ID, rec.Who, rec.Started.Format("2006-01-02 15:04:05Z07:00"))
 		}

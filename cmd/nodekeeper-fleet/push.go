@@ -110,7 +110,7 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	pinned, _, err := bf.pins(ctx, c, append(trusted, key.Public()))
+	pinned, _, _, err := bf.pins(ctx, c, append(trusted, key.Public()))
 	if err != nil {
 		return fail("%v", err)
 	}

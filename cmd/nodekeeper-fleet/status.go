@@ -58,7 +58,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper-fleet status: %v\n", err)
 		return 1
 	}
-	pinned, rec, err := bf.pins(ctx, c, trusted)
+	pinned, rec, recErr, err := bf.pins(ctx, c, trusted)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet status: %v\n", err)
 		return 1
@@ -76,7 +76,9 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		var exclude map[string]map[string]string
 		if rec != nil {
-			exclude = rec.Refusals
+			if recErr == nil {
+				exclude = rec.Refusals
+			}
 		}
 		p = plan.Render(f, inv, plan.Options{Exclude: exclude})
 	}
@@ -92,8 +94,12 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if rec != nil {
-		fmt.Fprintf(stdout, "rollout %s: %s, by %s, started %s, %d waves%s\n\n", rec.ID, rec.State, rec.Who,
+		fmt.Fprintf(stdout, "rollout %s: %s, by %s, started %s, %d waves%s\n", rec.ID, rec.State, rec.Who,
 			rec.Started.Format(time.RFC3339), len(rec.Waves), reason(rec.Note))
+		if recErr != nil {
+			fmt.Fprintf(stdout, "  NOT VERIFIED (%v): its pins and refusals are not used (--pub ADMIN.pub trusts another admin)\n", recErr)
+		}
+		fmt.Fprintln(stdout)
 	}
 	t := table{header: []string{"NODE", "STATUS", "STATE", "APPLIED", "SEEN", "DOCUMENT", "SLIVERS", "ERRORS", "DRIFT"}}
 	for _, n := range r.Nodes {

@@ -46,13 +46,14 @@ func (b *brokerFlags) enrolment() (map[string]wire.PublicKey, error) {
 	return keys, nil
 }
 
-// pins reads the rollout record (if any, and verified with trusted) and
-// the enrolment list: the nodes' pinned keys, the list's first. It
-// returns the record too (nil if none).
-func (b *brokerFlags) pins(ctx context.Context, c *broker.Conn, trusted []wire.PublicKey) (map[string]wire.PublicKey, *rollout.Record, error) {
+// pins reads the rollout record and the enrolment list: the nodes'
+// pinned keys, the list's first, then the record's if it verified with
+// trusted. It returns the record too (nil if none) and, for a record that
+// does not verify, why (its pins and refusals are then not used).
+func (b *brokerFlags) pins(ctx context.Context, c *broker.Conn, trusted []wire.PublicKey) (map[string]wire.PublicKey, *rollout.Record, error, error) {
 	enrolled, err := b.enrolment()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rec, rerr := rollout.Read(ctx, c, trusted, b.quiet)
 	pinned := map[string]wire.PublicKey{}
@@ -62,5 +63,5 @@ func (b *brokerFlags) pins(ctx context.Context, c *broker.Conn, trusted []wire.P
 	for id, k := range enrolled {
 		pinned[id] = k
 	}
-	return pinned, rec, nil
+	return pinned, rec, rerr, nil
 }

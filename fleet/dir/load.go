@@ -531,7 +531,7 @@ func (l *loader) settings() {
 					l.c.add(kp, "group %s: set node_state: instead of the setting agent.node_state", g)
 					continue
 				}
-				if sec == "remote" && (opt == "enabled" || opt == "trusted_key" || opt == "unmanaged") {
+				if sec == "remote" && (opt == "enabled" || opt == "trusted_key" || opt == "unmanaged" || opt == "threshold") {
 					l.c.add(kp, "group %s: %s is never changed by a document (the node's owner keeps it)", g, k)
 					continue
 				}

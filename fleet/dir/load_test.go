@@ -119,6 +119,8 @@ func TestLoadRefused(t *testing.T) {
 			`settings.yaml:3: group core: setting "interval": want SECTION.OPTION`},
 		{"remote settings are the owner's", map[string]string{"settings.yaml": "core:\n  settings:\n    remote.trusted_key: x\n"},
 			`settings.yaml:3: group core: remote.trusted_key is never changed by a document`},
+		{"the threshold is the owner's", map[string]string{"settings.yaml": "core:\n  settings:\n    remote.threshold: 2\n"},
+			`settings.yaml:3: group core: remote.threshold is never changed by a document`},
 		{"yaml syntax", map[string]string{"groups.yaml": "groups:\n  core: [\n"},
 			"groups.yaml:2: did not find expected node content\n"},
 		{"the built-in group", map[string]string{"groups.yaml": "groups:\n  all:\n    nodes: [a]\n"},

@@ -125,7 +125,7 @@ func Apply(ctx context.Context, c *broker.Conn, f *dir.Fleet, o Options) (*Recor
 		return nil, err
 	}
 	var exclude map[string]map[string]string
-	if prev != nil {
+	if prev != nil && rerr == nil { // a record that does not verify says nothing
 		exclude = prev.Refusals
 	}
 	var p *plan.Plan
