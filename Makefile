@@ -22,7 +22,7 @@ CROSS := mips mipsle arm arm64 amd64
 all: build
 
 help:
-	@echo "build   bin/nodekeeper for this machine"
+	@echo "build   bin/nodekeeper and bin/nodekeeper-fleet (the fleet tool, for servers) for this machine"
 	@echo "test    install missing tools (scripts/deps.sh), lint, run every test, fuzz briefly, qemu smoke tests"
 	@echo "lint    gofmt, go vet, staticcheck"
 	@echo "cross   static binaries for mips, mipsle (softfloat), arm (v7), arm64, amd64 into dist/, without and with TLS"
@@ -33,6 +33,7 @@ help:
 
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/nodekeeper $(PKG)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/nodekeeper-fleet ./cmd/nodekeeper-fleet
 
 deps:
 	scripts/deps.sh
@@ -52,6 +53,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	@# The router binary never links the fleet side (its flash budget).
+	@if $(GO) list -deps $(PKG) | grep -q '/fleet'; then echo "$(PKG) imports fleet/"; exit 1; fi
 
 cross: $(CROSS:%=dist/nodekeeper-linux-%) $(CROSS:%=dist/nodekeeper-ssl-linux-%)
 

@@ -12,12 +12,16 @@
 # then runs one agent per node with the example policies, pushes a signed
 # desired document to node1 (a busybox sliver and a policy, demo-load),
 # fakes a high load on node1 so the policy caps the sliver, and shows it
-# all in `nodekeeper watch`. On a keypress (or after DEMO_SECONDS seconds
+# all in `nodekeeper watch`. Then the fleet: `nodekeeper-fleet apply` rolls
+# a fleet directory out in waves (slice mesh on all three nodes, node1's s1
+# and its policy kept as they are) and `nodekeeper-fleet status` sums the
+# fleet up. On a keypress (or after DEMO_SECONDS seconds
 # when that is set) it kills node3's agent with SIGKILL and shows its
 # `offline` arrive (the MQTT last will), then cleans everything up, also
 # when interrupted.
 #
 # Environment: NODEKEEPER (the binary, default bin/nodekeeper),
+# NODEKEEPER_FLEET (the fleet tool, default bin/nodekeeper-fleet),
 # DEMO_SECONDS (unattended: how long the view runs before the kill),
 # DEMO_KEEP=1 (keep the work directory, for its logs).
 set -euo pipefail
@@ -33,6 +37,8 @@ for tool in ip nsenter mosquitto lxc-create busybox tar sha256sum; do
 done
 nk=$(readlink -f "${NODEKEEPER:-bin/nodekeeper}")
 [ -x "$nk" ] || { echo "demo.sh: no $nk: run make build (or make demo)" >&2; exit 1; }
+fleet=$(readlink -f "${NODEKEEPER_FLEET:-bin/nodekeeper-fleet}")
+[ -x "$fleet" ] || { echo "demo.sh: no $fleet: run make build (or make demo)" >&2; exit 1; }
 
 id=$(printf '%04x' $((RANDOM % 65536)))
 tag=nkdemo-$id
@@ -242,7 +248,7 @@ cat >"$work/node1.json" <<EOF
   "node": "node1",
   "seq": 1,
   "slivers": [
-    {"name": "s1", "slice": "demo",
+    {"name": "s1", "slice": "s1",
      "template": {"url": "$work/busybox.tar.gz", "sha256": "$sha", "type": "busybox"},
      "resources": {"memory_bytes": 67108864},
      "interfaces": [{"kind": "private"}],
@@ -264,6 +270,27 @@ capped() { "$nk" status --config-dir "$work/node1/config" --json | tr -d ' \n' |
 wait_for "demo-load to cap s1" 60 in_ns "$(ns_of node1)" bash -c "$(declare -f capped); nk=$nk work=$work; capped"
 rm -f "$work/node1/override.json"
 echo "  the load is back to normal; the cap stays until the policy or an admin lifts it"
+
+say "the fleet: a fleet directory, as it would live in git (docs/fleet.md)"
+f=$work/fleet
+mkdir -p "$f/slices" "$f/policies"
+printf 'groups:\n  lab:\n    nodes: [node1, node2, node3]\n  first:\n    nodes: [node1]\n' >"$f/groups.yaml"
+printf '%s\n' "# node1's sliver, as the document pushed above has it: kept as it is" \
+	"template: {url: $work/busybox.tar.gz, sha256: $sha, type: busybox}" \
+	"resources: {memory: 64M}" "interfaces: [private]" "set_state: start" "placement: {nodes: [node1]}" >"$f/slices/s1.yaml"
+printf '%s\n' "# a slice on every node of the lab" \
+	"template: {url: $work/busybox.tar.gz, sha256: $sha, type: busybox}" \
+	"resources: {memory: 32M}" "interfaces: [private]" "set_state: start" "placement: {group: lab}" >"$f/slices/mesh.yaml"
+cp "$root/scripts/demo/demo-load.lua" "$f/policies/"
+printf 'demo-load.lua:\n  groups: [first]\n' >"$f/policies.yaml"
+(cd "$f" && for x in groups.yaml slices/*.yaml policies.yaml; do echo "  --- $x"; sed 's/^/  /' "$x"; done)
+fl_broker=tcp://127.0.0.1:$port
+say "nodekeeper-fleet plan: what changes, node by node (exit status 2: changes)"
+in_ns "$hub" "$fleet" plan "$f" --broker "$fl_broker" || [ $? = 2 ]
+say "nodekeeper-fleet apply: signed, in waves (a canary, then the rest), each soaked 5 s"
+in_ns "$hub" "$fleet" apply "$f" -k "$work/admin.sec" --broker "$fl_broker" --soak 5s
+say "nodekeeper-fleet status"
+in_ns "$hub" "$fleet" status "$f" --broker "$fl_broker"
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	say "watching for $DEMO_SECONDS seconds"

@@ -39,6 +39,12 @@ func buildNodekeeper(t *testing.T) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// The fleet tool beside it (startDemo names it to the demo).
+	build = exec.Command("go", "build", "-o", bin+"-fleet", "github.com/nodekeeper/nodekeeper/cmd/nodekeeper-fleet")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
 	return bin
 }
 
@@ -72,7 +78,7 @@ func startDemo(t *testing.T, bin string, env ...string) *demo {
 	t.Helper()
 	d := &demo{out: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command("bash", "demo.sh")
-	d.cmd.Env = append(append(os.Environ(), "NODEKEEPER="+bin), env...)
+	d.cmd.Env = append(append(os.Environ(), "NODEKEEPER="+bin, "NODEKEEPER_FLEET="+bin+"-fleet"), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
@@ -169,7 +175,8 @@ func requireLab(t *testing.T) {
 // TestDemoUnattended runs `make demo`'s script as CI would: DEMO_SECONDS
 // instead of a keypress. Three agents come online, the signed document
 // starts a sliver on node1, the policy it carries caps the sliver when a
-// load is faked, node3's agent is killed and its offline status shows, and
+// load is faked, the fleet tool rolls a slice out on all three nodes in
+// waves, node3's agent is killed and its offline status shows, and
 // nothing is left behind.
 func TestDemoUnattended(t *testing.T) {
 	requireLab(t)
@@ -189,6 +196,9 @@ func TestDemoUnattended(t *testing.T) {
 		regexp.MustCompile(`node1 +state +production +applied seq 1 .*sliver s1 started`),
 		regexp.MustCompile(`node1 +event +policy_action demo-load \[info\]: sliver.limit\("s1", cpu=0.5`),
 		regexp.MustCompile(`node1 +state .*sliver s1 started \(wants start\) cpu limit 500m`),
+		regexp.MustCompile(`wave 1: 1 node\(s\): node1`),
+		regexp.MustCompile(`rollout [0-9a-f]+ done: 3 applied`),
+		regexp.MustCompile(`mesh +3 +3 started`),
 		regexp.MustCompile(`(?s)kill -9 node3's agent.*node3 +status +offline`),
 	} {
 		if !want.MatchString(out) {
