@@ -80,15 +80,6 @@ func (a *Agent) recordDecision(d policy.Decision) {
 	a.mu.Unlock()
 }
 
-// lastDecision returns the last decision of policy p (nil when none).
-// The caller holds a.mu.
-func (a *Agent) lastDecision(p policy.Status) *policy.Decision {
-	if d, ok := a.decisions[policyFileOf(p.Source)+"\x00"+p.Name]; ok {
-		return &d
-	}
-	return nil
-}
-
 // PolicyListing is a loaded policy and its last decision, as `nodekeeper
 // policy list` shows it.
 type PolicyListing struct {
@@ -105,8 +96,12 @@ func (a *Agent) policyList(e *policy.Engine) []PolicyListing {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i, p := range ps {
-		out[i] = PolicyListing{Status: p, LastDecision: a.lastDecision(p)}
-		keep[policyFileOf(p.Source)+"\x00"+p.Name] = true
+		k := policyFileOf(p.Source) + "\x00" + p.Name
+		out[i].Status = p
+		if d, ok := a.decisions[k]; ok {
+			out[i].LastDecision = &d
+		}
+		keep[k] = true
 	}
 	for k := range a.decisions {
 		if !keep[k] {
