@@ -86,6 +86,15 @@ type Agent struct {
 	lastSent []byte // the state last published, without its time
 
 	identity wire.SecretKey // the node's own key: signs its state reports
+
+	// The info topic (info.go): the model and release read, the policies'
+	// last decisions (by file and name), the info last published (without
+	// its time; also without the decisions) and when.
+	sys        [2]string
+	decisions  map[string]policy.Decision
+	infoSent   []byte
+	infoStatic []byte
+	infoAt     time.Time
 }
 
 // Run starts the agent from the committed configuration in opts.ConfDir
@@ -163,6 +172,7 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	if a.identity, made, err = loadIdentity(cfg.Agent.StateDir); err != nil {
 		return fail(err)
 	}
+	a.loadSysInfo()
 	if made {
 		a.log.Info("node identity made: state reports are signed with it", "key", a.identity.Public().String(), "key_id", a.identity.Public().ID())
 	}
@@ -279,6 +289,7 @@ func (a *Agent) loop(ctx context.Context) {
 			a.mu.Unlock()
 		case <-look.C:
 			a.publishState()
+			a.publishInfo()
 		case <-a.sighup:
 			a.log.Info("SIGHUP: reloading the configuration and the policies")
 			a.applyMu.Lock()
@@ -291,6 +302,7 @@ func (a *Agent) loop(ctx context.Context) {
 		case <-debounce:
 			debounce = nil
 			a.publishState()
+			a.publishInfo()
 		}
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/netcfg"
-	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/wire"
 )
 
@@ -96,9 +95,9 @@ func (c *Client) Status(ctx context.Context) (wire.Status, error) {
 	return s, err
 }
 
-// Policies lists the loaded policies.
-func (c *Client) Policies(ctx context.Context) ([]policy.Status, error) {
-	var s []policy.Status
+// Policies lists the loaded policies and their last decisions.
+func (c *Client) Policies(ctx context.Context) ([]PolicyListing, error) {
+	var s []PolicyListing
 	err := c.call(ctx, controlRequest{Op: "policy.list"}, nil, &s)
 	return s, err
 }

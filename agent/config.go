@@ -79,6 +79,12 @@ type AgentConfig struct {
 	FailureWindow    time.Duration
 	// MemoryLimit is the Go runtime's soft memory limit (0: none).
 	MemoryLimit int64
+	// Labels, Tags and Location are what the node says about itself on
+	// its info topic (`list label`, `option latitude`, `option
+	// longitude`; labels.go, info.go).
+	Labels   map[string]string
+	Tags     []string
+	Location *wire.Location
 }
 
 // TelemetryConfig is `config telemetry 'telemetry'`: the publisher's
@@ -146,7 +152,7 @@ type NetworkConfig struct {
 // The agent's own section types and their options.
 var agentSections = map[string][]string{
 	"agent": {"node_id", "node_state", "log_level", "log_target", "state_dir", "run_dir", "control_socket",
-		"failure_threshold", "failure_window", "memory_limit"},
+		"failure_threshold", "failure_window", "memory_limit", "label", "latitude", "longitude"},
 	"telemetry": {"broker", "prefix", "interval", "intervals", "qos", "ca_file", "cert_file", "key_file", "username",
 		"password_file", "keepalive", "clean_session", "collectors", "filesystems", "start_delay", "spool", "spool_path",
 		"spool_max_bytes", "spool_flush", "seq_path", "format", "ha_discovery", "ha_prefix", "prometheus_listen",
@@ -224,6 +230,8 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		MemoryLimit:      a.size("memory_limit", 8<<20),
 	}
 	cfg.Agent.ControlSocket = a.path("control_socket", filepath.Join(cfg.Agent.RunDir, "control.sock"))
+	cfg.Agent.Labels, cfg.Agent.Tags = readLabels(a)
+	cfg.Agent.Location = readLocation(a)
 	if cfg.Agent.NodeID == "" {
 		cfg.Agent.NodeID = DefaultNodeID()
 	}

@@ -261,7 +261,7 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 		if e == nil {
 			return nil, errors.New("no policy engine")
 		}
-		return e.Policies(), nil
+		return a.policyList(e), nil
 	case "net.show":
 		if a.net == nil {
 			return nil, errors.New("the network is disabled on this node (network.enabled)")

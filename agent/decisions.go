@@ -16,6 +16,7 @@ type decisionSink struct{ a *Agent }
 // Decision implements policy.DecisionSink.
 func (s decisionSink) Decision(d policy.Decision) {
 	a := s.a
+	a.recordDecision(d)
 	sev, kind := "info", "policy_action"
 	switch {
 	case d.Error != "":

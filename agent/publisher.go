@@ -94,7 +94,7 @@ func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 	a.mu.Lock()
 	a.pub = pub
 	a.pubStop = func() { cancel(); <-done }
-	a.lastSent = nil
+	a.lastSent, a.infoSent = nil, nil
 	a.mu.Unlock()
 	a.markDirty()
 	return nil

@@ -28,6 +28,7 @@ func (a *Agent) reload(ctx context.Context) {
 		a.internalError("config", err)
 		return
 	}
+	a.loadSysInfo()
 	if wasFailed {
 		a.log.Info("node leaves the failure state: configuration reloaded")
 		a.enforceNodeState(ctx)

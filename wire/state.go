@@ -26,10 +26,11 @@ type SignedState struct {
 }
 
 // SignState returns the signed state message for a report made with
-// json.Marshal (its bytes are signed as they are).
+// json.Marshal (its bytes are signed as they are). The info message
+// (SignInfo) is the same envelope around the node's Info.
 func SignState(k SecretKey, report []byte) ([]byte, error) {
 	if !json.Valid(report) {
-		return nil, errors.New("state report is not valid JSON")
+		return nil, errors.New("signed report is not valid JSON")
 	}
 	return json.Marshal(SignedState{Report: report, Key: k.Public().String(), Signature: string(Sign(k, report))})
 }
@@ -39,33 +40,44 @@ func SignState(k SecretKey, report []byte) ([]byte, error) {
 // the node's key yet (trust on first sight): the caller must pin the key
 // (and check the report's node against the topic's) before believing it.
 func OpenState(msg []byte) (*StateReport, PublicKey, error) {
+	var r StateReport
+	k, s, err := openSigned("state", msg, &r)
+	if err != nil {
+		return nil, PublicKey{}, err
+	}
+	if r.NodeKey != s {
+		return nil, PublicKey{}, errors.New("state report: its node_key is not the key that signed it")
+	}
+	return &r, k, nil
+}
+
+// openSigned checks a signed message (SignedState's envelope, on the
+// state or the info topic: what names it in errors) against the key it
+// carries, decodes its report into v and returns that key, also as text.
+func openSigned(what string, msg []byte, v any) (PublicKey, string, error) {
 	if len(msg) > MaxStateBytes {
-		return nil, PublicKey{}, fmt.Errorf("state message of %d bytes exceeds the %d-byte limit", len(msg), MaxStateBytes)
+		return PublicKey{}, "", fmt.Errorf("%s message of %d bytes exceeds the %d-byte limit", what, len(msg), MaxStateBytes)
 	}
 	var s SignedState
 	dec := json.NewDecoder(bytes.NewReader(msg))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return nil, PublicKey{}, fmt.Errorf("state message: not a signed state report: %w", err)
+		return PublicKey{}, "", fmt.Errorf("%s message: not a signed %[1]s report: %w", what, err)
 	}
 	if len(s.Report) == 0 || s.Key == "" || s.Signature == "" {
-		return nil, PublicKey{}, errors.New("state message: report, key or signature missing (unsigned reports are not believed)")
+		return PublicKey{}, "", fmt.Errorf("%s message: report, key or signature missing (unsigned reports are not believed)", what)
 	}
 	k, err := ParsePublicKey([]byte(s.Key))
 	if err != nil {
-		return nil, PublicKey{}, fmt.Errorf("state message: %w", err)
+		return PublicKey{}, "", fmt.Errorf("%s message: %w", what, err)
 	}
 	if _, err := Verify([]PublicKey{k}, s.Report, []byte(s.Signature)); err != nil {
-		return nil, PublicKey{}, fmt.Errorf("state message: %w", err)
+		return PublicKey{}, "", fmt.Errorf("%s message: %w", what, err)
 	}
-	var r StateReport
-	if err := json.Unmarshal(s.Report, &r); err != nil {
-		return nil, PublicKey{}, fmt.Errorf("state report: %w", err)
+	if err := json.Unmarshal(s.Report, v); err != nil {
+		return PublicKey{}, "", fmt.Errorf("%s report: %w", what, err)
 	}
-	if r.NodeKey != s.Key {
-		return nil, PublicKey{}, errors.New("state report: its node_key is not the key that signed it")
-	}
-	return &r, k, nil
+	return k, s.Key, nil
 }
 
 // ErrKeyMismatch is returned by VerifyState for a report signed by a key
@@ -81,8 +93,17 @@ func VerifyState(pinned PublicKey, msg []byte) (*StateReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(k.Key, pinned.Key) || k.Fingerprint != pinned.Fingerprint {
-		return nil, fmt.Errorf("state message: key %s: %w %s", k.ID(), ErrKeyMismatch, pinned.ID())
+	if err := checkPinned("state", pinned, k); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// checkPinned tells whether k, which signed a message on the what topic,
+// is the node's pinned key.
+func checkPinned(what string, pinned, k PublicKey) error {
+	if !bytes.Equal(k.Key, pinned.Key) || k.Fingerprint != pinned.Fingerprint {
+		return fmt.Errorf("%s message: key %s: %w %s", what, k.ID(), ErrKeyMismatch, pinned.ID())
+	}
+	return nil
 }

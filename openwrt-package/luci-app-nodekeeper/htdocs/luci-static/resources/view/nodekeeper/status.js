@@ -116,7 +116,7 @@ function renderPolicies(pl) {
 				state = _('dry-run');
 			var last = p.last_decision;
 			var decision = last ? (when(last.time) + ': ' + (last.error || (last.actions || []).map(function(a) {
-				return text(a.action) + ' ' + text(a.result);
+				return text(a.op) + ' ' + text(a.result);
 			}).join('; ') || _('no action'))) : '-';
 			return [ text(p.name), p.every ? _('every %s').format(duration(p.every)) : _('on %s').format(text(p.on)),
 				text(p.priority), text(p.failures), state, decision ];
