@@ -473,8 +473,13 @@ func (a *Agent) confirm(ctx context.Context, window time.Duration) error {
 	for time.Now().Before(deadline) {
 		if pub := a.publisher(); pub != nil {
 			b, _ := stateJSON(a.report())
+			// Signed like every state report: admin tools believe no other.
+			signed, serr := wire.SignState(a.identity, b)
+			if serr != nil {
+				return fmt.Errorf("state report not signed: %w", serr)
+			}
 			cctx, cancel := context.WithDeadline(ctx, deadline)
-			err = pub.PublishNow(cctx, pub.Topic("state"), b, true)
+			err = pub.PublishNow(cctx, pub.Topic("state"), signed, true)
 			cancel()
 			if err == nil {
 				return nil

@@ -332,6 +332,15 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("s1 after the agent stopped: %+v, %v; want it running", in, err)
 		}
 	})
+	// The confirm window's report included: an admin tool that saw an
+	// unsigned one would not believe the node's state.
+	t.Run("every state report is signed", func(t *testing.T) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.unsigned != 0 {
+			t.Errorf("%d state reports did not open as signed ones", w.unsigned)
+		}
+	})
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -141,6 +141,9 @@ type watcher struct {
 	seen   map[string]int
 	events []string // every message on an events topic
 	status []string // every message on a status topic, as "NODE PAYLOAD"
+	// unsigned counts state reports that do not open as signed ones
+	// (wire.OpenState): admin tools believe no other.
+	unsigned int
 }
 
 func newWatcher(t *testing.T, ns string, filters ...string) *watcher {
@@ -166,6 +169,11 @@ func newWatcher(t *testing.T, ns string, filters ...string) *watcher {
 			}
 			if strings.HasSuffix(m.Topic(), "/status") {
 				w.status = append(w.status, m.Topic()+" "+string(m.Payload()))
+			}
+			if strings.HasSuffix(m.Topic(), "/state") && len(m.Payload()) > 0 {
+				if _, _, err := wire.OpenState(m.Payload()); err != nil {
+					w.unsigned++
+				}
 			}
 			w.mu.Unlock()
 		})

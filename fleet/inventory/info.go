@@ -1,43 +1,21 @@
 package inventory
 
-import "github.com/nodekeeper/nodekeeper/fleet/dir"
+import (
+	"github.com/nodekeeper/nodekeeper/fleet/dir"
+	"github.com/nodekeeper/nodekeeper/wire"
+)
 
-// Info is what a node says about itself, retained on <prefix>/<node>/info
-// (published by the agent at start and when any of it changes):
-//
-//	{"node": "node-17", "ts": 1764097485.1,
-//	 "labels": {"owner": "alice", "site": "rooftop-3"}, "tags": ["outdoor"],
-//	 "location": {"lat": 41.3874, "lon": 2.1686},
-//	 "model": "TP-Link Archer C7 v5", "release": "OpenWrt 23.05.3",
-//	 "policies": [{"file": "cpu-guard.lua", "name": "cpu-guard",
-//	               "last_decision": {"time": "2026-01-01T12:00:00Z", "fired": true, "actions": 1}}]}
-//
-// Labels come from UCI `list label 'KEY=VALUE'`, tags from `list label
-// 'TAG'` (no '='); model from /tmp/sysinfo/model; release from
-// /etc/openwrt_release's DISTRIB_DESCRIPTION.
-type Info struct {
-	Node     string            `json:"node"`
-	TS       float64           `json:"ts,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Tags     []string          `json:"tags,omitempty"`
-	Location *Location         `json:"location,omitempty"`
-	Model    string            `json:"model,omitempty"`
-	Release  string            `json:"release,omitempty"`
-	Policies []PolicyInfo      `json:"policies,omitempty"`
-}
+// Info is what a node says about itself, retained and signed with the
+// node's own key on <prefix>/<node>/info (wire.Info, docs/remote.md "The
+// info topic"): labels and tags from UCI `list label`, location, model,
+// release, and its policies with their last decisions.
+type Info = wire.Info
 
 // Location is where the node stands.
-type Location struct {
-	Lat float64 `json:"lat"`
-	Lon float64 `json:"lon"`
-}
+type Location = wire.Location
 
 // PolicyInfo is one loaded policy and its last decision.
-type PolicyInfo struct {
-	File         string         `json:"file"`
-	Name         string         `json:"name"`
-	LastDecision map[string]any `json:"last_decision,omitempty"`
-}
+type PolicyInfo = wire.PolicyInfo
 
 // Facts returns what groups match on; a node without info has none.
 func (n *Node) Facts() dir.NodeFacts {

@@ -162,9 +162,22 @@ func (n *Node) Apply(leaf string, payload []byte, v Verifier) {
 		}
 		n.State, n.StateSigned, n.StateKey = r, ok, r.NodeKey
 	case "info":
+		// Signed by the node's own key, as its state report: checked
+		// against the pinned key, or against the key of its state report
+		// when none is pinned yet; unsigned info is not believed.
 		n.Info, n.InfoErr = nil, ""
-		var i Info
-		if err := json.Unmarshal(payload, &i); err != nil {
+		var i *Info
+		var err error
+		if pinned, ok := v.Pinned[n.ID]; ok {
+			i, err = wire.VerifyInfo(pinned, payload)
+		} else {
+			var k wire.PublicKey
+			i, k, err = wire.OpenInfo(payload)
+			if err == nil && n.StateKey != "" && k.String() != n.StateKey {
+				err = fmt.Errorf("info signed by another key than the node's state report")
+			}
+		}
+		if err != nil {
 			n.InfoErr = "info: " + err.Error()
 			return
 		}
@@ -172,7 +185,7 @@ func (n *Node) Apply(leaf string, payload []byte, v Verifier) {
 			n.InfoErr = fmt.Sprintf("info for node %q on %s's topic", i.Node, n.ID)
 			return
 		}
-		n.Info = &i
+		n.Info = i
 	case "desired":
 		d := &Desired{}
 		n.Desired = d

@@ -20,6 +20,15 @@ func signedState(t *testing.T, k wire.SecretKey, r wire.StateReport) []byte {
 	return s
 }
 
+func signedInfo(t *testing.T, k wire.SecretKey, info string) []byte {
+	t.Helper()
+	s, err := wire.SignInfo(k, []byte(info))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestFromMessages(t *testing.T) {
 	k, _ := wire.GenerateKey()
 	other, _ := wire.GenerateKey()
@@ -27,13 +36,14 @@ func TestFromMessages(t *testing.T) {
 	msgs := map[string][]byte{
 		"nodekeeper/n1/status":      []byte("online"),
 		"nodekeeper/n1/state":       signedState(t, k, wire.StateReport{Node: "n1", AppliedSeq: 3, SeenSeq: 4}),
-		"nodekeeper/n1/info":        []byte(`{"node":"n1","labels":{"site":"roof-1"},"tags":["outdoor"],"model":"TP-Link Archer C7","release":"OpenWrt 23.05.3"}`),
+		"nodekeeper/n1/info":        signedInfo(t, k, `{"node":"n1","labels":{"site":"roof-1"},"tags":["outdoor"],"model":"TP-Link Archer C7","release":"OpenWrt 23.05.3"}`),
 		"nodekeeper/n1/desired":     []byte(`{"document":"` + b64(`{"node":"n1","seq":4}`) + `","signature":"x"}`),
 		"nodekeeper/n2/status":      []byte("offline"),
 		"nodekeeper/n2/state":       signedState(t, other, wire.StateReport{Node: "n1"}), // another node's report on n2's topic
 		"nodekeeper/n2/info":        []byte(`{"node":"n9"}`),
 		"nodekeeper/n3/state":       []byte(`{"node":"n3","seen_seq":99}`), // unsigned
 		"nodekeeper/n3/status":      []byte("maybe"),
+		"nodekeeper/n3/info":        []byte(`{"node":"n3","labels":{"site":"roof-1"}}`), // unsigned: not believed
 		"nodekeeper/n4/desired":     big,
 		"nodekeeper/_fleet/rollout": []byte("{}"),
 		"other/n5/status":           []byte("online"),
@@ -63,6 +73,9 @@ func TestFromMessages(t *testing.T) {
 	n3 := inv.Node("n3")
 	if n3.State != nil || n3.Status != "" || !strings.Contains(n3.StateErr, "not a signed state report") {
 		t.Errorf("n3: %+v (an unsigned report is not believed)", n3)
+	}
+	if n3.Info != nil || n3.InfoErr == "" {
+		t.Errorf("n3's unsigned info was believed: %+v", n3.Info)
 	}
 	if n4 := inv.Node("n4"); n4.Desired != nil {
 		t.Errorf("n4: an oversized message was taken: %+v", n4.Desired)

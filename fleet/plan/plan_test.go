@@ -37,6 +37,13 @@ func inv(t *testing.T, nodes map[string]map[string]string) *inventory.Inventory 
 				}
 				p = string(b)
 			}
+			if leaf == "info" { // signed by the node too
+				b, err := wire.SignInfo(key, []byte(p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				p = string(b)
+			}
 			m["nodekeeper/"+id+"/"+leaf] = []byte(p)
 		}
 	}

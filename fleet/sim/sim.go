@@ -104,6 +104,9 @@ func (n *Node) Start(ctx context.Context) error {
 	o.SetOnConnectHandler(func(c mqtt.Client) {
 		c.Publish(n.topic("status"), 1, true, "online")
 		info, _ := json.Marshal(n.no.Info)
+		if signed, err := wire.SignInfo(n.key, info); err == nil {
+			info = signed
+		}
 		c.Publish(n.topic("info"), 1, true, info)
 		n.publishState(c)
 		c.Subscribe(n.topic("desired"), 1, func(_ mqtt.Client, m mqtt.Message) { n.onDesired(m.Payload()) })
