@@ -26,3 +26,7 @@ require (
 // A trimmed copy of paho v1.5.1 without websockets, proxies and (with the
 // build tag nk_notls) TLS: third_party/paho.mqtt.golang/README.nodekeeper.
 replace github.com/eclipse/paho.mqtt.golang => ./third_party/paho.mqtt.golang
+
+// A trimmed copy of gopher-lua v1.1.2 without the libraries the policy
+// sandbox never opens: third_party/gopher-lua/README.nodekeeper.
+replace github.com/yuin/gopher-lua => ./third_party/gopher-lua
