@@ -28,17 +28,15 @@ type luaLib struct {
 	libFunc LGFunction
 }
 
+// nodekeeper: only the libraries a policy sandbox may open are kept (the
+// package, io, debug, channel and coroutine libraries are gone,
+// README.nodekeeper).
 var luaLibs = []luaLib{
-	luaLib{LoadLibName, OpenPackage},
 	luaLib{BaseLibName, OpenBase},
 	luaLib{TabLibName, OpenTable},
-	luaLib{IoLibName, OpenIo},
 	luaLib{OsLibName, OpenOs},
 	luaLib{StringLibName, OpenString},
 	luaLib{MathLibName, OpenMath},
-	luaLib{DebugLibName, OpenDebug},
-	luaLib{ChannelLibName, OpenChannel},
-	luaLib{CoroutineLibName, OpenCoroutine},
 }
 
 // OpenLibs loads the built-in libraries. It is equivalent to running OpenLoad,
