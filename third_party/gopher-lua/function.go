@@ -1,10 +1,5 @@
 package lua
 
-import (
-	"fmt"
-	"strings"
-)
-
 const (
 	VarArgHasArg   uint8 = 1
 	VarArgIsVarArg uint8 = 2
@@ -107,45 +102,6 @@ func newFunctionProto(name string) *FunctionProto {
 
 		stringConstants: make([]string, 0, 32),
 	}
-}
-
-func (fp *FunctionProto) String() string {
-	return fp.str(1, 0)
-}
-
-func (fp *FunctionProto) str(level int, count int) string {
-	indent := strings.Repeat("  ", level-1)
-	buf := []string{}
-	buf = append(buf, fmt.Sprintf("%v; function [%v] definition (level %v)\n",
-		indent, count, level))
-	buf = append(buf, fmt.Sprintf("%v; %v upvalues, %v params, %v stacks\n",
-		indent, fp.NumUpvalues, fp.NumParameters, fp.NumUsedRegisters))
-	for reg, linfo := range fp.DbgLocals {
-		buf = append(buf, fmt.Sprintf("%v.local %v ; %v\n", indent, linfo.Name, reg))
-	}
-	for reg, upvalue := range fp.DbgUpvalues {
-		buf = append(buf, fmt.Sprintf("%v.upvalue %v ; %v\n", indent, upvalue, reg))
-	}
-	for reg, conzt := range fp.Constants {
-		buf = append(buf, fmt.Sprintf("%v.const %v ; %v\n", indent, conzt.String(), reg))
-	}
-	buf = append(buf, "\n")
-
-	protono := 0
-	for no, code := range fp.Code {
-		inst := opGetOpCode(code)
-		if inst == OP_CLOSURE {
-			buf = append(buf, "\n")
-			buf = append(buf, fp.FunctionPrototypes[protono].str(level+1, protono))
-			buf = append(buf, "\n")
-			protono++
-		}
-		buf = append(buf, fmt.Sprintf("%v[%03d] %v (line:%v)\n",
-			indent, no+1, opToString(code), fp.DbgSourcePositions[no]))
-
-	}
-	buf = append(buf, fmt.Sprintf("%v; end of function\n", indent))
-	return strings.Join(buf, "")
 }
 
 /* }}} */
