@@ -30,3 +30,7 @@ replace github.com/eclipse/paho.mqtt.golang => ./third_party/paho.mqtt.golang
 // A trimmed copy of gopher-lua v1.1.2 without the libraries the policy
 // sandbox never opens: third_party/gopher-lua/README.nodekeeper.
 replace github.com/yuin/gopher-lua => ./third_party/gopher-lua
+
+// A copy of wifi v0.10.0 without ConnectWPAPSK (its PBKDF2 linked SHA-1,
+// SHA-3 and PBKDF2 into the binary): third_party/wifi/README.nodekeeper.
+replace github.com/mdlayher/wifi => ./third_party/wifi
