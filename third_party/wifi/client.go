@@ -38,11 +38,6 @@ func (c *Client) Disconnect(ifi *Interface) error {
 	return c.c.Disconnect(ifi)
 }
 
-// Connect starts connecting the interface to the specified ssid using WPA.
-func (c *Client) ConnectWPAPSK(ifi *Interface, ssid, psk string) error {
-	return c.c.ConnectWPAPSK(ifi, ssid, psk)
-}
-
 // Interfaces returns a list of the system's WiFi network interfaces.
 func (c *Client) Interfaces() ([]*Interface, error) {
 	return c.c.Interfaces()

@@ -5,7 +5,6 @@ package wifi
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nlenc"
-	"golang.org/x/crypto/pbkdf2"
 	"golang.org/x/sys/unix"
 )
 
@@ -151,50 +149,6 @@ func (c *client) Disconnect(ifi *Interface) error {
 		nil,
 	)
 	return err
-}
-
-// ConnectWPAPSK starts connecting the interface to the specified SSID using
-// WPA.
-func (c *client) ConnectWPAPSK(ifi *Interface, ssid, psk string) error {
-	support, err := c.checkExtFeature(ifi, unix.NL80211_EXT_FEATURE_4WAY_HANDSHAKE_STA_PSK)
-	if err != nil {
-		return err
-	}
-	if !support {
-		return ErrNotSupported
-	}
-
-	// Ask nl80211 to connect to the specified SSID with key..
-	_, err = c.get(
-		unix.NL80211_CMD_CONNECT,
-		netlink.Acknowledge,
-		ifi,
-		func(ae *netlink.AttributeEncoder) {
-			// TODO(mdlayher): document these or build from bitflags.
-			const (
-				cipherSuites = 0xfac04
-				akmSuites    = 0xfac02
-			)
-
-			ae.Bytes(unix.NL80211_ATTR_SSID, []byte(ssid))
-			ae.Uint32(unix.NL80211_ATTR_WPA_VERSIONS, unix.NL80211_WPA_VERSION_2)
-			ae.Uint32(unix.NL80211_ATTR_CIPHER_SUITE_GROUP, cipherSuites)
-			ae.Uint32(unix.NL80211_ATTR_CIPHER_SUITES_PAIRWISE, cipherSuites)
-			ae.Uint32(unix.NL80211_ATTR_AKM_SUITES, akmSuites)
-			ae.Flag(unix.NL80211_ATTR_WANT_1X_4WAY_HS, true)
-			ae.Bytes(
-				unix.NL80211_ATTR_PMK,
-				wpaPassphrase([]byte(ssid), []byte(psk)),
-			)
-			ae.Uint32(unix.NL80211_ATTR_AUTH_TYPE, unix.NL80211_AUTHTYPE_OPEN_SYSTEM)
-		},
-	)
-	return err
-}
-
-// wpaPassphrase computes a WPA passphrase given an SSID and preshared key.
-func wpaPassphrase(ssid, psk []byte) []byte {
-	return pbkdf2.Key(psk, ssid, 4096, 32, sha1.New)
 }
 
 // BSS requests that nl80211 return the BSS for the specified Interface.

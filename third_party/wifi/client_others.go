@@ -29,7 +29,6 @@ func (*client) SurveyInfo(_ *Interface) ([]*SurveyInfo, error)       { return ni
 func (*client) Scan(ctx context.Context, ifi *Interface) error       { return errUnimplemented }
 func (*client) Connect(_ *Interface, _ string) error                 { return errUnimplemented }
 func (*client) Disconnect(_ *Interface) error                        { return errUnimplemented }
-func (*client) ConnectWPAPSK(_ *Interface, _, _ string) error        { return errUnimplemented }
 func (*client) SetDeadline(t time.Time) error                        { return errUnimplemented }
 func (*client) SetReadDeadline(t time.Time) error                    { return errUnimplemented }
 func (*client) SetWriteDeadline(t time.Time) error                   { return errUnimplemented }

@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/mdlayher/genetlink v1.4.0
 	github.com/mdlayher/netlink v1.11.2
-	golang.org/x/crypto v0.58.0
 	golang.org/x/sys v0.49.0
 )
 
