@@ -33,3 +33,8 @@ replace github.com/yuin/gopher-lua => ./third_party/gopher-lua
 // A copy of wifi v0.10.0 without ConnectWPAPSK (its PBKDF2 linked SHA-1,
 // SHA-3 and PBKDF2 into the binary): third_party/wifi/README.nodekeeper.
 replace github.com/mdlayher/wifi => ./third_party/wifi
+
+// A trimmed copy of vishvananda/netlink v1.3.1 without the link kinds,
+// route encapsulations and qdiscs nodekeeper never uses:
+// third_party/netlink/README.nodekeeper.
+replace github.com/vishvananda/netlink => ./third_party/netlink
