@@ -171,12 +171,9 @@ func qdiscPayload(req *nl.NetlinkRequest, qdisc Qdisc) error {
 	options := nl.NewRtAttr(nl.TCA_OPTIONS, nil)
 
 	switch qdisc := qdisc.(type) {
-	case *Prio:
-		tcmap := nl.TcPrioMap{
-			Bands:   int32(qdisc.Bands),
-			Priomap: qdisc.PriorityMap,
-		}
-		options = nl.NewRtAttr(nl.TCA_OPTIONS, tcmap.Serialize())
+	case *Prio, *Hfsc, *Netem, *FqCodel, *Fq, *Sfq:
+		// nodekeeper: not in this trimmed copy (README.nodekeeper).
+		return fmt.Errorf("netlink: a %s qdisc is not supported by this trimmed copy", qdisc.Type())
 	case *Tbf:
 		opt := nl.TcTbfQopt{}
 		opt.Rate.Rate = uint32(qdisc.Rate)
@@ -205,53 +202,6 @@ func qdiscPayload(req *nl.NetlinkRequest, qdisc Qdisc) error {
 		if qdisc.DirectQlen != nil {
 			options.AddRtAttr(nl.TCA_HTB_DIRECT_QLEN, nl.Uint32Attr(*qdisc.DirectQlen))
 		}
-	case *Hfsc:
-		opt := nl.TcHfscOpt{}
-		opt.Defcls = qdisc.Defcls
-		options = nl.NewRtAttr(nl.TCA_OPTIONS, opt.Serialize())
-	case *Netem:
-		opt := nl.TcNetemQopt{}
-		opt.Latency = qdisc.Latency
-		opt.Limit = qdisc.Limit
-		opt.Loss = qdisc.Loss
-		opt.Gap = qdisc.Gap
-		opt.Duplicate = qdisc.Duplicate
-		opt.Jitter = qdisc.Jitter
-		options = nl.NewRtAttr(nl.TCA_OPTIONS, opt.Serialize())
-		// Correlation
-		corr := nl.TcNetemCorr{}
-		corr.DelayCorr = qdisc.DelayCorr
-		corr.LossCorr = qdisc.LossCorr
-		corr.DupCorr = qdisc.DuplicateCorr
-
-		if corr.DelayCorr > 0 || corr.LossCorr > 0 || corr.DupCorr > 0 {
-			options.AddRtAttr(nl.TCA_NETEM_CORR, corr.Serialize())
-		}
-		// Corruption
-		corruption := nl.TcNetemCorrupt{}
-		corruption.Probability = qdisc.CorruptProb
-		corruption.Correlation = qdisc.CorruptCorr
-		if corruption.Probability > 0 {
-			options.AddRtAttr(nl.TCA_NETEM_CORRUPT, corruption.Serialize())
-		}
-		// Reorder
-		reorder := nl.TcNetemReorder{}
-		reorder.Probability = qdisc.ReorderProb
-		reorder.Correlation = qdisc.ReorderCorr
-		if reorder.Probability > 0 {
-			options.AddRtAttr(nl.TCA_NETEM_REORDER, reorder.Serialize())
-		}
-		// Rate
-		if qdisc.Rate64 > 0 {
-			rate := nl.TcNetemRate{}
-			if qdisc.Rate64 >= uint64(1<<32) {
-				options.AddRtAttr(nl.TCA_NETEM_RATE64, nl.Uint64Attr(qdisc.Rate64))
-				rate.Rate = ^uint32(0)
-			} else {
-				rate.Rate = uint32(qdisc.Rate64)
-			}
-			options.AddRtAttr(nl.TCA_NETEM_RATE, rate.Serialize())
-		}
 	case *Clsact:
 		options = nil
 	case *Ingress:
@@ -259,73 +209,6 @@ func qdiscPayload(req *nl.NetlinkRequest, qdisc Qdisc) error {
 		if qdisc.Attrs().Parent != HANDLE_INGRESS {
 			return fmt.Errorf("Ingress filters must set Parent to HANDLE_INGRESS")
 		}
-	case *FqCodel:
-		options.AddRtAttr(nl.TCA_FQ_CODEL_ECN, nl.Uint32Attr((uint32(qdisc.ECN))))
-		if qdisc.Limit > 0 {
-			options.AddRtAttr(nl.TCA_FQ_CODEL_LIMIT, nl.Uint32Attr((uint32(qdisc.Limit))))
-		}
-		if qdisc.Interval > 0 {
-			options.AddRtAttr(nl.TCA_FQ_CODEL_INTERVAL, nl.Uint32Attr((uint32(qdisc.Interval))))
-		}
-		if qdisc.Flows > 0 {
-			options.AddRtAttr(nl.TCA_FQ_CODEL_FLOWS, nl.Uint32Attr((uint32(qdisc.Flows))))
-		}
-		if qdisc.Quantum > 0 {
-			options.AddRtAttr(nl.TCA_FQ_CODEL_QUANTUM, nl.Uint32Attr((uint32(qdisc.Quantum))))
-		}
-		if qdisc.CEThreshold > 0 {
-			options.AddRtAttr(nl.TCA_FQ_CODEL_CE_THRESHOLD, nl.Uint32Attr(qdisc.CEThreshold))
-		}
-		if qdisc.DropBatchSize > 0 {
-			options.AddRtAttr(nl.TCA_FQ_CODEL_DROP_BATCH_SIZE, nl.Uint32Attr(qdisc.DropBatchSize))
-		}
-		if qdisc.MemoryLimit > 0 {
-			options.AddRtAttr(nl.TCA_FQ_CODEL_MEMORY_LIMIT, nl.Uint32Attr(qdisc.MemoryLimit))
-		}
-	case *Fq:
-		options.AddRtAttr(nl.TCA_FQ_RATE_ENABLE, nl.Uint32Attr((uint32(qdisc.Pacing))))
-
-		if qdisc.Buckets > 0 {
-			options.AddRtAttr(nl.TCA_FQ_BUCKETS_LOG, nl.Uint32Attr((uint32(qdisc.Buckets))))
-		}
-		if qdisc.PacketLimit > 0 {
-			options.AddRtAttr(nl.TCA_FQ_PLIMIT, nl.Uint32Attr((uint32(qdisc.PacketLimit))))
-		}
-		if qdisc.LowRateThreshold > 0 {
-			options.AddRtAttr(nl.TCA_FQ_LOW_RATE_THRESHOLD, nl.Uint32Attr((uint32(qdisc.LowRateThreshold))))
-		}
-		if qdisc.Quantum > 0 {
-			options.AddRtAttr(nl.TCA_FQ_QUANTUM, nl.Uint32Attr((uint32(qdisc.Quantum))))
-		}
-		if qdisc.InitialQuantum > 0 {
-			options.AddRtAttr(nl.TCA_FQ_INITIAL_QUANTUM, nl.Uint32Attr((uint32(qdisc.InitialQuantum))))
-		}
-		if qdisc.FlowRefillDelay > 0 {
-			options.AddRtAttr(nl.TCA_FQ_FLOW_REFILL_DELAY, nl.Uint32Attr((uint32(qdisc.FlowRefillDelay))))
-		}
-		if qdisc.FlowPacketLimit > 0 {
-			options.AddRtAttr(nl.TCA_FQ_FLOW_PLIMIT, nl.Uint32Attr((uint32(qdisc.FlowPacketLimit))))
-		}
-		if qdisc.FlowMaxRate > 0 {
-			options.AddRtAttr(nl.TCA_FQ_FLOW_MAX_RATE, nl.Uint32Attr((uint32(qdisc.FlowMaxRate))))
-		}
-		if qdisc.FlowDefaultRate > 0 {
-			options.AddRtAttr(nl.TCA_FQ_FLOW_DEFAULT_RATE, nl.Uint32Attr((uint32(qdisc.FlowDefaultRate))))
-		}
-		if qdisc.Horizon > 0 {
-			options.AddRtAttr(nl.TCA_FQ_HORIZON, nl.Uint32Attr(qdisc.Horizon))
-		}
-		if qdisc.HorizonDropPolicy != HORIZON_DROP_POLICY_DEFAULT {
-			options.AddRtAttr(nl.TCA_FQ_HORIZON_DROP, nl.Uint8Attr(qdisc.HorizonDropPolicy))
-		}
-	case *Sfq:
-		opt := nl.TcSfqQoptV1{}
-		opt.TcSfqQopt.Quantum = qdisc.Quantum
-		opt.TcSfqQopt.Perturb = qdisc.Perturb
-		opt.TcSfqQopt.Limit = qdisc.Limit
-		opt.TcSfqQopt.Divisor = qdisc.Divisor
-
-		options = nl.NewRtAttr(nl.TCA_OPTIONS, opt.Serialize())
 	default:
 		options = nil
 	}
@@ -400,27 +283,17 @@ func (h *Handle) QdiscList(link Link) ([]Qdisc, error) {
 				switch qdiscType {
 				case "pfifo_fast":
 					qdisc = &PfifoFast{}
-				case "prio":
-					qdisc = &Prio{}
 				case "tbf":
 					qdisc = &Tbf{}
 				case "ingress":
 					qdisc = &Ingress{}
 				case "htb":
 					qdisc = &Htb{}
-				case "fq":
-					qdisc = &Fq{}
-				case "hfsc":
-					qdisc = &Hfsc{}
-				case "fq_codel":
-					qdisc = &FqCodel{}
-				case "netem":
-					qdisc = &Netem{}
-				case "sfq":
-					qdisc = &Sfq{}
 				case "clsact":
 					qdisc = &Clsact{}
 				default:
+					// nodekeeper: prio, fq, hfsc, fq_codel, netem and sfq are read
+					// as GenericQdisc (README.nodekeeper).
 					qdisc = &GenericQdisc{QdiscType: qdiscType}
 				}
 			case nl.TCA_OPTIONS:
@@ -428,11 +301,6 @@ func (h *Handle) QdiscList(link Link) ([]Qdisc, error) {
 				case "pfifo_fast":
 					// pfifo returns TcPrioMap directly without wrapping it in rtattr
 					if err := parsePfifoFastData(qdisc, attr.Value); err != nil {
-						return nil, err
-					}
-				case "prio":
-					// prio returns TcPrioMap directly without wrapping it in rtattr
-					if err := parsePrioData(qdisc, attr.Value); err != nil {
 						return nil, err
 					}
 				case "tbf":
@@ -443,10 +311,6 @@ func (h *Handle) QdiscList(link Link) ([]Qdisc, error) {
 					if err := parseTbfData(qdisc, data); err != nil {
 						return nil, err
 					}
-				case "hfsc":
-					if err := parseHfscData(qdisc, attr.Value); err != nil {
-						return nil, err
-					}
 				case "htb":
 					data, err := nl.ParseRouteAttr(attr.Value)
 					if err != nil {
@@ -455,32 +319,6 @@ func (h *Handle) QdiscList(link Link) ([]Qdisc, error) {
 					if err := parseHtbData(qdisc, data); err != nil {
 						return nil, err
 					}
-				case "fq":
-					data, err := nl.ParseRouteAttr(attr.Value)
-					if err != nil {
-						return nil, err
-					}
-					if err := parseFqData(qdisc, data); err != nil {
-						return nil, err
-					}
-				case "fq_codel":
-					data, err := nl.ParseRouteAttr(attr.Value)
-					if err != nil {
-						return nil, err
-					}
-					if err := parseFqCodelData(qdisc, data); err != nil {
-						return nil, err
-					}
-				case "netem":
-					if err := parseNetemData(qdisc, attr.Value); err != nil {
-						return nil, err
-					}
-				case "sfq":
-					if err := parseSfqData(qdisc, attr.Value); err != nil {
-						return nil, err
-					}
-
-					// no options for ingress
 				}
 			case nl.TCA_INGRESS_BLOCK:
 				ingressBlock := new(uint32)

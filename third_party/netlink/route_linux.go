@@ -1529,23 +1529,10 @@ func deserializeRoute(m []byte) (Route, error) {
 		typ := int(native.Uint16(encapType.Value[0:2]))
 		var e Encap
 		switch typ {
+		// nodekeeper: SEG6, SEG6 local and BPF encapsulations are not
+		// decoded (README.nodekeeper): like IP6 upstream, Encap stays nil.
 		case nl.LWTUNNEL_ENCAP_MPLS:
 			e = &MPLSEncap{}
-			if err := e.Decode(encap.Value); err != nil {
-				return route, err
-			}
-		case nl.LWTUNNEL_ENCAP_SEG6:
-			e = &SEG6Encap{}
-			if err := e.Decode(encap.Value); err != nil {
-				return route, err
-			}
-		case nl.LWTUNNEL_ENCAP_SEG6_LOCAL:
-			e = &SEG6LocalEncap{}
-			if err := e.Decode(encap.Value); err != nil {
-				return route, err
-			}
-		case nl.LWTUNNEL_ENCAP_BPF:
-			e = &BpfEncap{}
 			if err := e.Decode(encap.Value); err != nil {
 				return route, err
 			}
