@@ -38,3 +38,7 @@ replace github.com/mdlayher/wifi => ./third_party/wifi
 // route encapsulations and qdiscs nodekeeper never uses:
 // third_party/netlink/README.nodekeeper.
 replace github.com/vishvananda/netlink => ./third_party/netlink
+
+// A trimmed copy of nftables v0.3.0 that decodes only the rule expressions
+// netcfg writes: third_party/nftables/README.nodekeeper.
+replace github.com/google/nftables => ./third_party/nftables
