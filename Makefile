@@ -17,7 +17,7 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env G
 # (the nodekeeper package, no TLS) and dist/nodekeeper-ssl-linux-<name> (nodekeeper-ssl).
 CROSS := mips mipsle arm arm64 amd64
 
-.PHONY: all help build test unit fuzz smoke lint cross deps demo bench ipk clean
+.PHONY: all help build test unit fuzz smoke lint cross deps demo bench ipk apk clean
 
 all: build
 
@@ -26,7 +26,8 @@ help:
 	@echo "test    install missing tools (scripts/deps.sh), lint, run every test, fuzz briefly, qemu smoke tests"
 	@echo "lint    gofmt, go vet, staticcheck"
 	@echo "cross   static binaries for mips, mipsle (softfloat), arm (v7), arm64, amd64 into dist/, without and with TLS"
-	@echo "ipk     OpenWrt .ipk packages and a feed index into dist/ipk/"
+	@echo "ipk     OpenWrt .ipk packages (up to 24.10) and a feed index into dist/ipk/"
+	@echo "apk     OpenWrt 25.x .apk packages and a packages.adb per architecture into dist/apk/ (APK_SIGN_KEY signs)"
 	@echo "demo    a three-node lab in network namespaces with a live view (root)"
 	@echo "bench   benchmarks, printed as a table beside their peers"
 
@@ -68,6 +69,9 @@ ipk: cross
 	scripts/build-ipk.sh
 	scripts/size-report.sh mips
 	scripts/size-report.sh mips 20 ssl
+
+apk: cross
+	scripts/build-apk.sh
 
 demo: deps build
 	scripts/demo.sh

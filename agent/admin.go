@@ -5,77 +5,29 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // The admin's side of remote management: `nodekeeper keygen`, `sign` and
 // `push` (docs/remote.md).
 
-// WriteKeyPair makes a new key pair and writes PREFIX.sec (mode 0600) and
-// PREFIX.pub in usign's formats. It never overwrites a file.
-func WriteKeyPair(prefix string) (PublicKey, error) {
-	k, err := GenerateKey()
-	if err != nil {
-		return PublicKey{}, err
-	}
-	write := func(path string, b []byte, mode os.FileMode) error {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-		if err != nil {
-			return fmt.Errorf("keygen: %w", err)
-		}
-		_, err = f.Write(b)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-			return fmt.Errorf("keygen: %w", err)
-		}
-		return nil
-	}
-	if err := write(prefix+".sec", MarshalSecretKey(k), 0o600); err != nil {
-		return PublicKey{}, err
-	}
-	if err := write(prefix+".pub", MarshalPublicKey(k.Public()), 0o644); err != nil {
-		os.Remove(prefix + ".sec")
-		return PublicKey{}, err
-	}
-	return k.Public(), nil
-}
-
-// ReadSecretKeyFile reads a usign secret key file.
-func ReadSecretKeyFile(path string) (SecretKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return SecretKey{}, err
-	}
-	k, err := ParseSecretKey(b)
-	if err != nil {
-		return SecretKey{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
-}
-
 // SealDocument checks that doc is a well-formed desired document and
-// returns its signed envelope.
-func SealDocument(k SecretKey, doc []byte) ([]byte, error) {
+// returns its envelope signed by every key (threshold signing wants
+// several).
+func SealDocument(keys []wire.SecretKey, doc []byte) ([]byte, error) {
 	var head struct {
 		Node string `json:"node"`
 	}
 	if err := json.Unmarshal(doc, &head); err != nil {
 		return nil, fmt.Errorf("desired document: %w", err)
 	}
-	if _, err := ParseDesired(doc, head.Node); err != nil {
+	if _, err := parseDesired(doc, head.Node); err != nil {
 		return nil, err
 	}
-	return Seal(k, doc)
+	return wire.SealAll(keys, doc)
 }
 
 // PushOptions say how `nodekeeper push` reaches the broker.
@@ -90,14 +42,11 @@ type PushOptions struct {
 // Push publishes a signed envelope, retained, on <prefix>/<node>/desired,
 // after checking that its document is for node.
 func Push(ctx context.Context, o PushOptions, node string, envelope []byte) error {
-	var env Envelope
-	if err := json.Unmarshal(envelope, &env); err != nil || len(env.Document) == 0 || env.Signature == "" {
-		return errors.New("push: not a signed envelope (sign the document with -k KEY or `nodekeeper sign`)")
+	env, err := wire.ParseEnvelope(envelope)
+	if err != nil {
+		return fmt.Errorf("push: not a signed envelope (sign the document with -k KEY or `nodekeeper sign`): %w", err)
 	}
-	if len(envelope) > MaxEnvelopeBytes {
-		return fmt.Errorf("push: envelope of %d bytes exceeds the %d-byte limit nodes accept", len(envelope), MaxEnvelopeBytes)
-	}
-	if _, err := ParseDesired(env.Document, node); err != nil {
+	if _, err := parseDesired(env.Document, node); err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
 	c := telemetry.DefaultConfig()

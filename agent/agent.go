@@ -20,6 +20,7 @@ import (
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // Options say where the agent finds its configuration.
@@ -77,12 +78,14 @@ type Agent struct {
 	engStop  func()
 	remote   remoteState
 	health   nodeHealth
-	errs     []ErrorEntry
+	errs     []wire.ErrorEntry
 	limits   map[string]container.Resources // set by policies on running slivers
 	ifDown   map[string]bool                // interfaces policies took down (true) or up
 	override overrideFile
 	docCache docCache
 	lastSent []byte // the state last published, without its time
+
+	identity wire.SecretKey // the node's own key: signs its state reports
 }
 
 // Run starts the agent from the committed configuration in opts.ConfDir
@@ -119,6 +122,11 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 		started: time.Now(),
 		ctx:     ctx,
 	}
+	if _, err := os.Stat(filepath.Join(opts.ConfDir, Package)); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s/%s: no such file: the agent's UCI config goes there; start from the shipped one "+
+			"(/etc/config/nodekeeper of the package, openwrt-package/nodekeeper/files/nodekeeper.config in the source) "+
+			"or give --config-dir; docs/config.md", opts.ConfDir, Package)
+	}
 	cfg, err := LoadConfig(a.cursor)
 	if err != nil {
 		return nil, err
@@ -131,7 +139,8 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	a.writer = cursorFor(opts.ConfDir)
 	a.writer.SaveDir = filepath.Join(cfg.Agent.RunDir, "uci")
-	a.override = overrideFile{path: cfg.Telemetry.Override}
+	a.override = overrideFile{path: cfg.Telemetry.Override, log: a.log, changed: a.markDirty}
+	a.override.get() // one in force or refused is logged at start
 	a.health = nodeHealth{threshold: cfg.Agent.FailureThreshold, window: cfg.Agent.FailureWindow}
 	a.store = stateStore{dir: cfg.Agent.StateDir}
 	a.peers = newPeerSet(cfg.Remote.MaxPeers, a.event)
@@ -149,6 +158,13 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	if a.remote, err = a.store.load(); err != nil {
 		return fail(err)
+	}
+	var made bool
+	if a.identity, made, err = loadIdentity(cfg.Agent.StateDir); err != nil {
+		return fail(err)
+	}
+	if made {
+		a.log.Info("node identity made: state reports are signed with it", "key", a.identity.Public().String(), "key_id", a.identity.Public().ID())
 	}
 	a.log.Info("nodekeeper agent starting", "node", cfg.Agent.NodeID, "config", cfg.File, "state", cfg.Agent.NodeState)
 
@@ -175,7 +191,7 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	if err := a.startEngine(); err != nil {
 		return fail(err)
 	}
-	if err := a.startPublisher(); err != nil {
+	if err := a.startPublisher(nil); err != nil {
 		return fail(err)
 	}
 	if err := a.listenControl(ctx); err != nil {
@@ -245,10 +261,24 @@ func (a *Agent) loop(ctx context.Context) {
 	signal.Notify(a.sighup, syscall.SIGHUP)
 	defer signal.Stop(a.sighup)
 	var debounce <-chan time.Time
+	hourly := time.NewTicker(time.Hour) // an override in force is said again
+	defer hourly.Stop()
+	// Whatever `status` would show is published: besides the changes that
+	// mark the state dirty, a look every few seconds catches the rest (a
+	// policy file dropped into the directory, a sliver removed from the
+	// CLI); publishState sends only a report that changed.
+	look := time.NewTicker(stateLookInterval)
+	defer look.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-hourly.C:
+			a.mu.Lock()
+			a.override.get()
+			a.mu.Unlock()
+		case <-look.C:
+			a.publishState()
 		case <-a.sighup:
 			a.log.Info("SIGHUP: reloading the configuration and the policies")
 			a.applyMu.Lock()
@@ -264,6 +294,10 @@ func (a *Agent) loop(ctx context.Context) {
 		}
 	}
 }
+
+// stateLookInterval is how often the agent compares the state report with
+// the one it published last.
+const stateLookInterval = 5 * time.Second
 
 // markDirty asks for the state topic to be published again.
 func (a *Agent) markDirty() {

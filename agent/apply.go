@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,9 +14,11 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // A desired document applies all or nothing:
@@ -46,7 +49,7 @@ type applyPlan struct {
 type settingChange struct {
 	section, option string
 	createType      string // the section is missing: create it with this type
-	value           Setting
+	value           wire.Setting
 }
 
 // refusal is a part of a document that was left out.
@@ -54,7 +57,7 @@ type refusal struct{ member, msg string }
 
 // apply runs a document through prepare, execute and confirm. The caller
 // holds applyMu.
-func (a *Agent) apply(ctx context.Context, d *Desired, raw []byte, signer PublicKey) {
+func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wire.PublicKey) {
 	plan, undo, refusals, err := a.prepare(ctx, d, signer)
 	for _, r := range refusals {
 		a.log.Warn("desired document: part left out", "seq", d.Seq, "member", r.member, "why", r.msg)
@@ -103,13 +106,13 @@ func (a *Agent) apply(ctx context.Context, d *Desired, raw []byte, signer Public
 		a.internalError("state", err)
 	}
 	a.log.Info("desired document applied", "seq", d.Seq, "signer", signer.ID())
-	a.remoteEvent("desired_applied", "info", d.Seq, "applied")
+	a.documentApplied(d.Seq, plan, undo)
 	a.markDirty()
 }
 
 // prepare checks a document against the node and returns what to do and
 // how to undo it.
-func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*applyPlan, *undoLog, []refusal, error) {
+func (a *Agent) prepare(ctx context.Context, d *desiredDoc, signer wire.PublicKey) (*applyPlan, *undoLog, []refusal, error) {
 	cfg := a.config()
 	un := unmanagedSet(cfg.Remote.Unmanaged)
 	plan := &applyPlan{seq: d.Seq, files: map[string]*string{}}
@@ -120,12 +123,12 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 	var refused []refusal
 
 	// Settings, tried on a copy of the config first.
-	d.withNodeState()
+	d.WithNodeState()
 	p, err := a.cursor.LoadCommitted(Package)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("config: %w", err)
 	}
-	for _, key := range d.settingsInOrder() {
+	for _, key := range d.SettingsInOrder() {
 		sec, opt, _ := strings.Cut(key, ".")
 		if no, why := un.setting(sec, opt); no {
 			refused = append(refused, refusal{"setting " + key, why + ": not changed"})
@@ -140,6 +143,14 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 			ch.createType = sec
 		} else if _, ok := agentSections[s.Type()]; !ok && !slices.Contains(netSectionTypes, s.Type()) {
 			return nil, nil, nil, fmt.Errorf("setting %s: section %q is not nodekeeper's", key, sec)
+		}
+		typ := ch.createType
+		if s != nil {
+			typ = s.Type()
+		}
+		if ok, why := remoteAllowed(cfg.Remote.RemoteAllow, sec, typ, opt); !ok {
+			refused = append(refused, refusal{"setting " + key, why + ": not changed"})
+			continue
 		}
 		u := uciUndo{Section: sec, Option: opt, NewSection: ch.createType}
 		if s != nil {
@@ -184,7 +195,10 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 			}
 			managedPolicies = append(managedPolicies, name)
 			src := want[name]
-			old, had := readPolicy(newCfg.Policy.Dir, name)
+			old, had, err := readPolicy(newCfg.Policy.Dir, name)
+			if err != nil {
+				return nil, nil, nil, err
+			}
 			if had && bytes.Equal(old, []byte(src)) {
 				continue
 			}
@@ -205,7 +219,11 @@ func (a *Agent) prepare(ctx context.Context, d *Desired, signer PublicKey) (*app
 				managedPolicies = append(managedPolicies, name)
 				continue
 			}
-			if old, had := readPolicy(newCfg.Policy.Dir, name); had {
+			old, had, err := readPolicy(newCfg.Policy.Dir, name)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if had {
 				plan.files[name] = nil
 				undo.Files = append(undo.Files, fileUndo{Name: name, Had: true, Data: old})
 			}
@@ -309,10 +327,23 @@ func unmanagedSlice(un unmanagedSet, slice string) bool {
 	return no
 }
 
-// readPolicy reads a policy file; had is false when it does not exist.
-func readPolicy(dir, name string) (data []byte, had bool) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	return b, err == nil
+// maxPolicyUndo bounds a policy file kept in the undo log (the engine
+// loads none above 256 KiB).
+const maxPolicyUndo = 1 << 20
+
+// readPolicy reads a policy file a document replaces or removes, for the
+// undo log; had is false when it does not exist. Whoever can write the
+// policy directory chooses what is there: a FIFO or a link to a device is
+// an error (the document is refused), never a blocking or endless read.
+func readPolicy(dir, name string) (data []byte, had bool, err error) {
+	b, err := safefile.ReadFile(filepath.Join(dir, name), maxPolicyUndo)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("policy %s: %w", name, err)
+	}
+	return b, true, nil
 }
 
 // setOption applies one setting to a package.
@@ -546,7 +577,7 @@ func (a *Agent) undoSettings(us []uciUndo) error {
 			}
 			continue
 		}
-		ch := settingChange{section: u.Section, option: u.Option, value: Setting{Values: u.Values, List: u.List, Delete: !u.Had}}
+		ch := settingChange{section: u.Section, option: u.Option, value: wire.Setting{Values: u.Values, List: u.List, Delete: !u.Had}}
 		if err := setOption(p, ch); err != nil {
 			return fmt.Errorf("restore %s.%s: %w", u.Section, u.Option, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/policy"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // ErrNoAgent is returned by DialControl when no agent listens on the
@@ -89,8 +90,8 @@ func (c *Client) call(ctx context.Context, req controlRequest, files []*os.File,
 }
 
 // Status returns the agent's status.
-func (c *Client) Status(ctx context.Context) (Status, error) {
-	var s Status
+func (c *Client) Status(ctx context.Context) (wire.Status, error) {
+	var s wire.Status
 	err := c.call(ctx, controlRequest{Op: "status"}, nil, &s)
 	return s, err
 }

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // Package is the UCI package the agent reads: /etc/config/nodekeeper.
@@ -114,15 +116,21 @@ type SliversConfig struct {
 // RemoteConfig is `config remote 'remote'`: signed desired state, and
 // aggregation of peers' documents.
 type RemoteConfig struct {
-	Enabled       bool
-	TrustedKeys   []PublicKey
+	Enabled     bool
+	TrustedKeys []wire.PublicKey
+	// Threshold is how many distinct trusted keys must sign a document
+	// (default 1), so that one leaked key cannot steer the node.
+	Threshold     int
 	ConfirmWindow time.Duration
 	// Unmanaged lists what remote documents may not change: "SECTION",
 	// "SECTION.OPTION", "slice:NAME", "policies" or "policy:FILE".
 	Unmanaged []string
-	Peers     []string
-	PeersAll  bool
-	MaxPeers  int
+	// RemoteAllow lists the settings beyond the default ones that
+	// documents may change: "SECTION.OPTION" or "SECTION" (remoteallow.go).
+	RemoteAllow []string
+	Peers       []string
+	PeersAll    bool
+	MaxPeers    int
 }
 
 // NetworkConfig is `config network 'network'` and the netcfg sections.
@@ -145,7 +153,7 @@ var agentSections = map[string][]string{
 		"drain_rate", "reconnect_max", "publish_document", "override"},
 	"policy":  {"dir", "cpu_budget", "memory_budget", "dry_run", "uci_allow"},
 	"slivers": {"enabled", "state_dir", "lxc_path", "netns", "rootfs", "min_free", "stop_timeout", "bridge"},
-	"remote":  {"enabled", "trusted_key", "confirm_window", "unmanaged", "peer", "peers_all", "max_peers"},
+	"remote":  {"enabled", "trusted_key", "threshold", "confirm_window", "unmanaged", "remote_allow", "peer", "peers_all", "max_peers"},
 	"network": {"enabled", "netns", "state_dir"},
 }
 
@@ -236,8 +244,10 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		UCIAllow: pol.list("uci_allow"),
 	}
 	for _, pkg := range cfg.Policy.UCIAllow {
-		if !uci.ValidPackage(pkg) {
-			pol.fail("uci_allow", "%q is not a UCI package name", pkg)
+		// A policy (one a document installed, too) that rewrote the
+		// agent's own config would get round list remote_allow.
+		if !uci.ValidPackage(pkg) || pkg == Package {
+			pol.fail("uci_allow", "%q: want a UCI package other than nodekeeper", pkg)
 		}
 	}
 
@@ -264,23 +274,34 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 	rem := rd("remote")
 	cfg.Remote = RemoteConfig{
 		Enabled:       rem.boolean("enabled", true),
+		Threshold:     rem.integer("threshold", 1, 1, wire.MaxSignatures),
 		ConfirmWindow: rem.duration("confirm_window", time.Minute, time.Second),
 		Unmanaged:     rem.list("unmanaged"),
+		RemoteAllow:   rem.list("remote_allow"),
 		Peers:         rem.list("peer"),
 		PeersAll:      rem.boolean("peers_all", false),
 		MaxPeers:      rem.integer("max_peers", 32, 1, 1024),
 	}
 	for _, k := range rem.list("trusted_key") {
-		pk, err := ParsePublicKey([]byte(k))
+		pk, err := wire.ParsePublicKey([]byte(k))
 		if err != nil {
 			rem.fail("trusted_key", "%q: %v", k, err)
 			continue
 		}
 		cfg.Remote.TrustedKeys = append(cfg.Remote.TrustedKeys, pk)
 	}
+	if n := len(cfg.Remote.TrustedKeys); n > 0 && cfg.Remote.Threshold > n {
+		rem.fail("threshold", "%d, but only %d trusted keys: no document could ever apply", cfg.Remote.Threshold, n)
+	}
 	for _, u := range cfg.Remote.Unmanaged {
 		if err := checkUnmanaged(u); err != nil {
 			rem.fail("unmanaged", "%q: %v", u, err)
+		}
+	}
+	for _, e := range cfg.Remote.RemoteAllow {
+		sec, opt, hasOpt := strings.Cut(e, ".")
+		if !uci.ValidName(sec) || (hasOpt && !uci.ValidName(opt)) || slices.Contains(ownerOnly, e) {
+			rem.fail("remote_allow", "%q: want SECTION or SECTION.OPTION, not %s", e, strings.Join(ownerOnly, ", "))
 		}
 	}
 	for _, peer := range cfg.Remote.Peers {
@@ -356,7 +377,8 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	c.KeyFile = r.path("key_file", "")
 	c.Username = r.str("username", "")
 	if pf := r.path("password_file", ""); pf != "" {
-		b, err := os.ReadFile(pf)
+		// The error names the file, never its contents.
+		b, err := safefile.ReadFile(pf, maxPasswordFile)
 		if err != nil {
 			r.fail("password_file", "%v", err)
 		}
@@ -393,6 +415,9 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	t.Override = r.path("override", "")
 	return t
 }
+
+// maxPasswordFile bounds telemetry.password_file.
+const maxPasswordFile = 4 << 10
 
 // validTopicLevel reports whether s can be one MQTT topic level and a node id.
 func validTopicLevel(s string) bool {

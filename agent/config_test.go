@@ -9,6 +9,7 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // loadText writes text as the nodekeeper package and loads it.
@@ -55,7 +56,7 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigValues(t *testing.T) {
-	k, _ := GenerateKey()
+	k, _ := wire.GenerateKey()
 	c, err := loadText(t, `
 config agent 'agent'
 	option node_id 'n2'
@@ -115,6 +116,10 @@ func TestConfigErrors(t *testing.T) {
 		{"bad boolean", "config policy 'policy'\n\toption dry_run 'maybe'\n", `option dry_run: "maybe"`},
 		{"relative path", "config agent 'agent'\n\toption state_dir 'state'\n", `option state_dir: "state": want an absolute path`},
 		{"bad size", "config agent 'agent'\n\toption memory_limit 'lots'\n", "option memory_limit"},
+		{"path with ..", "config agent 'agent'\n\toption control_socket '/var/run/../../tmp/x.sock'\n", `option control_socket: "/var/run/../../tmp/x.sock": want an absolute path`},
+		{"path with a trailing /", "config policy 'policy'\n\toption dir '/etc/nodekeeper/policies/'\n", "option dir"},
+		{"path with a newline", "config telemetry 'telemetry'\n\toption ca_file '/etc/ca.pem\nx'\n", "option ca_file"},
+		{"policies on the agent's config", "config policy 'policy'\n\tlist uci_allow 'nodekeeper'\n", `option uci_allow: "nodekeeper": want a UCI package other than nodekeeper`},
 		{"bad key", "config remote 'remote'\n\tlist trusted_key 'not-a-key'\n", "option trusted_key"},
 		{"bad unmanaged", "config remote 'remote'\n\tlist unmanaged 'slice:'\n", "option unmanaged"},
 		{"bad bridge", "config slivers 'slivers'\n\tlist bridge 'isolated=eth1'\n", "option bridge"},

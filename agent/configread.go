@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,11 +202,20 @@ func (r *optionReader) size(opt string, def int64) int64 {
 	return n
 }
 
-// path reads an absolute path.
+// path reads an absolute, clean path: it names files the agent reads,
+// writes, removes or listens on.
 func (r *optionReader) path(opt, def string) string {
 	v := r.str(opt, def)
-	if v != "" && !strings.HasPrefix(v, "/") {
-		r.fail(opt, "%q: want an absolute path", v)
+	if v != "" && !cleanPath(v) {
+		r.fail(opt, "%q: want an absolute path in clean form", v)
 	}
 	return v
 }
+
+// cleanPath reports whether p is an absolute path in its shortest form
+// (filepath.Clean's) without control characters, at most 4096 bytes.
+func cleanPath(p string) bool {
+	return len(p) <= 4096 && filepath.IsAbs(p) && filepath.Clean(p) == p && !strings.ContainsAny(p, controlChars)
+}
+
+const controlChars = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"

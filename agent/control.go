@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -65,46 +66,104 @@ func ControlSocketPath(confDir string) string {
 	return def
 }
 
-// listenControl opens the control socket.
+// controlLimits bound the control socket: connections served at once (a
+// further one is answered "busy" and closed) and how long a client has to
+// send its request and to take its answer.
+type controlLimits struct {
+	conns   int
+	timeout time.Duration
+}
+
+var defaultControlLimits = controlLimits{conns: 16, timeout: 10 * time.Second}
+
+var errBusy = errors.New("busy, try again")
+
+// listenControl opens the control socket. Its directory is made 0700 when
+// the agent makes it; a directory that was there (say /tmp) keeps its
+// mode: the socket itself is 0600 and the agent checks the client. What
+// is at the socket's path is removed only if it is a socket no agent
+// answers on.
 func (a *Agent) listenControl(ctx context.Context) error {
 	path := a.config().Agent.ControlSocket
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("control socket: %w", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("control socket: %w", err)
-	}
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return fmt.Errorf("control socket %s: another agent is running", path)
-	}
-	os.Remove(path) // left by an agent that died
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	l, err := listenSocket(path)
 	if err != nil {
-		return fmt.Errorf("control socket: %w", err)
+		return fmt.Errorf("control socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		return fmt.Errorf("control socket: %w", err)
-	}
-	l.SetUnlinkOnClose(true)
 	a.mu.Lock()
 	a.ctl = l
 	a.mu.Unlock()
-	go func() {
-		for {
-			c, err := l.AcceptUnix()
-			if err != nil {
-				if !errors.Is(err, net.ErrClosed) {
-					a.log.Warn("control socket", "err", err)
-				}
+	go a.acceptControl(ctx, l, defaultControlLimits)
+	return nil
+}
+
+// listenSocket listens on path, mode 0600, as listenControl says.
+func listenSocket(path string) (*net.UnixListener, error) {
+	if !cleanPath(path) || len(path) >= 108 {
+		return nil, errors.New("want an absolute clean path under 108 bytes")
+	}
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(dir, 0o700); err != nil { // whatever the umask
+			return nil, err
+		}
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&fs.ModeSocket == 0 {
+			return nil, errors.New("not a socket: not removed")
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, errors.New("another agent is running")
+		}
+		if err := os.Remove(path); err != nil { // left by an agent that died
+			return nil, err
+		}
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	l.SetUnlinkOnClose(true)
+	return l, nil
+}
+
+// acceptControl serves l until it is closed. A failed accept (out of file
+// descriptors: EMFILE, ENFILE) is retried after a pause, 5 ms doubling to
+// 1 s as net/http's Server does, so the socket serves again once
+// descriptors are free; it never ends the loop.
+func (a *Agent) acceptControl(ctx context.Context, l *net.UnixListener, lim controlLimits) {
+	slots := make(chan struct{}, lim.conns)
+	var delay time.Duration
+	for {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			go a.serveControl(ctx, c)
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			a.log.Warn("control socket", "err", err) // and accept again
+			time.Sleep(delay)                        // a close meanwhile ends the loop at the next accept
+			continue
 		}
-	}()
-	return nil
+		delay = 0
+		select {
+		case slots <- struct{}{}:
+			go func() {
+				a.serveControl(ctx, c, lim.timeout)
+				<-slots
+			}()
+		default: // a short answer into an empty socket buffer: never blocks
+			writeResponse(c, nil, errBusy)
+			c.Close()
+		}
+	}
 }
 
 func (a *Agent) closeControl() {
@@ -117,16 +176,18 @@ func (a *Agent) closeControl() {
 	}
 }
 
-// serveControl answers one connection.
-func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn) {
+// serveControl answers one connection. The client has timeout to send its
+// request and to take the answer; the request itself (a sliver attach)
+// may run longer.
+func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn, timeout time.Duration) {
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
 	uid, err := peerUID(c)
 	if err != nil || uid != 0 {
 		a.log.Warn("control socket: client refused: not root", "uid", uid, "err", err)
 		writeResponse(c, nil, errors.New("permission denied: the control socket is root's"))
 		return
 	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 4096)
 	oob := make([]byte, syscall.CmsgSpace(3*4))
 	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
@@ -146,13 +207,14 @@ func (a *Agent) serveControl(ctx context.Context, c *net.UnixConn) {
 	if err != nil {
 		return
 	}
-	c.SetReadDeadline(time.Time{})
 	var req controlRequest
 	if err := json.Unmarshal(append(buf[:n], rest...), &req); err != nil {
 		writeResponse(c, nil, fmt.Errorf("bad request: %w", err))
 		return
 	}
+	c.SetDeadline(time.Time{}) // the request (an attach) may take long
 	res, err := a.control(ctx, req, files)
+	c.SetWriteDeadline(time.Now().Add(timeout))
 	writeResponse(c, res, err)
 }
 
@@ -207,10 +269,10 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 		return a.net.Observe(ctx)
 	case "telemetry.sample":
 		pub := a.publisher()
-		if pub == nil || pub.Latest() == nil {
+		if pub == nil {
 			return nil, errors.New("no sample taken yet")
 		}
-		return pub.Latest(), nil
+		return pub.First(ctx)
 	}
 	if a.slivers == nil {
 		return nil, fmt.Errorf("%s: %w", req.Op, a.sliversErr)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // TestControlSocketRootOnly: the control socket serves root and nobody
@@ -19,7 +21,7 @@ func TestControlSocketRootOnly(t *testing.T) {
 	ns := newNetns(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "config")
-	key, _ := GenerateKey()
+	key, _ := wire.GenerateKey()
 	writeFile(t, filepath.Join(conf, "nodekeeper"), strings.Replace(strings.Replace(labConfig("ctl-"+randHex(6), dir, ns, key.Public().String(), ""),
 		"config slivers 'slivers'", "config slivers 'slivers'\n\toption enabled '0'", 1),
 		"config network 'network'", "config network 'network'\n\toption enabled '0'", 1))

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/telemetry"
@@ -28,6 +30,16 @@ func (s decisionSink) Decision(d policy.Decision) {
 	msg := d.Error
 	if msg == "" {
 		msg = strings.Join(acts, "; ")
+	}
+	// A file that fails to load, or a policy quarantined, is an error of
+	// its file in the state report until the file loads cleanly and its
+	// policies run (report clears it).
+	if file := policyFileOf(d.Source); file != "" && (d.Trigger == "load" && d.Error != "" || d.Quarantined != nil) {
+		text := d.Error
+		if d.Quarantined != nil {
+			text = "quarantined until " + d.Quarantined.UTC().Format(time.RFC3339) + ": " + d.Error
+		}
+		a.addError("policy "+file, 0, text)
 	}
 	// The engine logs firings and failures itself; this publishes them.
 	pub := a.publisher()
@@ -57,4 +69,14 @@ func (a *Agent) alert(source, level, message string) error {
 		source = "policy"
 	}
 	return pub.PublishEvent(telemetry.Event{Kind: "alert", Source: source, Severity: level, Message: message})
+}
+
+// policyFileOf returns the file name of a policy source ("x.lua:3" or
+// "x.lua").
+func policyFileOf(source string) string {
+	file, _, _ := strings.Cut(source, ":")
+	if file == "" {
+		return ""
+	}
+	return filepath.Base(file)
 }

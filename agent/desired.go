@@ -3,203 +3,53 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/nodekeeper/nodekeeper/container"
-	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
-// Desired is the document an admin signs and publishes, retained, on
-// <prefix>/<node>/desired (docs/remote.md). Absent parts leave the node's
-// as they are; a present part is the whole truth for what documents manage.
-type Desired struct {
-	// Node must be this node's id.
-	Node string `json:"node"`
-	// Seq increases with every document for this node; a document whose
-	// seq is not above the last one seen is refused (replay).
-	Seq uint64 `json:"seq"`
-	// NodeState, if set, is production, safe or debug: shorthand for the
-	// setting agent.node_state.
-	NodeState NodeState `json:"node_state,omitempty"`
-	// Slivers, if present, are the slivers documents want on the node:
-	// each is created or updated; a sliver an earlier document created and
-	// this one omits is removed. Slivers created locally are left alone.
-	Slivers *[]container.Spec `json:"slivers,omitempty"`
-	// Policies, if present, are the policy files documents want, by file
-	// name (NAME.lua) to Lua source; a file an earlier document wrote and
-	// this one omits is removed.
-	Policies *map[string]string `json:"policies,omitempty"`
-	// Settings are UCI options of /etc/config/nodekeeper by
-	// "SECTION.OPTION": a string sets an option, an array of strings a
-	// list, null deletes the option (back to its default).
-	Settings map[string]Setting `json:"settings,omitempty"`
+// desiredDoc is a desired document as the node reads it: the wire
+// document, with its slivers checked as container specs.
+type desiredDoc struct {
+	*wire.Desired
+	// Slivers shadows wire.Desired.Slivers with the checked specs; nil
+	// when the document has no slivers part.
+	Slivers *[]container.Spec
 }
 
-// Setting is one value of Desired.Settings.
-type Setting struct {
-	Values []string // one value for an option, any number for a list
-	List   bool
-	Delete bool // JSON null
-}
-
-// UnmarshalJSON reads a string, an array of strings or null.
-func (s *Setting) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*s = Setting{Delete: true}
-		return nil
-	case len(b) > 0 && b[0] == '[':
-		var v []string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return errors.New("want a string, an array of strings or null")
+// parseDesired reads a document (wire.ParseDesired) and checks its slivers:
+// each a valid spec, no name or id twice. The error says where.
+func parseDesired(doc []byte, node string) (*desiredDoc, error) {
+	w, err := wire.ParseDesired(doc, node)
+	if err != nil {
+		return nil, err
+	}
+	d := &desiredDoc{Desired: w}
+	if w.Slivers == nil {
+		return d, nil
+	}
+	specs := make([]container.Spec, len(*w.Slivers))
+	names, ids := map[string]bool{}, map[int]string{}
+	for i, raw := range *w.Slivers {
+		s := &specs[i]
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(s); err != nil {
+			return nil, fmt.Errorf("desired document: slivers[%d]: %w", i, err)
 		}
-		*s = Setting{Values: v, List: true}
-		return nil
-	}
-	var v string
-	if err := json.Unmarshal(b, &v); err != nil {
-		return errors.New("want a string, an array of strings or null")
-	}
-	*s = Setting{Values: []string{v}}
-	return nil
-}
-
-// MarshalJSON writes the setting back as it was given.
-func (s Setting) MarshalJSON() ([]byte, error) {
-	switch {
-	case s.Delete:
-		return []byte("null"), nil
-	case s.List:
-		return json.Marshal(s.Values)
-	case len(s.Values) == 1:
-		return json.Marshal(s.Values[0])
-	}
-	return nil, errors.New("setting without a value")
-}
-
-// Limits of a desired document's parts.
-const (
-	maxPolicyBytes   = 256 << 10
-	maxDesiredSlices = 256
-)
-
-// validPolicyFile reports whether name is a policy file name a desired
-// document may carry: a letter or digit, then up to 63 letters, digits, '_',
-// '.' or '-', then ".lua"; test files (*_test.lua) are not policies.
-// (Written out rather than as a regexp: regexp costs the router 0.1 MB.)
-func validPolicyFile(name string) bool {
-	base, ok := strings.CutSuffix(name, ".lua")
-	if !ok || base == "" || len(base) > 64 || strings.HasSuffix(name, "_test.lua") {
-		return false
-	}
-	for i := 0; i < len(base); i++ {
-		c := base[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
-			return false
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("desired document: slivers[%d]: %w", i, err)
 		}
-	}
-	return true
-}
-
-// ParseDesired reads a document strictly (unknown fields are errors) and
-// checks what can be told without the node: its node, seq, node state,
-// slivers, policy file names and setting names. The error says where.
-func ParseDesired(doc []byte, node string) (*Desired, error) {
-	var d Desired
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("desired document: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("desired document: trailing data after the JSON object")
-	}
-	if d.Node != node {
-		return nil, fmt.Errorf("desired document: node %q, but this node is %q", d.Node, node)
-	}
-	if d.Seq == 0 {
-		return nil, errors.New("desired document: seq missing or 0 (it starts at 1 and grows with every document)")
-	}
-	if d.NodeState != "" {
-		switch d.NodeState {
-		case Production, Safe, Debug:
-		default:
-			return nil, fmt.Errorf("desired document: node_state %q: want production, safe or debug", d.NodeState)
+		if names[s.Name] {
+			return nil, fmt.Errorf("desired document: sliver %s listed twice", s.Name)
 		}
-		if s, ok := d.Settings["agent.node_state"]; ok && (s.Delete || len(s.Values) != 1 || s.Values[0] != string(d.NodeState)) {
-			return nil, errors.New("desired document: node_state and settings agent.node_state disagree")
+		names[s.Name] = true
+		if other, ok := ids[s.ID]; ok && s.ID != 0 {
+			return nil, fmt.Errorf("desired document: slivers %s and %s both have id %d", other, s.Name, s.ID)
 		}
+		ids[s.ID] = s.Name
 	}
-	if d.Slivers != nil {
-		if len(*d.Slivers) > maxDesiredSlices {
-			return nil, fmt.Errorf("desired document: %d slivers, at most %d", len(*d.Slivers), maxDesiredSlices)
-		}
-		names, ids := map[string]bool{}, map[int]string{}
-		for i := range *d.Slivers {
-			s := &(*d.Slivers)[i]
-			if err := s.Validate(); err != nil {
-				return nil, fmt.Errorf("desired document: slivers[%d]: %w", i, err)
-			}
-			if names[s.Name] {
-				return nil, fmt.Errorf("desired document: sliver %s listed twice", s.Name)
-			}
-			names[s.Name] = true
-			if other, ok := ids[s.ID]; ok && s.ID != 0 {
-				return nil, fmt.Errorf("desired document: slivers %s and %s both have id %d", other, s.Name, s.ID)
-			}
-			ids[s.ID] = s.Name
-		}
-	}
-	if d.Policies != nil {
-		for name, src := range *d.Policies {
-			if !validPolicyFile(name) {
-				return nil, fmt.Errorf("desired document: policy file name %q: want NAME.lua (letters, digits, '_', '-', '.'), not a test", name)
-			}
-			if len(src) > maxPolicyBytes {
-				return nil, fmt.Errorf("desired document: policy %s: %d bytes, at most %d", name, len(src), maxPolicyBytes)
-			}
-		}
-	}
-	for key, s := range d.Settings {
-		sec, opt, ok := strings.Cut(key, ".")
-		if !ok || !uci.ValidName(sec) || !uci.ValidName(opt) {
-			return nil, fmt.Errorf("desired document: setting %q: want SECTION.OPTION", key)
-		}
-		if !s.Delete && !s.List && len(s.Values) != 1 {
-			return nil, fmt.Errorf("desired document: setting %s: no value", key)
-		}
-		for _, v := range s.Values {
-			if strings.ContainsAny(v, "\x00") {
-				return nil, fmt.Errorf("desired document: setting %s: NUL byte in a value", key)
-			}
-		}
-	}
-	return &d, nil
-}
-
-// settingsInOrder returns the settings' keys sorted, so that applying and
-// reporting are deterministic.
-func (d *Desired) settingsInOrder() []string {
-	keys := make([]string, 0, len(d.Settings))
-	for k := range d.Settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// withNodeState folds NodeState into the settings.
-func (d *Desired) withNodeState() {
-	if d.NodeState == "" {
-		return
-	}
-	if d.Settings == nil {
-		d.Settings = map[string]Setting{}
-	}
-	d.Settings["agent.node_state"] = Setting{Values: []string{string(d.NodeState)}}
+	d.Slivers = &specs
+	return d, nil
 }

@@ -1,9 +1,10 @@
 package agent
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func TestParseDesired(t *testing.T) {
@@ -31,13 +32,13 @@ func TestParseDesired(t *testing.T) {
 		{"same id", `{"node":"n1","seq":1,"slivers":[` + sliver("s1", `,"id":3`) + `,` + sliver("s2", `,"id":3`) + `]}`, "both have id 3"},
 		{"policy path", `{"node":"n1","seq":1,"policies":{"../x.lua":""}}`, "policy file name"},
 		{"policy test file", `{"node":"n1","seq":1,"policies":{"x_test.lua":""}}`, "policy file name"},
-		{"big policy", `{"node":"n1","seq":1,"policies":{"x.lua":"` + strings.Repeat("-", maxPolicyBytes+1) + `"}}`, "at most"},
+		{"big policy", `{"node":"n1","seq":1,"policies":{"x.lua":"` + strings.Repeat("-", wire.MaxPolicyBytes+1) + `"}}`, "at most"},
 		{"setting name", `{"node":"n1","seq":1,"settings":{"interval":"10"}}`, "want SECTION.OPTION"},
 		{"setting value", `{"node":"n1","seq":1,"settings":{"a.b":5}}`, "want a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := ParseDesired([]byte(tt.doc), "n1")
+			d, err := parseDesired([]byte(tt.doc), "n1")
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -54,28 +55,6 @@ func TestParseDesired(t *testing.T) {
 	}
 }
 
-func TestDesiredSettings(t *testing.T) {
-	d, err := ParseDesired([]byte(`{"node":"n1","seq":1,"node_state":"debug","settings":{"b.x":"1","a.l":["p","q"],"a.d":null}}`), "n1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.withNodeState()
-	got := d.settingsInOrder()
-	if strings.Join(got, " ") != "a.d a.l agent.node_state b.x" {
-		t.Errorf("settings in order: %v", got)
-	}
-	if s := d.Settings["a.l"]; !s.List || len(s.Values) != 2 {
-		t.Errorf("list setting: %+v", s)
-	}
-	if s := d.Settings["a.d"]; !s.Delete {
-		t.Errorf("null setting: %+v", s)
-	}
-	b, _ := json.Marshal(d.Settings)
-	if string(b) != `{"a.d":null,"a.l":["p","q"],"agent.node_state":"debug","b.x":"1"}` {
-		t.Errorf("settings round trip: %s", b)
-	}
-}
-
 func TestUnmanaged(t *testing.T) {
 	u := unmanagedSet{"telemetry", "agent.node_state", "slice:mine", "policy:keep.lua"}
 	tests := []struct {
@@ -88,6 +67,7 @@ func TestUnmanaged(t *testing.T) {
 		{"other option", first(u.setting("agent", "log_level")), false},
 		{"owner only", first(u.setting("remote", "trusted_key")), true},
 		{"owner only, unmanaged", first(u.setting("remote", "unmanaged")), true},
+		{"owner only, threshold", first(u.setting("remote", "threshold")), true},
 		{"remote otherwise", first(u.setting("remote", "confirm_window")), false},
 		{"slice", first(u.slice("mine")), true},
 		{"other slice", first(u.slice("exp")), false},
@@ -114,30 +94,3 @@ func TestUnmanaged(t *testing.T) {
 }
 
 func first(b bool, _ string) bool { return b }
-
-func TestValidPolicyFile(t *testing.T) {
-	long := strings.Repeat("a", 64)
-	for _, tc := range []struct {
-		name string
-		want bool
-	}{
-		{"cpu-guard.lua", true},
-		{"0_x.y-z.lua", true},
-		{long + ".lua", true},
-		{long + "a.lua", false},
-		{".lua", false},
-		{"-x.lua", false},
-		{"_x.lua", false},
-		{"x.LUA", false},
-		{"x", false},
-		{"../x.lua", false},
-		{"a/b.lua", false},
-		{"x y.lua", false},
-		{"guard_test.lua", false},
-		{"é.lua", false},
-	} {
-		if got := validPolicyFile(tc.name); got != tc.want {
-			t.Errorf("validPolicyFile(%q) = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // labConfig is the UCI config of an agent in the lab; %s are the node id,
@@ -82,14 +83,20 @@ func TestEndToEnd(t *testing.T) {
 	startBroker(t, ns)
 	dir := t.TempDir()
 	t.Cleanup(func() { sweepContainers(t, ns, filepath.Join(dir, "slivers", "lxc")) })
-	key, _ := GenerateKey()
-	other, _ := GenerateKey()
+	key, _ := wire.GenerateKey()
+	other, _ := wire.GenerateKey()
 	keyFile := filepath.Join(dir, "admin.sec")
-	writeFile(t, keyFile, string(MarshalSecretKey(key)))
+	writeFile(t, keyFile, string(wire.MarshalSecretKey(key)))
 	node := "e2e-" + randHex(6)
 	conf := filepath.Join(dir, "config")
-	config := labConfig(node, dir, ns, key.Public().String(), "\nconfig sliver_net 'net'\n")
+	// The owner lets documents move the node to another broker: the test
+	// of the confirm window does.
+	config := strings.Replace(labConfig(node, dir, ns, key.Public().String(), "\nconfig sliver_net 'net'\n"),
+		"option confirm_window '5s'", "option confirm_window '5s'\n\tlist remote_allow 'telemetry.broker'", 1)
 	writeFile(t, filepath.Join(conf, "nodekeeper"), config)
+	// A low load until the test fakes a high one: the policy must not see
+	// the host's own (a loaded test machine's is above 4).
+	writeFile(t, filepath.Join(dir, "override.json"), `{"system":{"load":[0.1,0.1,0.1]}}`)
 	w := newWatcher(t, ns, "nodekeeper/#")
 	agent := startAgent(t, ns, conf)
 	stateTopic := "nodekeeper/" + node + "/state"
@@ -113,26 +120,26 @@ func TestEndToEnd(t *testing.T) {
 		Resources:  container.Resources{MemoryBytes: 64 << 20},
 		Interfaces: []container.Interface{{Kind: "private"}}}
 	policies := map[string]string{"throttle.lua": throttlePolicy}
-	doc1 := mustJSON(t, Desired{Node: node, Seq: 1, Slivers: &[]container.Spec{spec}, Policies: &policies,
-		Settings: map[string]Setting{"policy.dry_run": {Values: []string{"0"}}}})
+	doc1 := mustJSON(t, wire.Desired{Node: node, Seq: 1, Slivers: rawSlivers(t, spec), Policies: &policies,
+		Settings: map[string]wire.Setting{"policy.dry_run": {Values: []string{"0"}}}})
 	docFile := filepath.Join(dir, "doc1.json")
 	writeFile(t, docFile, string(doc1))
 	// The admin's tool, run where the broker is.
 	if out, code := nk(t, inNetns(ns, nkBin, "push", "--broker", "tcp://127.0.0.1:1883", "-k", keyFile, node, docFile)); code != 0 {
 		t.Fatalf("nodekeeper push: exit %d: %s", code, out)
 	}
-	var st StateReport
+	var st wire.StateReport
 	eventually(t, "document 1 applied and the sliver started", 2*time.Minute, func() error {
 		var ok bool
 		if st, ok = w.state(node); !ok {
 			return fmt.Errorf("no state")
 		}
-		if st.AppliedSeq != 1 || len(st.Slivers) != 1 || st.Slivers[0].State != container.Started {
+		if st.AppliedSeq != 1 || len(st.Slivers) != 1 || st.Slivers[0].State != string(container.Started) {
 			return fmt.Errorf("state %s", w.latest(stateTopic))
 		}
 		return nil
 	})
-	if !st.Slivers[0].Remote || st.Slivers[0].SetState != container.Start || st.Policies.Loaded != 1 {
+	if !st.Slivers[0].Remote || st.Slivers[0].SetState != string(container.Start) || st.Policies.Loaded != 1 {
 		t.Errorf("state after document 1: %+v", st)
 	}
 
@@ -181,7 +188,11 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("policy limits the sliver under a fake load", func(t *testing.T) {
-		writeFile(t, filepath.Join(dir, "override.json"), `{"system":{"load":[9.5,8,7]}}`)
+		// Whole at once (a rename): the agent never reads it half written.
+		writeFile(t, filepath.Join(dir, "override.json.new"), `{"system":{"load":[9.5,8,7]}}`)
+		if err := os.Rename(filepath.Join(dir, "override.json.new"), filepath.Join(dir, "override.json")); err != nil {
+			t.Fatal(err)
+		}
 		eventually(t, "the limit in the state topic", time.Minute, func() error {
 			st, _ := w.state(node)
 			if len(st.Slivers) != 1 || st.Slivers[0].Limits == nil || st.Slivers[0].Limits.CPUMillicores != 250 {
@@ -214,12 +225,12 @@ func TestEndToEnd(t *testing.T) {
 			{2, Safe, container.Deployed, container.Start},
 			{3, Production, container.Started, ""},
 		} {
-			env, _ := Seal(key, mustJSON(t, Desired{Node: node, Seq: step.seq, NodeState: step.state}))
+			env, _ := wire.Seal(key, mustJSON(t, wire.Desired{Node: node, Seq: step.seq, NodeState: string(step.state)}))
 			w.publish("nodekeeper/"+node+"/desired", env, true)
 			eventually(t, fmt.Sprintf("node state %s", step.state), time.Minute, func() error {
 				st, _ := w.state(node)
-				if st.AppliedSeq != step.seq || st.NodeState != step.state || len(st.Slivers) != 1 ||
-					st.Slivers[0].State != step.want || st.Slivers[0].Held != step.held {
+				if st.AppliedSeq != step.seq || st.NodeState != string(step.state) || len(st.Slivers) != 1 ||
+					st.Slivers[0].State != string(step.want) || st.Slivers[0].Held != string(step.held) {
 					return fmt.Errorf("state %s", w.latest(stateTopic))
 				}
 				return nil
@@ -232,10 +243,10 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("refused documents change nothing", func(t *testing.T) {
-		good := mustJSON(t, Desired{Node: node, Seq: 9})
-		wrong, _ := Seal(other, good)
-		replay, _ := Seal(key, mustJSON(t, Desired{Node: node, Seq: 1}))
-		big, _ := Seal(key, append(bytes.TrimSuffix(good, []byte("}")), []byte(`,"settings":{"agent.log_level":"`+strings.Repeat("x", MaxEnvelopeBytes)+`"}}`)...))
+		good := mustJSON(t, wire.Desired{Node: node, Seq: 9})
+		wrong, _ := wire.Seal(other, good)
+		replay, _ := wire.Seal(key, mustJSON(t, wire.Desired{Node: node, Seq: 1}))
+		big, _ := wire.Seal(key, append(bytes.TrimSuffix(good, []byte("}")), []byte(`,"settings":{"agent.log_level":"`+strings.Repeat("x", wire.MaxEnvelopeBytes)+`"}}`)...))
 		tests := []struct {
 			name, wire, want string
 		}{
@@ -255,14 +266,14 @@ func TestEndToEnd(t *testing.T) {
 			})
 		}
 		st, _ := w.state(node)
-		if st.AppliedSeq != 3 || st.SeenSeq != 3 || len(st.Slivers) != 1 || st.Slivers[0].State != container.Started {
+		if st.AppliedSeq != 3 || st.SeenSeq != 3 || len(st.Slivers) != 1 || st.Slivers[0].State != string(container.Started) {
 			t.Errorf("state after refused documents: %s", w.latest(stateTopic))
 		}
 	})
 
 	t.Run("a document that cuts the node off is rolled back", func(t *testing.T) {
-		bad, _ := Seal(key, mustJSON(t, Desired{Node: node, Seq: 4,
-			Settings: map[string]Setting{"telemetry.broker": {Values: []string{"tcp://127.0.0.1:1"}}}}))
+		bad, _ := wire.Seal(key, mustJSON(t, wire.Desired{Node: node, Seq: 4,
+			Settings: map[string]wire.Setting{"telemetry.broker": {Values: []string{"tcp://127.0.0.1:1"}}}}))
 		w.publish("nodekeeper/"+node+"/desired", bad, true)
 		eventually(t, "rollback reported once the broker is back", time.Minute, func() error {
 			st, _ := w.state(node)
@@ -295,7 +306,7 @@ func TestEndToEnd(t *testing.T) {
 			return nil
 		})
 		st, _ := w.state(node)
-		if !agent.running() || st.AppliedSeq != 3 || len(st.Slivers) != 1 || st.Slivers[0].State != container.Started || !hasError(st, "option interval") {
+		if !agent.running() || st.AppliedSeq != 3 || len(st.Slivers) != 1 || st.Slivers[0].State != string(container.Started) || !hasError(st, "option interval") {
 			t.Errorf("after SIGHUP: running %v, state %s", agent.running(), w.latest(stateTopic))
 		}
 	})
@@ -335,4 +346,14 @@ func mustJSON(t *testing.T, v any) []byte {
 func num(v any) float64 {
 	f, _ := v.(float64)
 	return f
+}
+
+// rawSlivers returns specs as a desired document's slivers part.
+func rawSlivers(t *testing.T, specs ...container.Spec) *[]json.RawMessage {
+	t.Helper()
+	raw := make([]json.RawMessage, len(specs))
+	for i, s := range specs {
+		raw[i] = mustJSON(t, s)
+	}
+	return &raw
 }

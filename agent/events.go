@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
@@ -37,6 +38,10 @@ func (a *Agent) runEvents(ctx context.Context) {
 // the network to attach, shape and isolate.
 func (a *Agent) sliverChanged(name, slice string, from, to container.State) {
 	a.log.Info("sliver state", "sliver", name, "from", from, "to", to)
+	if strings.HasPrefix(string(to), "fail_") {
+		// Until the sliver reaches the state it is asked for (report).
+		a.addError("sliver "+name, 0, "entered "+string(to)+" from "+string(from))
+	}
 	a.event("sliver.state", map[string]any{"sliver": name, "slice": slice, "from": string(from), "to": string(to)})
 	if from == container.Started {
 		// The limits policies set went with the container's cgroups.

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -26,6 +25,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // The lab: a network namespace of the test's own with a mosquitto inside,
@@ -140,6 +140,7 @@ type watcher struct {
 	last   map[string][]byte
 	seen   map[string]int
 	events []string // every message on an events topic
+	status []string // every message on a status topic, as "NODE PAYLOAD"
 }
 
 func newWatcher(t *testing.T, ns string, filters ...string) *watcher {
@@ -162,6 +163,9 @@ func newWatcher(t *testing.T, ns string, filters ...string) *watcher {
 			w.seen[m.Topic()]++
 			if strings.HasSuffix(m.Topic(), "/events") {
 				w.events = append(w.events, string(m.Payload()))
+			}
+			if strings.HasSuffix(m.Topic(), "/status") {
+				w.status = append(w.status, m.Topic()+" "+string(m.Payload()))
 			}
 			w.mu.Unlock()
 		})
@@ -191,6 +195,19 @@ func (w *watcher) publish(topic string, payload []byte, retained bool) {
 	}
 }
 
+// statusSeen counts the messages payload seen on topic's status topic.
+func (w *watcher) statusSeen(topic, payload string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, s := range w.status {
+		if s == topic+" "+payload {
+			n++
+		}
+	}
+	return n
+}
+
 // eventsWith returns the events seen that contain s.
 func (w *watcher) eventsWith(s string) []string {
 	w.mu.Lock()
@@ -204,14 +221,18 @@ func (w *watcher) eventsWith(s string) []string {
 	return out
 }
 
-// state decodes the latest state report of node.
-func (w *watcher) state(node string) (StateReport, bool) {
-	var s StateReport
+// state decodes the latest state report of node, which must be signed by
+// the key it carries.
+func (w *watcher) state(node string) (wire.StateReport, bool) {
 	b := w.latest("nodekeeper/" + node + "/state")
 	if b == nil {
-		return s, false
+		return wire.StateReport{}, false
 	}
-	return s, json.Unmarshal(b, &s) == nil
+	r, _, err := wire.OpenState(b)
+	if err != nil {
+		return wire.StateReport{}, false
+	}
+	return *r, true
 }
 
 // eventually polls cond until it holds or a generous timeout passes.

@@ -1,11 +1,17 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // nodeSource gives policies the node document: the latest telemetry
@@ -55,34 +61,91 @@ type docCache struct {
 
 // overrideFile is a JSON object merged into the document policies see, so
 // that tests and demos can fake a load: re-read when its mtime changes.
+// While one is in force the agent says so (a WARN line when it starts, at
+// each reload and every hour, and in the state report); a malformed one is
+// refused, naming file and line, and policies see the real values.
 type overrideFile struct {
-	path string
-	mod  time.Time
-	data map[string]any
+	path    string
+	log     *slog.Logger
+	changed func() // the state report shows the override: publish it again
+	seen    bool   // read at least once
+	mod     time.Time
+	data    map[string]any
+	err     error
+	warned  time.Time // the last WARN about the active override
 }
 
-// get returns the override's object (nil when there is none) and its
-// version (the file's mtime).
+// maxOverrideBytes bounds the override file.
+const maxOverrideBytes = 1 << 20
+
+// get returns the override's object (nil when there is none or it is
+// refused) and its version (the file's mtime).
 func (o *overrideFile) get() (map[string]any, time.Time) {
 	if o.path == "" {
 		return nil, time.Time{}
 	}
 	fi, err := os.Stat(o.path)
 	if err != nil {
-		o.data, o.mod = nil, time.Time{}
+		if o.data != nil || o.err != nil {
+			o.log.Warn("override file gone: policies see the real values", "file", o.path)
+			o.changed()
+		}
+		o.data, o.err, o.mod, o.seen = nil, nil, time.Time{}, true
 		return nil, o.mod
 	}
-	if !fi.ModTime().Equal(o.mod) {
-		o.mod = fi.ModTime()
-		o.data = nil
-		if b, err := os.ReadFile(o.path); err == nil {
-			var m map[string]any
-			if json.Unmarshal(b, &m) == nil {
-				o.data = m
-			}
+	if !o.seen || !fi.ModTime().Equal(o.mod) {
+		o.seen, o.mod, o.warned = true, fi.ModTime(), time.Time{}
+		o.data, o.err = readOverride(o.path)
+		o.changed()
+		if o.err != nil {
+			o.log.Warn("override file refused: policies see the real values", "err", o.err)
 		}
 	}
+	if o.data != nil && time.Since(o.warned) >= time.Hour {
+		o.warned = time.Now()
+		o.log.Warn("override file in force: policies see faked values", "file", o.path)
+	}
 	return o.data, o.mod
+}
+
+// state is the override as the state report shows it; nil when none is
+// configured or the file is absent.
+func (o *overrideFile) state() *wire.OverrideState {
+	if o.data == nil && o.err == nil {
+		return nil
+	}
+	s := &wire.OverrideState{File: o.path, Active: o.data != nil}
+	if o.err != nil {
+		s.Error = o.err.Error()
+	}
+	return s
+}
+
+// readOverride reads and parses the override file: a regular file of at
+// most maxOverrideBytes holding one JSON object. A syntax error names the
+// line.
+func readOverride(path string) (map[string]any, error) {
+	b, err := safefile.ReadFile(path, maxOverrideBytes)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		off := int64(0)
+		if errors.As(err, &se) {
+			off = se.Offset
+		} else if errors.As(err, &te) {
+			off = te.Offset
+		}
+		line := 1 + bytes.Count(b[:min(off, int64(len(b)))], []byte("\n"))
+		return nil, fmt.Errorf("%s:%d: %w (want a JSON object)", path, line, err)
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%s:1: null (want a JSON object)", path)
+	}
+	return m, nil
 }
 
 // mergeJSON merges src into dst: objects field by field, anything else

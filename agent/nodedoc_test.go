@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,26 +22,73 @@ func TestMergeJSON(t *testing.T) {
 	}
 }
 
+// TestOverrideFile: an override in force is read when it changes and
+// said loudly (WARN at the first read and hourly, not per read, and in the
+// state report); a malformed one is refused naming file and line.
 func TestOverrideFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "override.json")
-	o := overrideFile{path: path}
-	if m, _ := o.get(); m != nil {
-		t.Errorf("no file: %v", m)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "override.json")
+	var logs bytes.Buffer
+	changes := 0
+	o := overrideFile{path: path, log: slog.New(slog.NewTextHandler(&logs, nil)), changed: func() { changes++ }}
+	tests := []struct {
+		name    string
+		write   string // "" removes the file; "DIR" makes it a directory
+		reads   int
+		active  bool
+		err     string // in the state's error
+		warns   int    // WARN lines logged by the reads
+		changes int
+	}{
+		{"none", "", 3, false, "", 0, 0},
+		{"in force", `{"system":{"load":[9]}}`, 3, true, "", 1, 1},
+		{"changed", `{"a":1}`, 2, true, "", 1, 1},
+		{"malformed", "{\n  \"a\": 1,\n  oops\n}", 3, false, path + ":3: invalid character 'o'", 1, 1},
+		{"an empty object", "{}\n", 1, true, "", 1, 1},
+		{"an array", "\n[1]", 1, false, path + ":2:", 1, 1},
+		{"gone", "", 2, false, "", 1, 1},
+		{"a directory", "DIR", 1, false, "not a regular file", 1, 1},
 	}
-	os.WriteFile(path, []byte(`{"system":{"load":[9]}}`), 0o600)
-	m, v1 := o.get()
-	if m == nil || m["system"] == nil {
-		t.Fatalf("override: %v", m)
+	for i, tt := range tests {
+		os.RemoveAll(path)
+		switch tt.write {
+		case "":
+		case "DIR":
+			os.Mkdir(path, 0o755)
+		default:
+			os.WriteFile(path, []byte(tt.write), 0o600)
+		}
+		os.Chtimes(path, time.Now(), time.Unix(int64(1000+i), 0))
+		logs.Reset()
+		changes = 0
+		var m map[string]any
+		for range tt.reads {
+			m, _ = o.get()
+		}
+		st := o.state()
+		if (m != nil) != tt.active || (st != nil && st.Active) != tt.active {
+			t.Errorf("%s: object %v, state %+v; want active %v", tt.name, m, st, tt.active)
+		}
+		if tt.err != "" && (st == nil || !strings.Contains(st.Error, tt.err)) {
+			t.Errorf("%s: state %+v, want the error %q", tt.name, st, tt.err)
+		}
+		if n := strings.Count(logs.String(), "level=WARN"); n != tt.warns {
+			t.Errorf("%s: %d WARN lines, want %d:\n%s", tt.name, n, tt.warns, logs.String())
+		}
+		if changes != tt.changes {
+			t.Errorf("%s: %d changes signalled, want %d", tt.name, changes, tt.changes)
+		}
 	}
+	// Still in force an hour later: said again.
+	os.RemoveAll(path)
 	os.WriteFile(path, []byte(`{"a":1}`), 0o600)
-	os.Chtimes(path, time.Now(), v1.Add(time.Second))
-	if m, v2 := o.get(); m["a"] != 1.0 || v2.Equal(v1) {
-		t.Errorf("changed override not read again: %v", m)
-	}
-	os.WriteFile(path, []byte(`not json`), 0o600)
-	os.Chtimes(path, time.Now(), v1.Add(2*time.Second))
-	if m, _ := o.get(); m != nil {
-		t.Errorf("bad JSON gives %v, want nothing", m)
+	o.get()
+	logs.Reset()
+	o.warned = o.warned.Add(-time.Hour)
+	o.get()
+	o.get()
+	if n := strings.Count(logs.String(), "override file in force"); n != 1 {
+		t.Errorf("an hour later: %d WARN lines, want 1:\n%s", n, logs.String())
 	}
 }
 

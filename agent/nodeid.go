@@ -1,71 +1,76 @@
 package agent
 
 import (
-	"net"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
-// nicInfo is what choosing the primary MAC needs to know of an interface.
-type nicInfo struct {
-	index    int
-	name     string
-	mac      net.HardwareAddr
-	loopback bool
-	virtual  bool // under /sys/devices/virtual: a bridge, veth, tunnel...
-}
+// DefaultNodeID is the node id wherever none is given (agent.node_id, the
+// --node flags of the commands): "nk-" and, in hex, the MAC address of the
+// node's first physical network interface (e.g. "nk-0011223344ff"), so it
+// is stable across reboots. Without one (a network namespace or a
+// container, where every link is virtual and gets a new address when it is
+// recreated) it is "nk-" and the hostname.
+func DefaultNodeID() string { return defaultNodeID("/sys/class/net", os.Hostname) }
 
-// DefaultNodeID is the node id used when UCI sets none: "nk-" and the
-// primary MAC address in hex (e.g. "nk-02fc00000001"), stable across
-// reboots. Without any MAC address it falls back to the hostname.
-func DefaultNodeID() string {
-	ifs, _ := net.Interfaces()
-	nics := make([]nicInfo, 0, len(ifs))
-	for _, i := range ifs {
-		_, err := os.Stat("/sys/devices/virtual/net/" + i.Name)
-		nics = append(nics, nicInfo{index: i.Index, name: i.Name, mac: i.HardwareAddr,
-			loopback: i.Flags&net.FlagLoopback != 0, virtual: err == nil})
+func defaultNodeID(sysNet string, hostname func() (string, error)) string {
+	if mac := primaryMAC(sysNet); mac != "" {
+		return "nk-" + mac
 	}
-	if mac := primaryMAC(nics); mac != nil {
-		return "nk-" + strings.ReplaceAll(mac.String(), ":", "")
-	}
-	h, err := os.Hostname()
+	h, err := hostname()
 	if err != nil || !validTopicLevel(h) {
 		return "nk-node"
 	}
 	return "nk-" + h
 }
 
-// primaryMAC picks the MAC address that names the node: the first
-// interface (by index) that is neither loopback nor virtual and has a
-// universally administered address; failing that, the first physical one
-// with any address; failing that, the first non-loopback one with an
-// Ethernet address (a node in a network namespace has only virtual links).
-func primaryMAC(nics []nicInfo) net.HardwareAddr {
-	sort.Slice(nics, func(i, j int) bool { return nics[i].index < nics[j].index })
-	usable := func(n nicInfo) bool {
-		if n.loopback || len(n.mac) != 6 {
-			return false
-		}
-		for _, b := range n.mac {
-			if b != 0 {
-				return true
-			}
-		}
-		return false
+// primaryMAC returns, as 12 hex digits, the address of the interface that
+// names the node, read from sysNet (/sys/class/net): among the Ethernet
+// interfaces (type 1) backed by a device (not a veth, bridge, tunnel,
+// vxlan or loopback), the first by ifindex, then name, whose address is
+// permanent (addr_assign_type 0); failing that, one whose address was set
+// by configuration (3). Random addresses (1: a NIC without its own, which
+// changes at every boot) and stolen ones (2) never name a node. "" when
+// there is none.
+func primaryMAC(sysNet string) string {
+	ents, _ := os.ReadDir(sysNet)
+	type nic struct {
+		index      int
+		name, mac  string
+		assignType string
 	}
-	tiers := []func(nicInfo) bool{
-		func(n nicInfo) bool { return !n.virtual && n.mac[0]&0x02 == 0 },
-		func(n nicInfo) bool { return !n.virtual },
-		func(nicInfo) bool { return true },
+	var nics []nic
+	read := func(dir, f string) string {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		return strings.TrimSpace(string(b))
 	}
-	for _, ok := range tiers {
+	for _, e := range ents {
+		dir := filepath.Join(sysNet, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, "device")); err != nil || read(dir, "type") != "1" {
+			continue
+		}
+		mac := strings.ReplaceAll(read(dir, "address"), ":", "")
+		if len(mac) != 12 || mac == "000000000000" {
+			continue
+		}
+		index, _ := strconv.Atoi(read(dir, "ifindex"))
+		nics = append(nics, nic{index, e.Name(), mac, read(dir, "addr_assign_type")})
+	}
+	sort.Slice(nics, func(i, j int) bool {
+		if nics[i].index != nics[j].index {
+			return nics[i].index < nics[j].index
+		}
+		return nics[i].name < nics[j].name
+	})
+	for _, want := range []string{"0", "3"} {
 		for _, n := range nics {
-			if usable(n) && ok(n) {
+			if n.assignType == want {
 				return n.mac
 			}
 		}
 	}
-	return nil
+	return ""
 }

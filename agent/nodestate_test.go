@@ -10,6 +10,7 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/policy"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func TestNodeHealth(t *testing.T) {
@@ -81,7 +82,7 @@ func TestFailureState(t *testing.T) {
 		a.internalError("network", fmt.Errorf("apply %d failed", i))
 	}
 	r := a.report()
-	if a.nodeState() != Failure || r.NodeState != Failure || !hasError(r, "failure state: too many internal errors, last: network: apply 2 failed") {
+	if a.nodeState() != Failure || r.NodeState != string(Failure) || !hasError(r, "failure state: too many internal errors, last: network: apply 2 failed") {
 		t.Errorf("after 3 errors: state %s, report %+v", a.nodeState(), r)
 	}
 	err := actuator{a}.Act(context.Background(), policy.Action{Op: policy.OpSliverStart, Sliver: "s1"})
@@ -91,7 +92,7 @@ func TestFailureState(t *testing.T) {
 }
 
 // hasError reports whether the report lists an error containing s.
-func hasError(r StateReport, s string) bool {
+func hasError(r wire.StateReport, s string) bool {
 	for _, e := range r.Errors {
 		if strings.Contains(e.Message, s) {
 			return true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // admitPolicy is the owner's admission policy: slivers of slice "exp" only,
@@ -35,7 +36,7 @@ func TestOwnerKeepsTheLastWord(t *testing.T) {
 	startBroker(t, ns)
 	dir := t.TempDir()
 	t.Cleanup(func() { sweepContainers(t, ns, filepath.Join(dir, "slivers", "lxc")) })
-	key, _ := GenerateKey()
+	key, _ := wire.GenerateKey()
 	node := "own-" + randHex(6)
 	conf := filepath.Join(dir, "config", "nodekeeper")
 	writeFile(t, conf, strings.Replace(labConfig(node, dir, ns, key.Public().String(), ""),
@@ -59,20 +60,20 @@ config network 'network'
 
 	tmpl := busyboxTemplate(t)
 	pols := map[string]string{"keep.lua": "-- replaced\n"}
-	doc := Desired{Node: node, Seq: 1,
-		Settings: map[string]Setting{
+	doc := wire.Desired{Node: node, Seq: 1,
+		Settings: map[string]wire.Setting{
 			"telemetry.interval": {Values: []string{"5"}},
 			"agent.log_level":    {Values: []string{"warn"}},
 			"remote.trusted_key": {Values: []string{"an-intruders-key"}, List: true},
 		},
-		Slivers: &[]container.Spec{
-			{Name: "big", Slice: "exp", Template: tmpl, Request: container.Start, Resources: container.Resources{MemoryBytes: 1 << 30}},
-			{Name: "other", Slice: "games", Template: tmpl, Request: container.Start},
-			{Name: "mine", Slice: "private", Template: tmpl, Request: container.Start},
-		},
+		Slivers: rawSlivers(t,
+			container.Spec{Name: "big", Slice: "exp", Template: tmpl, Request: container.Start, Resources: container.Resources{MemoryBytes: 1 << 30}},
+			container.Spec{Name: "other", Slice: "games", Template: tmpl, Request: container.Start},
+			container.Spec{Name: "mine", Slice: "private", Template: tmpl, Request: container.Start},
+		),
 		Policies: &pols,
 	}
-	env, _ := Seal(key, mustJSON(t, doc))
+	env, _ := wire.Seal(key, mustJSON(t, doc))
 	w.publish("nodekeeper/"+node+"/desired", env, true)
 	wantErrors := []string{
 		"unmanaged (list unmanaged 'telemetry'): not changed",
@@ -108,8 +109,8 @@ config network 'network'
 
 	// One bad part refuses the whole document: nothing of it applies.
 	bad := map[string]string{"new.lua": "policy \"x\" {\n  every = \"1s\",\n  act = function() undefined_call( end,\n}\n"}
-	env, _ = Seal(key, mustJSON(t, Desired{Node: node, Seq: 2, Policies: &bad,
-		Settings: map[string]Setting{"agent.log_level": {Values: []string{"debug"}}}}))
+	env, _ = wire.Seal(key, mustJSON(t, wire.Desired{Node: node, Seq: 2, Policies: &bad,
+		Settings: map[string]wire.Setting{"agent.log_level": {Values: []string{"debug"}}}}))
 	w.publish("nodekeeper/"+node+"/desired", env, true)
 	eventually(t, "document 2 refused", time.Minute, func() error {
 		st, _ := w.state(node)

@@ -84,9 +84,26 @@ func (p *peerSet) status(node string, payload []byte) {
 	p.event(name, map[string]any{"peer": node})
 }
 
-// forget drops every peer (the subscriptions changed).
-func (p *peerSet) forget() {
+// retain drops the peers that filters (node names, or "+") no longer
+// subscribe to.
+func (p *peerSet) retain(filters []string) {
+	keep := map[string]bool{}
+	for _, f := range filters {
+		if f == "+" {
+			return
+		}
+		keep[f] = true
+	}
 	p.mu.Lock()
-	p.docs, p.online = map[string][]byte{}, map[string]bool{}
+	for n := range p.docs {
+		if !keep[n] {
+			delete(p.docs, n)
+		}
+	}
+	for n := range p.online {
+		if !keep[n] {
+			delete(p.online, n)
+		}
+	}
 	p.mu.Unlock()
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // watchPeers alerts once with what it reads of its peers' documents, and
@@ -37,7 +39,7 @@ func TestPeersAggregation(t *testing.T) {
 	requireRoot(t)
 	ns := newNetns(t)
 	startBroker(t, ns)
-	key, _ := GenerateKey()
+	key, _ := wire.GenerateKey()
 	off := func(cfg string) string {
 		cfg = strings.Replace(cfg, "config slivers 'slivers'", "config slivers 'slivers'\n\toption enabled '0'", 1)
 		return strings.Replace(cfg, "config network 'network'", "config network 'network'\n\toption enabled '0'", 1)

@@ -7,13 +7,16 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // startPublisher builds the MQTT publisher from the configuration in
 // force, subscribes it to the desired topic and to the peers, and runs it.
 // The publisher's one connection carries everything the agent sends and
-// receives.
-func (a *Agent) startPublisher() error {
+// receives. A publisher replacing prev (non-nil) succeeds it (see
+// telemetry.Publisher.Adopt): it keeps prev's connection when the broker
+// settings stayed.
+func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 	cfg := a.config()
 	tc := cfg.Telemetry.Config
 	tc.Logger = a.log
@@ -21,21 +24,35 @@ func (a *Agent) startPublisher() error {
 		tc.Sources.Slivers = a.adapter
 	}
 	tc.Sources.Policies = policyCounter{a}
+	// No message is read whole above what the agent accepts: the desired
+	// envelope's limit plus its topic (a longest MQTT topic, 64 KiB).
+	tc.MaxMessageBytes = MaxMessageBytes
+	desiredTopic := tc.Prefix + "/" + tc.NodeID + "/desired"
+	tc.Oversized = func(topic string, size int) {
+		if topic == desiredTopic {
+			a.onDesired(topic, nil, size)
+			return
+		}
+		a.log.Warn("MQTT message dropped unread: too big", "topic", topic, "bytes", size, "limit", MaxMessageBytes)
+	}
 	pub, err := telemetry.NewPublisher(tc)
 	if err != nil {
+		if prev != nil {
+			prev.Close()
+		}
 		return fmt.Errorf("%s: config telemetry: %w", cfg.File, err)
 	}
-	if cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 {
-		pub.SubscribeTopic(pub.Topic("desired"), a.onDesired)
+	if remoteOn(cfg) {
+		// At the start and whenever a reload turns it on (SIGHUP after a
+		// trusted key was added): the admin sees it in the log.
+		a.log.Info("remote management on: desired documents are taken", "topic", pub.Topic("desired"),
+			"trusted_keys", len(cfg.Remote.TrustedKeys), "threshold", cfg.Remote.Threshold)
+		pub.SubscribeTopic(pub.Topic("desired"), func(topic string, payload []byte) { a.onDesired(topic, payload, len(payload)) })
 	} else if cfg.Remote.Enabled {
 		a.log.Info("remote management off: no remote.trusted_key")
 	}
 	prefix := tc.Prefix
-	peerTopics := cfg.Remote.Peers
-	if cfg.Remote.PeersAll {
-		peerTopics = []string{"+"}
-	}
-	for _, p := range peerTopics {
+	for _, p := range peerFilters(cfg) {
 		pub.SubscribeTopic(prefix+"/"+p+"/document", func(topic string, payload []byte) {
 			if node, ok := peerOf(prefix, topic, "document"); ok && node != tc.NodeID {
 				a.peers.document(node, payload)
@@ -46,6 +63,9 @@ func (a *Agent) startPublisher() error {
 				a.peers.status(node, payload)
 			}
 		})
+	}
+	if prev != nil {
+		pub.Adopt(prev)
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	done := make(chan struct{})
@@ -80,26 +100,47 @@ func (a *Agent) startPublisher() error {
 	return nil
 }
 
-// restartPublisher replaces the publisher (the telemetry settings, the node
-// id or the subscriptions changed). The old one says offline first.
+// restartPublisher replaces the publisher (the telemetry settings or the
+// subscriptions changed) without the node ever looking offline: the new
+// one keeps the old one's connection when the broker settings stayed, and
+// otherwise reconnects and announces online at once.
 func (a *Agent) restartPublisher() error {
+	cfg := a.config()
 	a.mu.Lock()
-	stop := a.pubStop
+	stop, prev := a.pubStop, a.pub
 	a.pubStop = nil
 	a.mu.Unlock()
+	if prev != nil {
+		prev.Replace(&cfg.Telemetry.Config)
+	}
 	if stop != nil {
 		stop()
 	}
-	a.peers.forget()
-	return a.startPublisher()
+	a.peers.retain(peerFilters(cfg))
+	return a.startPublisher(prev)
 }
 
-// onDesired receives the retained desired envelope. It runs on paho's
-// goroutine: it keeps a copy of the latest one for runDesired and returns.
-func (a *Agent) onDesired(_ string, payload []byte) {
-	m := envelopeMsg{size: len(payload)}
-	if len(payload) <= MaxEnvelopeBytes { // a bigger one is refused unread
-		m.payload = append([]byte(nil), payload...)
+// peerFilters are the peers subscribed to: node names, or "+" for all.
+func peerFilters(cfg *Config) []string {
+	if cfg.Remote.PeersAll {
+		return []string{"+"}
+	}
+	return cfg.Remote.Peers
+}
+
+// MaxMessageBytes bounds every MQTT message the agent reads (desired
+// envelopes, peers' documents and status, anything it subscribes to): one
+// above it is read through in small chunks and dropped, never held
+// (docs/remote.md). It is the envelope limit plus a longest topic.
+const MaxMessageBytes = wire.MaxEnvelopeBytes + 64<<10
+
+// onDesired receives the retained desired envelope of size bytes (payload
+// nil: it was dropped unread). It runs on paho's goroutine: it keeps a
+// copy of the latest one for runDesired and returns.
+func (a *Agent) onDesired(_ string, payload []byte, size int) {
+	m := envelopeMsg{size: size}
+	if payload != nil && len(payload) <= wire.MaxEnvelopeBytes { // a bigger one is refused unread
+		m.payload = append([]byte{}, payload...)
 	}
 	for {
 		select {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"runtime/debug"
+
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // reload re-reads the committed configuration (SIGHUP). An invalid one is
@@ -36,6 +38,7 @@ func (a *Agent) reload(ctx context.Context) {
 		}
 	}
 	a.log.Info("configuration reloaded", "config", cfg.File)
+	a.clearErrors(func(e *wire.ErrorEntry) bool { return e.Kind == "config" }) // a refused config is behind us
 }
 
 // restartOnly lists the settings that changed between old and new but
@@ -77,7 +80,8 @@ func (a *Agent) reconfigure(ctx context.Context, cfg *Config) error {
 	}
 	a.mu.Lock()
 	a.cfg = cfg
-	a.override = overrideFile{path: cfg.Telemetry.Override}
+	a.override = overrideFile{path: cfg.Telemetry.Override, log: a.log, changed: a.markDirty}
+	a.override.get() // and at each reload
 	a.health.threshold, a.health.window = cfg.Agent.FailureThreshold, cfg.Agent.FailureWindow
 	a.mu.Unlock()
 	a.level.Set(parseLevel(cfg.Agent.LogLevel))

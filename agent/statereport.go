@@ -5,61 +5,36 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // maxErrors bounds the errors the state report keeps (the newest).
 const maxErrors = 16
 
-// ErrorEntry is one problem in the state report: what it concerns
-// (member: "desired", "sliver s1", "network", "config", ...), the document
-// it came with (Seq, if any) and why.
-type ErrorEntry struct {
-	Time    time.Time `json:"time"`
-	Member  string    `json:"member"`
-	Seq     uint64    `json:"seq,omitempty"`
-	Message string    `json:"message"`
-}
-
-// SliverReport is one sliver in the state report.
-type SliverReport struct {
-	Name     string            `json:"name"`
-	Slice    string            `json:"slice"`
-	ID       int               `json:"id"`
-	State    container.State   `json:"state"`
-	SetState container.Request `json:"set_state"`
-	// Held is the request the node state holds down (safe, debug, failure).
-	Held  container.Request `json:"held,omitempty"`
-	Error string            `json:"error,omitempty"`
-	// Limits are those policies set on the running sliver (sliver.limit),
-	// beyond its spec's.
-	Limits *container.Resources `json:"limits,omitempty"`
-	// Remote is true for slivers that desired documents manage.
-	Remote bool `json:"remote,omitempty"`
-}
-
-// StateReport is what the agent publishes, retained, on
-// <prefix>/<node>/state, and what `nodekeeper status` shows.
-type StateReport struct {
-	Node       string         `json:"node"`
-	TS         float64        `json:"ts"`
-	NodeState  NodeState      `json:"node_state"`
-	AppliedSeq uint64         `json:"applied_seq"`
-	SeenSeq    uint64         `json:"seen_seq"`
-	Slivers    []SliverReport `json:"slivers"`
-	Policies   struct {
-		Loaded      int `json:"loaded"`
-		Quarantined int `json:"quarantined"`
-	} `json:"policies"`
-	Errors []ErrorEntry `json:"errors"`
-}
-
-// addError records a problem for the state report.
+// addError records a problem for the state report, under what it belongs
+// to (member: "desired" for a document, "setting S.O", "policy F",
+// "sliver N", or one of the agent's parts). The same problem again only
+// moves to the end with its new time.
 func (a *Agent) addError(member string, seq uint64, msg string) {
+	e := wire.ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg}
+	kind, id, _ := strings.Cut(member, " ")
+	e.Kind, e.ID = kind, id
+	if member == "desired" {
+		e.Kind = wire.KindDocument
+		if seq > 0 {
+			e.ID = strconv.FormatUint(seq, 10)
+		}
+	}
 	a.mu.Lock()
-	a.errs = append(a.errs, ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg})
+	a.errs = dropErrors(a.errs, func(o *wire.ErrorEntry) bool {
+		return o.Kind == e.Kind && o.ID == e.ID && o.Seq == e.Seq && o.Message == e.Message
+	})
+	a.errs = append(a.errs, e)
 	if len(a.errs) > maxErrors {
 		a.errs = append(a.errs[:0:0], a.errs[len(a.errs)-maxErrors:]...)
 	}
@@ -67,35 +42,63 @@ func (a *Agent) addError(member string, seq uint64, msg string) {
 	a.markDirty()
 }
 
+// dropErrors removes the entries that match, in place.
+func dropErrors(errs []wire.ErrorEntry, match func(*wire.ErrorEntry) bool) []wire.ErrorEntry {
+	out := errs[:0]
+	for i := range errs {
+		if !match(&errs[i]) {
+			out = append(out, errs[i])
+		}
+	}
+	return out
+}
+
+// clearErrors drops the errors that match: what they belong to succeeded.
+func (a *Agent) clearErrors(match func(*wire.ErrorEntry) bool) {
+	a.mu.Lock()
+	n := len(a.errs)
+	a.errs = dropErrors(a.errs, match)
+	cleared := len(a.errs) != n
+	a.mu.Unlock()
+	if cleared {
+		a.markDirty()
+	}
+}
+
 // report assembles the state report.
-func (a *Agent) report() StateReport {
+func (a *Agent) report() wire.StateReport {
 	var recs []container.Sliver
 	if a.slivers != nil {
 		recs = a.slivers.Slivers()
 		a.adapter.observe(recs)
 	}
 	loaded, quarantined := policyCounter{a}.PolicyCounts()
+	a.resolveErrors(recs)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	r := StateReport{
+	r := wire.StateReport{
 		Node:       a.cfg.Agent.NodeID,
+		NodeKey:    a.nodeKey(),
 		TS:         math.Round(float64(time.Now().UnixMilli())) / 1000,
-		NodeState:  a.nodeStateLocked(),
+		NodeState:  string(a.nodeStateLocked()),
 		AppliedSeq: a.remote.AppliedSeq,
 		SeenSeq:    a.remote.SeenSeq,
-		Slivers:    []SliverReport{},
-		Errors:     append([]ErrorEntry{}, a.errs...),
+		Slivers:    []wire.SliverReport{},
+		Errors:     append([]wire.ErrorEntry{}, a.errs...),
 	}
+	a.override.get()
+	r.Override = a.override.state()
 	r.Policies.Loaded, r.Policies.Quarantined = loaded, quarantined
 	remote := map[string]bool{}
 	for _, n := range a.remote.Slivers {
 		remote[n] = true
 	}
 	for _, s := range recs {
-		sr := SliverReport{Name: s.Name, Slice: s.Slice, ID: s.ID, State: s.State, SetState: s.Request,
-			Held: a.remote.Held[s.Name], Error: s.Error, Remote: remote[s.Name]}
+		sr := wire.SliverReport{Name: s.Name, Slice: s.Slice, ID: s.ID, State: string(s.State), SetState: string(s.Request),
+			Held: string(a.remote.Held[s.Name]), Error: s.Error, Remote: remote[s.Name]}
 		if l, ok := a.limits[s.Name]; ok && s.State == container.Started {
-			sr.Limits = &l
+			wl := wire.Limits(l)
+			sr.Limits = &wl
 		}
 		r.Slivers = append(r.Slivers, sr)
 	}
@@ -104,7 +107,7 @@ func (a *Agent) report() StateReport {
 
 // stateJSON returns the report as published, and the same without its
 // time (to tell whether anything changed).
-func stateJSON(r StateReport) (withTime, without []byte) {
+func stateJSON(r wire.StateReport) (withTime, without []byte) {
 	withTime, _ = json.Marshal(r)
 	r.TS = 0
 	without, _ = json.Marshal(r)
@@ -124,29 +127,37 @@ func (a *Agent) publishState() {
 		a.lastSent = key
 	}
 	a.mu.Unlock()
-	if !same {
-		pub.Enqueue(pub.Topic("state"), b, 1, true)
+	if same {
+		return
 	}
+	if a.identity.Key == nil {
+		a.log.Error("state report not published: no node identity")
+		return
+	}
+	signed, err := wire.SignState(a.identity, b)
+	if err != nil {
+		a.log.Error("state report not signed", "err", err)
+		return
+	}
+	pub.Enqueue(pub.Topic("state"), signed, 1, true)
 }
 
-// Status is what `nodekeeper status` shows: the state report and how the
-// agent is doing.
-type Status struct {
-	StateReport
-	PID         int       `json:"pid"`
-	Started     time.Time `json:"started"`
-	Config      string    `json:"config"`
-	Broker      string    `json:"broker"`
-	Connected   bool      `json:"connected"`
-	BrokerError string    `json:"broker_error,omitempty"`
-	RSSBytes    int64     `json:"rss_bytes,omitempty"`
+// nodeKey returns the node's public key as reports show it ("" before
+// the identity is loaded).
+func (a *Agent) nodeKey() string {
+	if a.identity.Key == nil {
+		return ""
+	}
+	return a.identity.Public().String()
 }
 
 // status assembles the Status.
-func (a *Agent) status() Status {
-	s := Status{StateReport: a.report(), PID: os.Getpid(), Started: a.started}
+func (a *Agent) status() wire.Status {
+	s := wire.Status{StateReport: a.report(), PID: os.Getpid(), Started: a.started}
 	cfg := a.config()
 	s.Config, s.Broker = cfg.File, cfg.Telemetry.Broker
+	s.Remote = remoteOn(cfg)
+	s.TrustedKeys, s.Threshold = len(cfg.Remote.TrustedKeys), cfg.Remote.Threshold
 	if pub := a.publisher(); pub != nil {
 		s.Connected = pub.Connected()
 		if err := pub.LastError(); err != nil {
@@ -157,4 +168,48 @@ func (a *Agent) status() Status {
 		}
 	}
 	return s
+}
+
+// remoteOn tells whether cfg takes desired documents.
+func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 }
+
+// resolveErrors clears the errors of what has since succeeded: a sliver
+// that reached the state it is asked for, a policy file that loads (its
+// last load did not fail) and whose policies are out of quarantine. Errors
+// a document brought (Seq set) wait for a later document instead.
+func (a *Agent) resolveErrors(recs []container.Sliver) {
+	okSliver := map[string]bool{}
+	for _, s := range recs {
+		okSliver[s.Name] = reached(s.Request, s.State)
+	}
+	okPolicy := map[string]bool{}
+	if e := a.policyEngine(); e != nil {
+		now := time.Now()
+		for _, p := range e.Policies() {
+			f := policyFileOf(p.Source)
+			if _, seen := okPolicy[f]; !seen {
+				okPolicy[f] = true
+			}
+			okPolicy[f] = okPolicy[f] && !p.QuarantinedUntil.After(now)
+		}
+		for _, f := range e.FailedFiles() {
+			okPolicy[f] = false
+		}
+	}
+	a.clearErrors(func(e *wire.ErrorEntry) bool {
+		return e.Seq == 0 && (e.Kind == wire.KindSliver && okSliver[e.ID] || e.Kind == wire.KindPolicy && okPolicy[e.ID])
+	})
+}
+
+// reached tells whether a sliver in state s is where request r asks.
+func reached(r container.Request, s container.State) bool {
+	switch r {
+	case container.Start:
+		return s == container.Started
+	case container.Deploy:
+		return s == container.Deployed
+	case container.Register:
+		return s == container.Registered
+	}
+	return false
 }

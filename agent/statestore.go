@@ -20,6 +20,10 @@ type remoteState struct {
 	// SeenSeq is the highest seq of a document whose signature verified,
 	// whatever became of it: a document must come with a higher one.
 	SeenSeq uint64 `json:"seen_seq"`
+	// TrustedTime is the newest ts of a document whose signatures
+	// verified: a lower bound of the time for expires, when the clock is
+	// behind.
+	TrustedTime time.Time `json:"trusted_time,omitzero"`
 	// Document is the last good document as it was signed, and Signer the
 	// id of the key that signed it.
 	Document json.RawMessage `json:"document,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nodekeeper/nodekeeper/uci"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // The owner keeps the last word: `list unmanaged` in the remote section
@@ -19,11 +20,11 @@ import (
 //	policy:FILE      one policy file (e.g. policy:cpu-guard.lua)
 //
 // Whatever the list says, documents never change who is trusted or what is
-// unmanaged: remote.trusted_key, remote.unmanaged and remote.enabled are
-// the owner's alone.
+// unmanaged: remote.trusted_key, remote.threshold, remote.unmanaged,
+// remote.enabled and remote.remote_allow are the owner's alone.
 
 // ownerOnly are settings no document may change.
-var ownerOnly = []string{"remote.trusted_key", "remote.unmanaged", "remote.enabled"}
+var ownerOnly = []string{"remote.trusted_key", "remote.threshold", "remote.unmanaged", "remote.enabled", "remote.remote_allow"}
 
 // checkUnmanaged validates one entry of the list.
 func checkUnmanaged(u string) error {
@@ -36,7 +37,7 @@ func checkUnmanaged(u string) error {
 		}
 		return nil
 	case strings.HasPrefix(u, "policy:"):
-		if !validPolicyFile(strings.TrimPrefix(u, "policy:")) {
+		if !wire.ValidPolicyFile(strings.TrimPrefix(u, "policy:")) {
 			return errors.New("policy: needs a policy file name (NAME.lua)")
 		}
 		return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // WatchOptions say how `nodekeeper watch` reaches the broker and what it
@@ -25,6 +26,10 @@ type WatchOptions struct {
 	Username, Password        string
 	// Nodes limits the view to these node ids (all when empty).
 	Nodes []string
+	// Keys are the nodes' enrolled keys: a state report is believed only
+	// when signed by its node's key. Nil pins each node's key on first
+	// sight instead (trust on first use, for this watch).
+	Keys map[string]wire.PublicKey
 	// Now stamps the lines (default time.Now).
 	Now func() time.Time
 }
@@ -43,6 +48,7 @@ func Watch(ctx context.Context, o WatchOptions, out io.Writer) error {
 	c.CAFile, c.CertFile, c.KeyFile, c.Username, c.Password = o.CAFile, o.CertFile, o.KeyFile, o.Username, o.Password
 	c.KeepAlive = 10 * time.Second
 	w := NewWatchView(c.Prefix, o.Nodes, out)
+	w.enrolled = o.Keys
 	if o.Now != nil {
 		w.now = o.Now
 	}
@@ -58,6 +64,10 @@ type WatchView struct {
 	nodes  map[string]bool
 	now    func() time.Time
 
+	// enrolled are the nodes' keys known beforehand (nil: pin on first
+	// sight).
+	enrolled map[string]wire.PublicKey
+
 	mu   sync.Mutex
 	out  io.Writer
 	seen map[string]*watchedNode
@@ -66,9 +76,11 @@ type WatchView struct {
 // watchedNode is what the view remembers of a node between messages.
 type watchedNode struct {
 	status     string
-	state      string // the last state line printed
-	interfaces string // "3/4 links up"
-	slivers    string // "1/1 slivers running"
+	state      string          // the last state line printed
+	interfaces string          // "3/4 links up"
+	slivers    string          // "1/1 slivers running"
+	key        *wire.PublicKey // pinned: the key its state reports must carry
+	lastTS     float64         // of the newest verified state report
 }
 
 // NewWatchView returns a view of the nodes under prefix (only those in
@@ -170,11 +182,15 @@ func (w *WatchView) Handle(topic string, payload []byte) {
 		}
 		w.line(node, "event", text)
 	case sub == "state":
-		var r StateReport
-		if json.Unmarshal(payload, &r) != nil {
+		if len(payload) == 0 {
 			return
 		}
-		s := stateLine(r)
+		var s string
+		if r, err := w.verifyState(node, n, payload); err != nil {
+			s = "UNVERIFIED, not believed: " + err.Error()
+		} else {
+			s = stateLine(*r)
+		}
 		if s != n.state {
 			n.state = s
 			w.line(node, "state", s)
@@ -182,9 +198,44 @@ func (w *WatchView) Handle(topic string, payload []byte) {
 	}
 }
 
+// verifyState checks a node's signed state report against its enrolled
+// key, or the key pinned on its first verified report (announced by a
+// line). The caller holds w.mu.
+func (w *WatchView) verifyState(node string, n *watchedNode, payload []byte) (*wire.StateReport, error) {
+	if n.key == nil && w.enrolled != nil {
+		k, ok := w.enrolled[node]
+		if !ok {
+			return nil, fmt.Errorf("node %s is not enrolled (no key for it)", node)
+		}
+		n.key = &k
+	}
+	var r *wire.StateReport
+	var err error
+	if n.key != nil {
+		r, err = wire.VerifyState(*n.key, payload)
+	} else {
+		var k wire.PublicKey
+		if r, k, err = wire.OpenState(payload); err == nil && r.Node == node {
+			n.key = &k
+			w.line(node, "key", "pinned on first sight: "+k.ID()+" "+k.String())
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Node != node {
+		return nil, fmt.Errorf("a report of node %q on %s's topic", r.Node, node)
+	}
+	if r.TS < n.lastTS {
+		return nil, fmt.Errorf("ts %v is older than the last report's %v (replayed)", r.TS, n.lastTS)
+	}
+	n.lastTS = r.TS
+	return r, nil
+}
+
 // stateLine sums up a state report: node state, applied document, slivers
 // and the latest error.
-func stateLine(r StateReport) string {
+func stateLine(r wire.StateReport) string {
 	parts := []string{string(r.NodeState), fmt.Sprintf("applied seq %d", r.AppliedSeq)}
 	if r.SeenSeq != r.AppliedSeq {
 		parts = append(parts, fmt.Sprintf("seen %d", r.SeenSeq))

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,8 +11,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -158,5 +161,78 @@ func TestCachePrune(t *testing.T) {
 	c.minFree = 1 << 62
 	if removed, _ := c.prune(map[string]bool{"t-used": true}); !reflect.DeepEqual(removed, []string{"t-newest"}) {
 		t.Errorf("with no space at all, removed %v, want only the unused t-newest", removed)
+	}
+}
+
+// TestCacheUntrustedFiles (issue 11, finding 8): an archive named by a
+// path is opened without blocking and must be a regular file within the
+// size limit; downloads have the same limit; a checksum error never tells
+// the hash of what was read.
+func TestCacheUntrustedFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.tar")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("x"), 4096)
+	bigFile := filepath.Join(dir, "big.tar")
+	if err := os.WriteFile(bigFile, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("root:$6$secret:19000:0:99999:7:::\n")
+	secretFile := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := serveCounting(t, big)
+	tests := []struct {
+		name   string
+		a      Archive
+		errHas string
+		is     error
+	}{
+		{"FIFO", Archive{URL: fifo, SHA256: sha(nil)}, "not a regular file", nil},
+		{"device", Archive{URL: "/dev/zero", SHA256: sha(nil)}, "not a regular file", nil},
+		{"directory", Archive{URL: "file://" + dir, SHA256: sha(nil)}, "not a regular file", nil},
+		{"file beyond the limit", Archive{URL: bigFile, SHA256: sha(big)}, "larger than the 1 KiB", nil},
+		{"download beyond the limit", Archive{URL: srv.URL + "/t.tar.gz", SHA256: sha(big)}, "larger than the 1 KiB", nil},
+		{"wrong hash of a local file", Archive{URL: "file://" + secretFile, SHA256: sha([]byte("guess"))}, sha([]byte("guess")), ErrChecksum},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testCache(t)
+			c.fetcher.max = 1024
+			// The deadline only bounds what the old code did (block on the
+			// FIFO, copy /dev/zero until the disk is full); the checks
+			// asked for come before any read and never meet it.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.template(ctx, tt.a)
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-ctx.Done():
+				// Release an open blocked on the FIFO.
+				if w, oerr := os.OpenFile(fifo, os.O_RDWR, 0); oerr == nil {
+					w.Close()
+				}
+				t.Fatalf("%s: the fetch blocked until its context ended: %v", tt.a.URL, <-done)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.errHas) || (tt.is != nil && !errors.Is(err, tt.is)) {
+				t.Fatalf("error %v, want one with %q", err, tt.errHas)
+			}
+			for _, leak := range []string{sha(secret), sha(big), sha(nil)} {
+				if leak != tt.a.SHA256 && strings.Contains(err.Error(), leak) {
+					t.Errorf("error %q tells the hash of what was read", err)
+				}
+			}
+			if ents, _ := os.ReadDir(filepath.Join(c.dir, "tmp")); len(ents) != 0 {
+				t.Errorf("tmp not empty: %v", ents)
+			}
+		})
 	}
 }

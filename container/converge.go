@@ -105,6 +105,12 @@ func (m *Manager) do(ctx context.Context, s *Sliver, st step) (State, error) {
 // allocate checks the limits against the node and fetches and verifies
 // the template and the data archive.
 func (m *Manager) allocate(ctx context.Context, s *Sliver) error {
+	// A record saved by an older version may hold what the grammar now
+	// refuses: it goes no further.
+	spec := cloneSliver(*s).Spec
+	if err := spec.validate(); err != nil {
+		return err
+	}
 	if err := m.checkCapacity(s); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,9 +11,13 @@ import (
 
 // copyTree copies the template rootfs src into dst (which must not exist):
 // the fallback for kernels without overlayfs. Owners, modes, symlinks and
-// file times are kept; hard links become separate files.
-func copyTree(src, dst string) error {
+// file times are kept; hard links become separate files. It stops when
+// ctx ends.
+func copyTree(ctx context.Context, src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err != nil {
 			return err
 		}
@@ -39,7 +44,7 @@ func copyTree(src, dst string) error {
 				return err
 			}
 		case fi.Mode().IsRegular():
-			if err := copyFile(p, to); err != nil {
+			if err := copyFile(ctx, p, to); err != nil {
 				return err
 			}
 		default:
@@ -60,7 +65,7 @@ func copyTree(src, dst string) error {
 	})
 }
 
-func copyFile(src, dst string) error {
+func copyFile(ctx context.Context, src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -70,7 +75,7 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	if _, err := io.Copy(out, contextReader{ctx, in}); err != nil {
 		out.Close()
 		return err
 	}

@@ -23,7 +23,7 @@ import (
 var DefaultFetchCommands = [][]string{
 	{"uclient-fetch", "-T", "60", "-O", "-"},
 	{"wget", "-O", "-"},
-	{"curl", "-fsSL", "--connect-timeout", "60", "-o", "-"},
+	{"curl", "-fsSL", "--globoff", "--connect-timeout", "60", "-o", "-"},
 }
 
 // DefaultFetchTimeout caps one download.
@@ -38,6 +38,9 @@ type fetcher struct {
 	// first of DefaultFetchCommands in PATH.
 	command []string
 	timeout time.Duration
+	// max is the most bytes a download or a local copy may give
+	// (Config.MaxArchiveBytes).
+	max int64
 }
 
 // tool returns the command to run for url.
@@ -77,7 +80,7 @@ func (f *fetcher) fetch(ctx context.Context, url string, w io.Writer) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("download with %s: %w", argv[0], err)
 	}
-	_, cerr := io.Copy(w, out)
+	cerr := copyLimited(w, out, f.max)
 	if cerr != nil {
 		cmd.Process.Kill()
 	}

@@ -160,7 +160,7 @@ func TestFetchCommand(t *testing.T) {
 	}{
 		{"OpenWrt", []string{"uclient-fetch", "wget", "curl"}, nil, []string{"uclient-fetch", "-T", "60", "-O", "-", url}, ""},
 		{"wget", []string{"wget", "curl"}, nil, []string{"wget", "-O", "-", url}, ""},
-		{"curl", []string{"curl"}, nil, []string{"curl", "-fsSL", "--connect-timeout", "60", "-o", "-", url}, ""},
+		{"curl", []string{"curl"}, nil, []string{"curl", "-fsSL", "--globoff", "--connect-timeout", "60", "-o", "-", url}, ""},
 		{"configured", []string{"uclient-fetch"}, []string{"curl", "--cacert", "/etc/ca.pem", "-o", "-"}, []string{"curl", "--cacert", "/etc/ca.pem", "-o", "-", url}, ""},
 		{"none", nil, nil, nil, "none of uclient-fetch, wget, curl is in PATH"},
 	}

@@ -105,7 +105,7 @@ func (m *Manager) buildLayer(ctx context.Context, s *Sliver, lower string) error
 		if err := os.Mkdir(top, 0o755); err != nil {
 			return fmt.Errorf("layer: %w", err)
 		}
-	} else if err := copyTree(lower, top); err != nil {
+	} else if err := copyTree(ctx, lower, top); err != nil {
 		return fmt.Errorf("layer: copy of the template: %w", err)
 	}
 	if s.Data != nil {
@@ -207,6 +207,9 @@ func (m *Manager) network(s *Sliver, i int, ifc Interface) (Network, error) {
 	n := Network{Name: inner, MAC: mac, IPv4: ifc.IPv4, Gateway4: ifc.Gateway4, IPv6: ifc.IPv6, Gateway6: ifc.Gateway6}
 	if ifc.Kind == netcfg.Isolated {
 		n.Type, n.Link, n.VLAN = VLAN, ifc.Parent, ifc.VLAN
+		if err := netcfg.CheckLinkName(n.Link); err != nil {
+			return Network{}, fmt.Errorf("interface %s: parent: %w", inner, err)
+		}
 		return n, nil
 	}
 	n.Type = Veth
@@ -218,7 +221,12 @@ func (m *Manager) network(s *Sliver, i int, ifc Interface) (Network, error) {
 		n.Link = m.cfg.Bridges[ifc.Kind]
 	}
 	if n.Link == "" {
-		return Network{}, errors.New("interface " + inner + ": no bridge for " + string(ifc.Kind) + " interfaces (give one in the interface or the node's config)")
+		k := string(ifc.Kind)
+		return Network{}, errors.New("interface " + inner + ": no bridge for " + k + " interfaces: name one in the interface (--iface " + k +
+			",bridge=BRIDGE), with --bridge " + k + "=BRIDGE, or in UCI: list bridge '" + k + "=BRIDGE' in config slivers, or a sliver_net section (docs/network.md)")
+	}
+	if err := netcfg.CheckLinkName(n.Link); err != nil {
+		return Network{}, fmt.Errorf("interface %s: bridge: %w", inner, err)
 	}
 	return n, nil
 }

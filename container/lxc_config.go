@@ -15,6 +15,10 @@ var lxcDevices = []string{
 	"c 10:200 rwm", // tun
 }
 
+// lineBreakers end a line of an LXC config file, or (NUL) the C string
+// LXC reads it into.
+const lineBreakers = "\n\r\x00"
+
 // lxcDroppedCaps are capabilities a sliver never gets.
 const lxcDroppedCaps = "mac_admin mac_override sys_module sys_rawio sys_time"
 
@@ -23,10 +27,19 @@ const lxcDroppedCaps = "mac_admin mac_override sys_module sys_rawio sys_time"
 // does not use.
 func lxcConfig(c ContainerConfig, cg cgroupLayout) (string, error) {
 	var b strings.Builder
-	kv := func(k, v string) { fmt.Fprintf(&b, "%s = %s\n", k, v) }
+	// Every line is written here; a key or value that could end it and
+	// start another (newline, carriage return, NUL: LXC reads C strings)
+	// is refused, whatever the caller checked before.
+	var bad error
+	kv := func(k, v string) {
+		if bad == nil && (strings.ContainsAny(k, lineBreakers) || strings.ContainsAny(v, lineBreakers)) {
+			bad = fmt.Errorf("container %q: %s: newline, carriage return or NUL", c.Name, k)
+		}
+		b.WriteString(k + " = " + v + "\n")
+	}
 	for _, s := range []string{c.Name, c.Hostname, c.Rootfs.Lower, c.Rootfs.Dir} {
-		if strings.ContainsAny(s, "\n\r") {
-			return "", fmt.Errorf("container %s: newline in a config value", c.Name)
+		if strings.ContainsAny(s, lineBreakers) {
+			return "", fmt.Errorf("container %q: newline, carriage return or NUL in a name or path", c.Name)
 		}
 	}
 	if c.Rootfs.Dir == "" {
@@ -87,23 +100,32 @@ func lxcConfig(c ContainerConfig, cg cgroupLayout) (string, error) {
 			kv(p+"hwaddr", n.MAC.String())
 		}
 		kv(p+"flags", "up")
-		if n.IPv4 != "" {
-			pfx, err := netip.ParsePrefix(n.IPv4)
-			if err != nil {
-				return "", fmt.Errorf("container %s: network %s: ipv4 %q: %w", c.Name, n.Name, n.IPv4, err)
+		// Addresses are written only once they parse (netip takes no
+		// space or line break, but for a zone, which is refused).
+		for _, a := range []struct {
+			key, val   string
+			v6, prefix bool
+		}{
+			{"ipv4.address", n.IPv4, false, true}, {"ipv4.gateway", n.Gateway4, false, false},
+			{"ipv6.address", n.IPv6, true, true}, {"ipv6.gateway", n.Gateway6, true, false},
+		} {
+			if a.val == "" {
+				continue
 			}
-			// LXC 5 computes a wrong broadcast address when none is given.
-			kv(p+"ipv4.address", pfx.String()+" "+broadcast4(pfx).String())
+			if err := checkAddr(a.key, a.val, a.v6, a.prefix); err != nil {
+				return "", fmt.Errorf("container %s: network %s: %w", c.Name, n.Name, err)
+			}
+			v := a.val
+			if a.key == "ipv4.address" {
+				// LXC 5 computes a wrong broadcast address when none is given.
+				pfx, _ := netip.ParsePrefix(v)
+				v += " " + broadcast4(pfx).String()
+			}
+			kv(p+a.key, v)
 		}
-		if n.Gateway4 != "" {
-			kv(p+"ipv4.gateway", n.Gateway4)
-		}
-		if n.IPv6 != "" {
-			kv(p+"ipv6.address", n.IPv6)
-		}
-		if n.Gateway6 != "" {
-			kv(p+"ipv6.gateway", n.Gateway6)
-		}
+	}
+	if bad != nil {
+		return "", bad
 	}
 	return b.String(), nil
 }

@@ -81,6 +81,19 @@ func TestLXCConfigErrors(t *testing.T) {
 		{"bad address", func(c *ContainerConfig) {
 			c.Networks = []Network{{Type: Veth, Name: "priv", Host: "h", Link: "br", IPv4: "10.0.0.300/24"}}
 		}, "mountinfo-hybrid", "10.0.0.300"},
+		// issue 11, finding 1: the writer refuses what would end a line,
+		// whatever its caller checked.
+		{"bridge with a line", func(c *ContainerConfig) {
+			c.Networks = []Network{{Type: Veth, Name: "priv", Host: "h", Link: "nkrtbr\nlxc.hook.pre-start = /bin/touch /tmp/pwned"}}
+		}, "mountinfo-hybrid", "lxc.net.0.link: newline"},
+		{"NUL in the rootfs", func(c *ContainerConfig) { c.Rootfs.Dir = "/d\x00" }, "mountinfo-hybrid", "NUL"},
+		{"CR in the hostname", func(c *ContainerConfig) { c.Hostname = "x\rlxc.init.cmd = /evil" }, "mountinfo-hybrid", "carriage return"},
+		{"gateway6 with a zone", func(c *ContainerConfig) {
+			c.Networks = []Network{{Type: Veth, Name: "priv", Host: "h", Link: "br", Gateway6: "fe80::1%x\nlxc.y = 1"}}
+		}, "mountinfo-hybrid", "ipv6.gateway"},
+		{"ipv6 in ipv4", func(c *ContainerConfig) {
+			c.Networks = []Network{{Type: Veth, Name: "priv", Host: "h", Link: "br", IPv4: "fd00::1/64"}}
+		}, "mountinfo-hybrid", "wrong address family"},
 		{"no memory controller", func(c *ContainerConfig) { c.Limits.MemoryBytes = 1 << 30 }, "", "kernel lacks the memory cgroup controller"},
 	}
 	for _, tt := range tests {

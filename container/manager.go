@@ -49,9 +49,14 @@ type Config struct {
 	// {"curl", "-fsSL", "--cacert", "/etc/ca.pem", "-o", "-"}). Default:
 	// the first of DefaultFetchCommands in PATH (uclient-fetch, wget, curl).
 	FetchCommand []string
-	// FetchTimeout caps one download. Default DefaultFetchTimeout.
+	// FetchTimeout caps one download, or one copy of a local archive.
+	// Default DefaultFetchTimeout.
 	FetchTimeout time.Duration
-	Logger       *slog.Logger
+	// MaxArchiveBytes is the largest template or data archive (as fetched,
+	// before unpacking) a download or a copy of a local file may give.
+	// Default DefaultMaxArchiveBytes.
+	MaxArchiveBytes int64
+	Logger          *slog.Logger
 }
 
 // Manager keeps the slivers of one node: their records, templates,
@@ -115,6 +120,11 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 		}
 		cfg.Node = h
 	}
+	for k, b := range cfg.Bridges {
+		if err := netcfg.CheckLinkName(b); err != nil {
+			return nil, Report{}, fmt.Errorf("slivers: bridge of %s interfaces: %w", k, err)
+		}
+	}
 	if cfg.MinFreeBytes == 0 {
 		cfg.MinFreeBytes = 64 << 20
 	}
@@ -123,6 +133,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	}
 	if cfg.FetchTimeout == 0 {
 		cfg.FetchTimeout = DefaultFetchTimeout
+	}
+	if cfg.MaxArchiveBytes <= 0 {
+		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -150,7 +163,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if m.overlay, err = m.chooseRootfs(); err != nil {
 		return fail(err)
 	}
-	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout}, cfg.MinFreeBytes, log); err != nil {
+	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout, max: cfg.MaxArchiveBytes}, cfg.MinFreeBytes, log); err != nil {
 		return fail(err)
 	}
 	recs, err := st.load()

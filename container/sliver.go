@@ -2,7 +2,6 @@ package container
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -241,7 +240,13 @@ func (a *Archive) validate() error {
 	if a.URL == "" {
 		return fmt.Errorf("no URL or path")
 	}
+	if err := checkText("URL or path", a.URL, false); err != nil {
+		return err
+	}
 	if _, err := parseSource(a.URL); err != nil {
+		return err
+	}
+	if err := checkText("type", a.Type, true); err != nil {
 		return err
 	}
 	a.SHA256 = strings.ToLower(a.SHA256)
@@ -257,6 +262,8 @@ func (r Resources) validate() error {
 		return fmt.Errorf("negative resource limit in %+v", r)
 	case r.CPUShares != 0 && (r.CPUShares < 2 || r.CPUShares > 262144):
 		return fmt.Errorf("cpu shares %d out of range 2..262144", r.CPUShares)
+	case r.MemoryBytes > maxBytes || r.DiskBytes > maxBytes || r.CPUMillicores > maxCPUMillicores || r.Pids > maxPids:
+		return fmt.Errorf("resource limit beyond any node in %+v", r)
 	}
 	return nil
 }
@@ -266,9 +273,19 @@ func (ifc *Interface) validate() error {
 		if ifc.Parent == "" {
 			return fmt.Errorf("isolated interface needs the direct interface it is a VLAN of")
 		}
+		if err := netcfg.CheckLinkName(ifc.Parent); err != nil {
+			return fmt.Errorf("parent: %w", err)
+		}
 		if ifc.VLAN < 0x100 || ifc.VLAN > 0xfff {
 			return fmt.Errorf("VLAN tag %#x out of range 0x100-0xfff", ifc.VLAN)
 		}
+	} else if ifc.Bridge != "" {
+		if err := netcfg.CheckLinkName(ifc.Bridge); err != nil {
+			return fmt.Errorf("bridge: %w", err)
+		}
+	}
+	if (ifc.Kind == netcfg.Isolated) != (ifc.Parent != "" || ifc.VLAN != 0) || (ifc.Kind == netcfg.Isolated && ifc.Bridge != "") {
+		return fmt.Errorf("bridge is for veth kinds, parent and vlan for isolated only")
 	}
 	for _, a := range []struct {
 		what, val  string
@@ -280,21 +297,8 @@ func (ifc *Interface) validate() error {
 		if a.val == "" {
 			continue
 		}
-		var addr netip.Addr
-		if a.prefix {
-			p, err := netip.ParsePrefix(a.val)
-			if err != nil {
-				return fmt.Errorf("%s %q: want address/prefix-length: %w", a.what, a.val, err)
-			}
-			addr = p.Addr()
-		} else {
-			var err error
-			if addr, err = netip.ParseAddr(a.val); err != nil {
-				return fmt.Errorf("%s %q: %w", a.what, a.val, err)
-			}
-		}
-		if addr.Is6() != a.v6 || addr.Is4In6() {
-			return fmt.Errorf("%s %q: wrong address family", a.what, a.val)
+		if err := checkAddr(a.what, a.val, a.v6, a.prefix); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -288,17 +288,10 @@ func (l *Link) names() []string {
 	return []string{l.Name}
 }
 
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("empty name")
-	case len(name) > 15:
-		return fmt.Errorf("name %q longer than the kernel's 15 characters", name)
-	case strings.ContainsAny(name, "/ \t\n:") || name == "." || name == "..":
-		return fmt.Errorf("name %q has a character the kernel refuses", name)
-	}
-	return nil
-}
+// checkName checks a link name of the config: it reaches netlink and the
+// nftables rules' comments (which are read back), so it must keep to
+// CheckLinkName's grammar.
+func checkName(name string) error { return CheckLinkName(name) }
 
 func checkMAC(mac string) error {
 	if mac == "" {

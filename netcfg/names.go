@@ -84,6 +84,24 @@ func SliverMAC(node string, sliverID, ifaceNum int) (net.HardwareAddr, error) {
 		byte(sliverID >> 4), byte(sliverID&0xf)<<4 | byte(ifaceNum)}, nil
 }
 
+// CheckLinkName checks a network interface name (a link, a bridge, a VLAN
+// parent) given from outside against the one grammar nodekeeper accepts:
+// 1-15 bytes (the kernel's IFNAMSIZ less its NUL) of A-Z, a-z, 0-9, '_',
+// '-' and '.', not starting with '-' or '.'. The kernel takes more (any
+// byte but '/', ':' and whitespace); nodekeeper does not, because these
+// names reach LXC config files, command lines and nftables rules.
+func CheckLinkName(name string) error {
+	ok := name != "" && len(name) <= 15 && name[0] != '-' && name[0] != '.'
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("interface name %q: want 1-15 characters of A-Z a-z 0-9 _ - . (not - or . first)", name)
+	}
+	return nil
+}
+
 func checkSliverIface(sliverID, ifaceNum int) error {
 	if sliverID < 1 || sliverID > MaxSliverID {
 		return fmt.Errorf("sliver number %d out of range 1..%d", sliverID, MaxSliverID)

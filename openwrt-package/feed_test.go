@@ -71,8 +71,10 @@ func TestFeedMakefile(t *testing.T) {
 	}
 	checkVariants(t, mk, string(readFile(t, filepath.Join(root, "scripts/cross.sh"))))
 	conf := regexp.MustCompile(`(?s)define Package/nodekeeper/conffiles\n(.*?)\nendef`).FindStringSubmatch(mk)
-	if conf == nil || conf[1] != "/etc/config/nodekeeper\n/etc/nodekeeper/policies/" {
-		t.Errorf("conffiles: %q, want /etc/config/nodekeeper and /etc/nodekeeper/policies/", conf)
+	// The node's identity and its seq floor are made by the agent, not
+	// shipped: as conffiles they are kept across sysupgrade (keep.d).
+	if conf == nil || conf[1] != "/etc/config/nodekeeper\n/etc/nodekeeper/policies/\n/etc/nodekeeper/state/identity.sec\n/etc/nodekeeper/state/remote.json" {
+		t.Errorf("conffiles: %q, want /etc/config/nodekeeper, /etc/nodekeeper/policies/, the identity and remote.json of /etc/nodekeeper/state", conf)
 	}
 }
 

@@ -18,6 +18,8 @@ func TestScriptsParse(t *testing.T) {
 	scripts := []string{
 		"nodekeeper/files/nodekeeper.init",
 		"nodekeeper/files/nodekeeper.uci-defaults",
+		"nodekeeper/files/nodekeeper.rpcd",
+		"package-files.sh",
 		"testdata/rc.common",
 	}
 	for _, sh := range shells {

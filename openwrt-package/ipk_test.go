@@ -205,11 +205,33 @@ func wantData(t *testing.T, pkg string, bin []byte) []dataEntry {
 		dataEntry{"./lib/", 0o755, true, nil},
 		dataEntry{"./lib/upgrade/", 0o755, true, nil},
 		dataEntry{"./lib/upgrade/keep.d/", 0o755, true, nil},
-		dataEntry{"./lib/upgrade/keep.d/" + pkg, 0o644, false, []byte("/etc/nodekeeper/policies/\n")},
+		dataEntry{"./lib/upgrade/keep.d/" + pkg, 0o644, false, []byte("/etc/nodekeeper/policies/\n/etc/nodekeeper/state/identity.sec\n/etc/nodekeeper/state/remote.json\n")},
 		dataEntry{"./usr/", 0o755, true, nil},
 		dataEntry{"./usr/bin/", 0o755, true, nil},
 		dataEntry{"./usr/bin/nodekeeper", 0o755, false, bin},
+		dataEntry{"./usr/libexec/", 0o755, true, nil},
+		dataEntry{"./usr/libexec/rpcd/", 0o755, true, nil},
+		dataEntry{"./usr/libexec/rpcd/nodekeeper", 0o755, false, readFile(t, files+"nodekeeper.rpcd")},
 	)
+}
+
+// wantLuciData is the data.tar.gz of luci-app-nodekeeper: htdocs/ under
+// /www, root/ under /, as luci.mk installs them.
+func wantLuciData(t *testing.T) []dataEntry {
+	t.Helper()
+	want := []dataEntry{{"./", 0o755, true, nil}}
+	for _, f := range luciFiles(t) {
+		want = append(want, dataEntry{"./" + f.path, f.mode, f.dir, f.body})
+	}
+	return want
+}
+
+// ownPostinst is the postinst-pkg of nodekeeper (rpcd reloads its plugins)
+// and of luci-app-nodekeeper (as luci.mk's, LuCI's caches dropped too).
+var ownPostinst = map[string]string{
+	"nodekeeper": "#!/bin/sh\n[ -n \"${IPKG_INSTROOT}\" ] || killall -HUP rpcd 2>/dev/null\nexit 0\n",
+	"luci-app-nodekeeper": "#!/bin/sh\n[ -n \"${IPKG_INSTROOT}\" ] || {\nrm -f /tmp/luci-indexcache.*\n" +
+		"rm -rf /tmp/luci-modulecache/\nkillall -HUP rpcd 2>/dev/null\nexit 0\n}\n",
 }
 
 func wantConffiles(t *testing.T) string {
@@ -294,6 +316,7 @@ func TestIPK(t *testing.T) {
 					{"./conffiles", 0o644, false, []byte(wantConffiles(t))},
 					{"./control", 0o644, false, nil},
 					{"./postinst", 0o755, false, []byte(postinst)},
+					{"./postinst-pkg", 0o755, false, []byte(ownPostinst["nodekeeper"])},
 					{"./prerm", 0o755, false, []byte(prerm)},
 				}
 				checkEntries(t, "control.tar.gz", ctl, wantCtl)
@@ -342,6 +365,38 @@ func TestIPK(t *testing.T) {
 			})
 		}
 	}
+
+	npkgs++
+	luciName := fmt.Sprintf("luci-app-nodekeeper_%s-r1_all.ipk", version)
+	t.Run("luci-app-nodekeeper", func(t *testing.T) {
+		members := map[string][]byte{}
+		for _, e := range readTarGz(t, luciName, readFile(t, filepath.Join(out1, luciName)), epoch) {
+			members[e.hdr.Name] = e.body
+		}
+		ctl := readTarGz(t, "control.tar.gz", members["./control.tar.gz"], epoch)
+		checkEntries(t, "control.tar.gz", ctl, []dataEntry{
+			{"./", 0o755, true, nil},
+			{"./control", 0o644, false, nil},
+			{"./postinst", 0o755, false, []byte(postinst)},
+			{"./postinst-pkg", 0o755, false, []byte(ownPostinst["luci-app-nodekeeper"])},
+			{"./prerm", 0o755, false, []byte(prerm)},
+		})
+		fs := parseControl(t, string(ctl[1].body))
+		controls[luciName] = fs
+		checkFieldOrder(t, fs)
+		f := fieldMap(fs)
+		for k, w := range map[string]string{
+			"Package": "luci-app-nodekeeper", "Version": version + "-r1", "Depends": "libc, luci-base, nodekeeper",
+			"Source": "feeds/nodekeeper/luci-app-nodekeeper", "SourceName": "luci-app-nodekeeper", "License": "Apache-2.0",
+			"Section": "luci", "Architecture": "all", "Description": " LuCI page for the nodekeeper node agent",
+			"Installed-Size": strconv.Itoa(len(gunzip(t, members["./data.tar.gz"]))),
+		} {
+			if f[k] != w {
+				t.Errorf("control %s: %q, want %q", k, f[k], w)
+			}
+		}
+		checkEntries(t, "data.tar.gz", readTarGz(t, "data.tar.gz", members["./data.tar.gz"], epoch), wantLuciData(t))
+	})
 
 	t.Run("index", func(t *testing.T) {
 		packages := readFile(t, filepath.Join(out1, "Packages"))

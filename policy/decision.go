@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Results of an action in the decision log.
 const (
@@ -27,6 +30,11 @@ type Decision struct {
 	// Inputs lists the parts of the node document the policy read, e.g.
 	// "system.load", "slivers[].cpu_percent".
 	Inputs []string `json:"inputs,omitempty"`
+	// Values are the values of the inputs as the policy read them (JSON:
+	// scalars and short arrays of scalars; a path through an array has
+	// the values of its elements in an array), e.g.
+	// {"system.load": [9.5,8,7], "slivers[].cpu_percent": [12.5,80]}.
+	Values map[string]json.RawMessage `json:"values,omitempty"`
 	// Actions asked for and what became of each.
 	Actions []ActionResult `json:"actions,omitempty"`
 	// Logs are the lines the policy wrote with log().
@@ -43,4 +51,18 @@ type ActionResult struct {
 	Action
 	Result string `json:"result"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// inputValues maps the inputs to their recorded values (nil when none).
+func inputValues(inputs, values []string) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	for i, v := range values {
+		if v != "" && i < len(inputs) {
+			if m == nil {
+				m = map[string]json.RawMessage{}
+			}
+			m[inputs[i]] = json.RawMessage(v)
+		}
+	}
+	return m
 }

@@ -54,6 +54,9 @@ type Engine struct {
 	cfg Config
 	log *slog.Logger
 
+	// reloadMu keeps Reloads in order: each reads the directory unlocked
+	// (mu), and an older read must not be loaded after a newer one.
+	reloadMu sync.Mutex
 	mu       sync.Mutex
 	w        *workerProc
 	docSent  []byte // the node document the worker holds
@@ -309,6 +312,19 @@ type Status struct {
 	Failures         int           `json:"failures"`
 	Next             time.Time     `json:"next,omitzero"`
 	QuarantinedUntil time.Time     `json:"quarantined_until,omitzero"`
+}
+
+// FailedFiles lists the files whose last load failed (their previous
+// version, if any, keeps running), sorted.
+func (e *Engine) FailedFiles() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.failed))
+	for name := range e.failed {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Policies lists the loaded policies by name.

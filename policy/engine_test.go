@@ -38,6 +38,10 @@ policy "cpu-guard" {
 	if strings.Join(d.Inputs, ",") != "slivers[].cpu_percent,slivers[].name,system.load" {
 		t.Errorf("inputs %v", d.Inputs)
 	}
+	// The decision records what the inputs were, not only their names.
+	if b, _ := json.Marshal(d.Values); string(b) != `{"slivers[].cpu_percent":[12.5,85.0],"slivers[].name":["s4"],"system.load":[0.42,0.36,0.30]}` {
+		t.Errorf("input values %s", b)
+	}
 	if ds := e.Tick(bg, t0.Add(10*time.Second)); len(ds) != 0 {
 		t.Errorf("evaluated before its period: %+v", ds)
 	}

@@ -495,6 +495,7 @@ func (fs *fileState) evaluate(ctx context.Context, p *luaPolicy, in evalInput) (
 			out = append(out, p)
 		}
 		r.Inputs = out
+		r.Values = leafValues(out, fs.dc.inputs, fs.dc.vals)
 	}
 	fs.saveState(p, &r)
 	return r
@@ -529,4 +530,32 @@ func (fs *fileState) saveState(p *luaPolicy, r *evalResult) {
 		p.lastState = se.b
 		r.StateSet, r.State = true, se.b
 	}
+}
+
+// leafValues returns the values of the leaves read, beside them: the JSON
+// of each ("" when not recorded), and for a path through an array
+// ("slivers[].cpu_percent") a JSON array of the values of the first 16
+// elements read. nil when no value was recorded.
+func leafValues(leaves, paths, vals []string) []string {
+	byPath := map[string][]string{}
+	for i, p := range paths {
+		if i < len(vals) && vals[i] != "" {
+			byPath[p] = append(byPath[p], vals[i])
+		}
+	}
+	if len(byPath) == 0 {
+		return nil
+	}
+	out := make([]string, len(leaves))
+	for i, p := range leaves {
+		vs := byPath[p]
+		switch {
+		case len(vs) == 0:
+		case strings.Contains(p, "[]"):
+			out[i] = "[" + strings.Join(vs[:min(len(vs), 16)], ",") + "]"
+		default:
+			out[i] = vs[0]
+		}
+	}
+	return out
 }

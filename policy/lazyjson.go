@@ -290,6 +290,21 @@ type decoder struct {
 	mt      *lua.LTable // metatable of proxies
 	proxies map[*lua.LTable]proxy
 	inputs  []string
+	// vals are the values read, as JSON, beside inputs ("" for an object,
+	// an array of objects or a value longer than maxInputValue).
+	vals []string
+}
+
+// maxInputValue bounds a value the decision log records.
+const maxInputValue = 64
+
+// inputValue is the JSON of a value read, for the decision log: scalars
+// and short arrays of scalars.
+func inputValue(b []byte) string {
+	if len(b) > maxInputValue || b[0] == '{' || (b[0] == '[' && bytes.IndexByte(b, '{') >= 0) {
+		return ""
+	}
+	return string(b)
 }
 
 // value decodes the value at s. Objects become proxies, arrays sequences.
@@ -357,6 +372,8 @@ func (dc *decoder) field(t *lua.LTable, p proxy, key string) (lua.LValue, error)
 			return lua.LNil, err
 		}
 		dc.inputs = append(dc.inputs, path)
+		vs := p.obj.vals[i]
+		dc.vals = append(dc.vals, inputValue(p.doc.raw[vs.s:vs.e]))
 		t.RawSetString(k, v)
 		return v, nil
 	}
@@ -387,6 +404,7 @@ func (dc *decoder) fill(t *lua.LTable) error {
 func (dc *decoder) reset() {
 	clear(dc.proxies)
 	dc.inputs = dc.inputs[:0]
+	dc.vals = dc.vals[:0]
 }
 
 // newDecoder installs the proxy metatable in L.

@@ -304,6 +304,7 @@ func (fs *fileState) rate(L *lua.LState) int {
 		return 1
 	}
 	fs.dc.inputs = append(fs.dc.inputs, path)
+	fs.dc.vals = append(fs.dc.vals, inputValue([]byte(n.String())))
 	ts := float64(ev.now.UnixNano()) / 1e9
 	if t, err := ev.doc.lookup("ts"); err == nil {
 		if t, ok := t.(lua.LNumber); ok {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 )
 
 // Reload brings the engine in line with the policy directory: new and
@@ -23,24 +25,33 @@ func (e *Engine) Reload() error {
 	if e.cfg.Dir == "" {
 		return errors.New("policy: no policy directory configured")
 	}
-	entries, err := os.ReadDir(e.cfg.Dir)
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	files, err := readPolicyDir(e.cfg.Dir)
 	if err != nil {
-		return fmt.Errorf("policy: reading %s: %w", e.cfg.Dir, err)
+		return err
 	}
+	// The files are read before the engine is locked: a slow read never
+	// holds up the policies that run.
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	seen := map[string]bool{}
 	var errs []error
 	now := time.Now()
-	for _, ent := range entries {
-		name := ent.Name()
-		if ent.IsDir() || !strings.HasSuffix(name, ".lua") || strings.HasSuffix(name, "_test.lua") || strings.HasPrefix(name, ".") {
+	for _, f := range files {
+		name, src := f.name, f.src
+		seen[name] = true
+		if se, ok := f.err.(*safefile.Error); ok {
+			// Too big, or not a regular file: the file's load error, as a
+			// syntax error is (logged by Reload's caller); its previous
+			// version keeps running.
+			problem := name + ":1: " + se.Reason
+			e.emit(Decision{Time: now, Source: name, Trigger: "load", Error: problem})
+			errs = append(errs, &LoadError{File: name, Problems: []string{problem}})
 			continue
 		}
-		seen[name] = true
-		src, err := os.ReadFile(filepath.Join(e.cfg.Dir, name))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("policy: %w", err))
+		if f.err != nil {
+			errs = append(errs, fmt.Errorf("policy: %w", f.err))
 			continue
 		}
 		if f := e.files[name]; f != nil && bytes.Equal(f.src, src) {
@@ -66,15 +77,42 @@ func (e *Engine) Reload() error {
 	return errors.Join(errs...)
 }
 
+// dirFile is one policy file as read from the directory.
+type dirFile struct {
+	name string
+	src  []byte
+	err  error
+}
+
+// readPolicyDir reads the policy files of dir. Anyone who can write the
+// directory names what is read: each file is opened without blocking,
+// must be a regular file (a FIFO or a link to /dev/zero is refused) and
+// is read through the size limit.
+func readPolicyDir(dir string) ([]dirFile, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy: reading %s: %w", dir, err)
+	}
+	var files []dirFile
+	for _, ent := range entries {
+		name := ent.Name()
+		if ent.IsDir() || !strings.HasSuffix(name, ".lua") || strings.HasSuffix(name, "_test.lua") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		src, err := safefile.ReadFile(filepath.Join(dir, name), maxFileSize)
+		files = append(files, dirFile{name: name, src: src, err: err})
+	}
+	return files, nil
+}
+
 // Run loads the policy directory, then evaluates periodic policies on
 // their schedule and reloads changed files until ctx is done. Events and
 // admissions are fed separately (Event, Admit) and may run concurrently.
 func (e *Engine) Run(ctx context.Context) error {
 	var changes <-chan fsnotify.Event
 	if e.cfg.Dir != "" {
-		if err := e.Reload(); err != nil {
-			e.log.Error("policy: initial load", "error", err)
-		}
+		// The watch starts before the first load, so that a file written
+		// in between is not missed until the next change.
 		if w, err := fsnotify.NewWatcher(); err != nil {
 			e.log.Warn("policy: no file watch, reload on SIGHUP only", "error", err)
 		} else {
@@ -84,6 +122,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			} else {
 				changes = w.Events
 			}
+		}
+		if err := e.Reload(); err != nil {
+			e.log.Error("policy: initial load", "error", err)
 		}
 	}
 	timer := time.NewTimer(time.Hour)

@@ -24,7 +24,7 @@ func (e *Engine) resolve(ctx context.Context, now time.Time, ps []*rtPolicy, res
 		if r.StateSet {
 			p.state = r.State
 		}
-		d := Decision{Time: now, Policy: p.meta.Name, Source: p.source(), Inputs: r.Inputs, Logs: r.Logs,
+		d := Decision{Time: now, Policy: p.meta.Name, Source: p.source(), Inputs: r.Inputs, Values: inputValues(r.Inputs, r.Values), Logs: r.Logs,
 			DryRun: e.cfg.DryRun || p.meta.DryRun}
 		if p.meta.On != "" {
 			d.Trigger = trigger + p.meta.On

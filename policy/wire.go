@@ -253,6 +253,7 @@ type evalResult struct {
 	Actions []Action
 	Logs    []string
 	Inputs  []string
+	Values  []string // the JSON values of Inputs, beside them ("" unknown)
 	// State is the policy's persistent state after the evaluation, when
 	// StateSet (it changed).
 	StateSet bool
@@ -281,6 +282,7 @@ func (e *enc) result(r *evalResult) {
 	}
 	e.strs(r.Logs)
 	e.strs(r.Inputs)
+	e.strs(r.Values)
 	e.bool(r.StateSet)
 	if r.StateSet {
 		e.bytes(r.State)
@@ -301,6 +303,7 @@ func (d *dec) result() evalResult {
 	}
 	r.Logs = d.strs()
 	r.Inputs = d.strs()
+	r.Values = d.strs()
 	r.StateSet = d.bool()
 	if r.StateSet {
 		r.State = append([]byte(nil), d.bytes()...)

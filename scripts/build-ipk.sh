@@ -6,7 +6,8 @@
 # and scripts/ipkg-build lay them out: an outer gzip'd tar (GNU format, numeric
 # owner 0/0, fixed mtime, gzip -n) of ./debian-binary, ./data.tar.gz and
 # ./control.tar.gz; control fields in OpenWrt's order; conffiles resolved against
-# the data; postinst/prerm calling default_postinst/default_prerm. The index is
+# the data; postinst/prerm calling default_postinst/default_prerm, the
+# package's own postinst as postinst-pkg. The index is
 # what scripts/ipkg-make-index.sh writes (Packages, Packages.gz), so a router can
 # use the output directory as a `src/gz` feed. Name, release, license, section,
 # URL, descriptions, conffiles, PROVIDES and CONFLICTS come from
@@ -16,13 +17,19 @@
 #   nodekeeper      dist/nodekeeper-linux-<goarch>, built with -tags nk_notls
 #   nodekeeper-ssl  dist/nodekeeper-ssl-linux-<goarch>, with TLS; it provides
 #                   and conflicts with nodekeeper
+# and one for every architecture (Architecture: all), from
+# openwrt-package/luci-app-nodekeeper:
+#   luci-app-nodekeeper  the LuCI page (Services -> nodekeeper)
+# What each installs is openwrt-package/package-files.sh, shared with
+# build-apk.sh.
 #
 # Environment (all optional):
 #   DIST               input binaries (default dist)
 #   OUT                output directory (default $DIST/ipk), replaced whole on
 #                      success and removed on failure: never a partial feed
 #   ARCHS              OpenWrt package architectures to build (default: all below)
-#   PACKAGES           packages to build (default: nodekeeper nodekeeper-ssl)
+#   PACKAGES           packages to build (default: nodekeeper nodekeeper-ssl
+#                      luci-app-nodekeeper)
 #   RELEASE            package release N in X.Y.Z-rN (default PKG_RELEASE)
 #   DEPENDS            the Depends field (default libc; empty omits it)
 #   SOURCE_DATE_EPOCH  mtime of every entry (default: time of the last commit)
@@ -39,6 +46,8 @@ top=$(pwd)
 
 feed=openwrt-package/nodekeeper
 mk=$feed/Makefile
+luci=openwrt-package/luci-app-nodekeeper
+lucimk=$luci/Makefile
 DIST=${DIST:-dist}
 OUT=${OUT:-$DIST/ipk}
 BUDGET_MIPS_BIN=${BUDGET_MIPS_BIN:-8000000}
@@ -47,19 +56,6 @@ BUDGET_SSL_MIPS_BIN=${BUDGET_SSL_MIPS_BIN:-10500000}
 BUDGET_SSL_IPK=${BUDGET_SSL_IPK:-4000000}
 DEPENDS=${DEPENDS-libc}
 GO=${GO:-go}
-
-# OpenWrt package architecture -> Go binary it carries.
-all_archs="
-mips_24kc:mips
-mipsel_24kc:mipsle
-arm_cortex-a7_neon-vfpv4:arm
-arm_cortex-a9_vfpv3-d16:arm
-arm_cortex-a15_neon-vfpv4:arm
-aarch64_cortex-a53:arm64
-aarch64_cortex-a72:arm64
-aarch64_generic:arm64
-x86_64:amd64
-"
 
 die() { echo "build-ipk: $*" >&2; exit 1; }
 
@@ -76,12 +72,9 @@ if [ -e "$OUT" ]; then
 	rm -rf "$OUT"
 fi
 
-# mk_var NAME: the value of NAME:= in the feed Makefile.
-mk_var() { sed -n "s/^[[:space:]]*$1:=[[:space:]]*//p" "$mk" | head -n 1; }
-# mk_define NAME: the body of `define NAME` in the feed Makefile.
-mk_define() { awk -v d="define $1" '$0 == "endef" { on = 0 } on { print } $0 == d { on = 1 }' "$mk"; }
-# mk_pkg_var PKG NAME: the value of NAME:= inside `define Package/PKG`.
-mk_pkg_var() { mk_define "Package/$1" | sed -n "s/^[[:space:]]*$2:=[[:space:]]*//p" | head -n 1; }
+# What each package installs, the architectures, the binary checks and the
+# flash cost: shared with build-apk.sh.
+. openwrt-package/package-files.sh
 
 name=$(mk_var PKG_NAME)
 release=${RELEASE:-$(mk_var PKG_RELEASE)}
@@ -90,14 +83,15 @@ section=$(mk_var SECTION)
 url=$(mk_var URL)
 conffiles=$(mk_define "Package/$name/conffiles")
 version=$(cat VERSION)
-packages=${PACKAGES:-$name $name-ssl}
+lucipkg=luci-app-$name
+packages=${PACKAGES:-$name $name-ssl $lucipkg}
 [ -n "$name" ] && [ -n "$release" ] || die "$mk: PKG_NAME or PKG_RELEASE is missing"
 for p in $packages; do
 	case $p in
-	"$name" | "$name-ssl") ;;
-	*) die "unknown package $p (known: $name $name-ssl)" ;;
+	"$name" | "$name-ssl") [ -n "$(mk_define "Package/$p/description")" ] || die "$mk: the description of $p is missing" ;;
+	"$lucipkg") [ -n "$(mk_var LUCI_TITLE "$lucimk")" ] || die "$lucimk: LUCI_TITLE is missing" ;;
+	*) die "unknown package $p (known: $name $name-ssl $lucipkg)" ;;
 	esac
-	[ -n "$(mk_define "Package/$p/description")" ] || die "$mk: the description of $p is missing"
 done
 echo "$version" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' || die "VERSION: '$version' is not X.Y.Z"
 echo "$release" | grep -Eq '^[0-9]+$' || die "release '$release' is not a number"
@@ -116,89 +110,44 @@ echo "$SOURCE_DATE_EPOCH" | grep -Eq '^[0-9]+$' || die "SOURCE_DATE_EPOCH '$SOUR
 # The tar and gzip invocations of ipkg-build; --owner/--group stand in for fakeroot.
 ipk_tar() { tar --format=gnu --numeric-owner --owner=0 --group=0 --sort=name --mtime="@$SOURCE_DATE_EPOCH" "$@"; }
 
-# check_binary FILE GOARCH PKG: FILE must be a static Go ELF for GOARCH built
-# for the routers' CPUs (soft float on MIPS: most have no FPU) as the variant
-# PKG wants it (nodekeeper: -tags nk_notls; nodekeeper-ssl: with TLS).
-check_binary() {
-	f=$1 goarch=$2 _cp=$3
-	[ -f "$f" ] || die "$f missing: run 'make cross' first"
-	hdr=$(od -An -tx1 -N20 "$f" | tr -d ' \n')
-	case $goarch in
-	mips)   want=7f454c46010201:0008 ;;
-	mipsle) want=7f454c46010101:0800 ;;
-	arm)    want=7f454c46010101:2800 ;;
-	arm64)  want=7f454c46020101:b700 ;;
-	amd64)  want=7f454c46020101:3e00 ;;
-	*) die "no ELF signature known for $goarch" ;;
-	esac
-	got=$(echo "$hdr" | cut -c1-14):$(echo "$hdr" | cut -c37-40)
-	[ "$got" = "$want" ] || die "$f is not a linux/$goarch ELF binary (header $got, want $want)"
-	info=$($GO version -m "$f") || die "$f: go version -m failed"
-	echo "$info" | grep -q "GOARCH=$goarch\$" || die "$f: not built for GOARCH=$goarch"
-	echo "$info" | grep -q 'CGO_ENABLED=0$' || die "$f: not a static build (CGO_ENABLED=0)"
-	case $goarch in
-	mips|mipsle) echo "$info" | grep -q 'GOMIPS=softfloat$' ||
-		die "$f: built without GOMIPS=softfloat; it dies with SIGILL on FPU-less routers" ;;
-	arm) echo "$info" | grep -Eq 'GOARM=[5-7]' || die "$f: needs GOARM 5, 6 or 7" ;;
-	esac
-	notls=no
-	echo "$info" | grep -Eq -- '-tags=(.*,)?nk_notls(,|$)' && notls=yes
-	case $_cp:$notls in
-	"$name:no") die "$f: built with TLS, but package $name is the build without (-tags nk_notls, scripts/cross.sh)" ;;
-	"$name-ssl:yes") die "$f: built without TLS (-tags nk_notls), but package $name-ssl is the build with TLS" ;;
-	esac
-}
-
-# stage DIR BINARY PKG: the package's files as Package/nodekeeper/install puts
-# them.
-stage() {
-	d=$1
-	install -d -m 0755 "$d" "$d/usr/bin" "$d/etc/config" "$d/etc/init.d" \
-		"$d/etc/uci-defaults" "$d/etc/nodekeeper/policies"
-	install -m 0755 "$2" "$d/usr/bin/$name"
-	install -m 0600 "$feed/files/$name.config" "$d/etc/config/$name"
-	install -m 0755 "$feed/files/$name.init" "$d/etc/init.d/$name"
-	install -m 0644 "$feed/files/$name.uci-defaults" "$d/etc/uci-defaults/$name"
-	for p in openwrt-package/files/policies/*; do
-		[ ! -f "$p" ] || install -m 0644 "$p" "$d/etc/nodekeeper/policies/"
-	done
-	# package-pack.mk: conffiles that are not plain files (directories) are
-	# kept across sysupgrade through /lib/upgrade/keep.d.
-	keep=""
-	for x in $conffiles; do
-		[ -f "$d/$x" ] || keep="$keep $x"
-	done
-	if [ -n "$keep" ]; then
-		install -d -m 0755 "$d/lib" "$d/lib/upgrade" "$d/lib/upgrade/keep.d"
-		for x in $keep; do echo "$x"; done > "$d/lib/upgrade/keep.d/$3"
-		chmod 0644 "$d/lib/upgrade/keep.d/$3"
-	fi
-}
-
 # control DIR ARCH PKG: CONTROL/ as package-pack.mk writes it, before
 # ipkg-build.
 control() {
 	c=$1/CONTROL
 	install -d -m 0755 "$c"
-	conflicts=$(mk_pkg_var "$3" CONFLICTS | sed 's/[[:space:]]\{1,\}/, /g')
-	provides=$(mk_pkg_var "$3" PROVIDES | sed 's/[[:space:]]\{1,\}/, /g')
+	if [ "$3" = "$lucipkg" ]; then
+		# luci.mk: LUCI_DEPENDS, section luci, the title as description.
+		deps=$(mk_var LUCI_DEPENDS "$lucimk" | sed 's/+//g')
+		deps=$(echo $DEPENDS $deps | sed 's/[[:space:]]\{1,\}/, /g')
+		src=$3 sect=luci pkgurl= conflicts= provides=
+		desc=" $(mk_var LUCI_TITLE "$lucimk")"
+	else
+		deps=$DEPENDS src=$name sect=$section pkgurl=$url
+		conflicts=$(mk_pkg_var "$3" CONFLICTS | sed 's/[[:space:]]\{1,\}/, /g')
+		provides=$(mk_pkg_var "$3" PROVIDES | sed 's/[[:space:]]\{1,\}/, /g')
+		desc=$(mk_define "Package/$3/description" | sed -e 's,^[[:space:]]*, ,g')
+	fi
 	{
 		echo "Package: $3"
 		echo "Version: $pkgversion"
-		[ -z "$DEPENDS" ] || echo "Depends: $DEPENDS"
+		[ -z "$deps" ] || echo "Depends: $deps"
 		[ -z "$conflicts" ] || echo "Conflicts: $conflicts"
 		[ -z "$provides" ] || echo "Provides: $provides"
-		echo "Source: feeds/nodekeeper/$name"
-		echo "SourceName: $name"
+		echo "Source: feeds/nodekeeper/$src"
+		echo "SourceName: $src"
 		[ -z "$license" ] || echo "License: $license"
-		[ -z "$section" ] || echo "Section: $section"
+		[ -z "$sect" ] || echo "Section: $sect"
 		echo "SourceDateEpoch: $SOURCE_DATE_EPOCH"
-		[ -z "$url" ] || echo "URL: $url"
+		[ -z "$pkgurl" ] || echo "URL: $pkgurl"
 		echo "Architecture: $2"
 		echo "Installed-Size: 0"
 		printf "Description: "
-		mk_define "Package/$3/description" | sed -e 's,^[[:space:]]*, ,g'
+		echo "$desc"
 	} > "$c/control"
+	# package-pack.mk: the package's own postinst as postinst-pkg, which
+	# default_postinst runs.
+	{ echo "#!/bin/sh"; own_postinst "$3"; } > "$c/postinst-pkg"
+	chmod 0755 "$c/postinst-pkg"
 	cat > "$c/postinst" <<-'EOF'
 	#!/bin/sh
 	[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0
@@ -260,15 +209,6 @@ Description:/"
 	gzip -9nc "$1/Packages" > "$1/Packages.gz"
 }
 
-# squashfs_cost FILE: bytes FILE takes in an xz squashfs as OpenWrt builds it
-# (256 KiB blocks compressed on their own, preset 9e, lc=0 lp=2 pb=2).
-squashfs_cost() {
-	xz -c -q --format=xz --check=none --block-size=262144 \
-		--lzma2=preset=9e,lc=0,lp=2,pb=2,dict=256KiB < "$1" | wc -c
-}
-
-mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1000000 }'; }
-
 archs=${ARCHS:-$(for a in $all_archs; do echo "${a%%:*}"; done)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -280,6 +220,17 @@ fail=""
 row() { printf '%-15s %-28s %12s %12s %14s' "$@"; }
 report=$(row package architecture binary .ipk 'xz squashfs')
 for vpkg in $packages; do
+	if [ "$vpkg" = "$lucipkg" ]; then
+		# No binary: one package for every architecture.
+		root=$work/$vpkg/all
+		stage_luci "$root"
+		control "$root" all "$vpkg"
+		ipkg_build "$root" "$feedout"
+		ipk=$feedout/${vpkg}_${pkgversion}_all.ipk
+		report="$report
+$(row "$vpkg" all - "$(mb "$(stat -c %s "$ipk")")" -)"
+		continue
+	fi
 	if [ "$vpkg" = "$name" ]; then
 		prefix=nodekeeper-linux- budget_bin=$BUDGET_MIPS_BIN budget_ipk=$BUDGET_IPK
 	else

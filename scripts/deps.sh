@@ -22,6 +22,8 @@ wget:wget
 curl:curl
 pgrep:procps
 nsenter:util-linux
+node:nodejs
+promtool:prometheus
 "
 STATICCHECK_VERSION=v0.8.2
 

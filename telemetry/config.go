@@ -78,7 +78,16 @@ type Config struct {
 	Sources Sources
 	// Logger receives the publisher's logs (default slog.Default()).
 	Logger *slog.Logger
+	// MaxMessageBytes bounds an MQTT packet the connection reads into
+	// memory (0: DefaultMaxMessageBytes). A message above it is read
+	// through in small chunks and dropped, never held, and Oversized (if
+	// set) is told its topic and size; the connection stays up.
+	MaxMessageBytes int
+	Oversized       func(topic string, size int)
 }
+
+// DefaultMaxMessageBytes is the default of Config.MaxMessageBytes.
+const DefaultMaxMessageBytes = 2 << 20
 
 // DefaultConfig returns the defaults of every field.
 func DefaultConfig() Config {
@@ -119,7 +128,15 @@ func topicLevel(s string) bool { return s != "" && !strings.ContainsAny(s, "/+#\
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.Broker)
 	if err != nil {
-		return fmt.Errorf("broker %q: %w", c.Broker, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL: it may hold a password
+		}
+		return fmt.Errorf("broker: not a URL: %w", err)
+	}
+	if u.User != nil {
+		// Error reports quote the broker URL, and they are published.
+		return errors.New("broker: no credentials in the URL: use username and password_file")
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts":

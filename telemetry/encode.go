@@ -43,7 +43,7 @@ func encodeJSON(node string, ts float64, seq uint64, ps []point) []wireMessage {
 		}
 		for _, f := range p.nums {
 			b = appendJSONKey(b, f.key)
-			b = appendNum(b, f.v)
+			b = f.append(b)
 		}
 		b = append(b, '}')
 		out = append(out, wireMessage{topic: p.topic, payload: b})
@@ -84,7 +84,10 @@ func encodeInflux(node string, ts float64, seq uint64, ps []point) []wireMessage
 				b = append(b, ',')
 				b = appendInfluxName(b, f.key)
 				b = append(b, '=')
-				b = appendNum(b, f.v)
+				b = f.append(b)
+				if f.isInt {
+					b = append(b, 'i') // without it, InfluxDB stores a float
+				}
 			}
 			b = append(b, ' ')
 			b = strconv.AppendInt(b, tsNanos, 10)
@@ -105,6 +108,16 @@ func appendNum(b []byte, v float64) []byte {
 		return strconv.AppendInt(b, int64(v), 10)
 	}
 	return strconv.AppendFloat(b, v, 'f', -1, 64)
+}
+
+// append writes the field's number: an integer as one, a float as
+// appendNum does (a float without a fraction reads as a float in line
+// protocol too: "0" without the 'i' suffix).
+func (f *numField) append(b []byte) []byte {
+	if f.isInt {
+		return strconv.AppendInt(b, f.i, 10)
+	}
+	return appendNum(b, f.v)
 }
 
 func appendJSONKey(b []byte, k string) []byte {

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
 )
 
 // sampleDoc is a document with every group filled in.
@@ -91,7 +94,7 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
-var influxLine = regexp.MustCompile(`^[a-z_]+,node=[^ ,]+(,[a-z_]+=([^ ,\\]|\\.)+)* seq=\d+i(,[a-z_0-9]+=("([^"\\]|\\.)*"|-?[0-9.]+))* \d{19}$`)
+var influxLine = regexp.MustCompile(`^[a-z_]+,node=[^ ,]+(,[a-z_]+=([^ ,\\]|\\.)+)* seq=\d+i(,[a-z_0-9]+=("([^"\\]|\\.)*"|-?[0-9.]+i?))* \d{19}$`)
 
 func TestEncodeInflux(t *testing.T) {
 	doc := sampleDoc()
@@ -113,6 +116,135 @@ func TestEncodeInflux(t *testing.T) {
 	}
 	if !strings.Contains(string(msgs[4].payload), `wifi_radio,node=nk-1,ifname=wlan0,phy=phy0 seq=4711i,mode="ap",ssid="guifi \"x\""`) {
 		t.Errorf("wifi radio line: %s", msgs[4].payload)
+	}
+}
+
+// influxFields decodes a line with the line-protocol parser Telegraf's
+// influx data format uses (influxdata/line-protocol/v2) and returns its
+// measurement and its fields' types: 'i' integer, 'f' float, 's' string.
+func influxFields(t *testing.T, line string) (string, map[string]byte) {
+	t.Helper()
+	dec := lineprotocol.NewDecoderWithBytes([]byte(line))
+	if !dec.Next() {
+		t.Fatalf("%q: no line", line)
+	}
+	meas, err := dec.Measurement()
+	if err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	for {
+		k, _, err := dec.NextTag()
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if k == nil {
+			break
+		}
+	}
+	types := map[string]byte{}
+	for {
+		k, v, err := dec.NextField()
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if k == nil {
+			break
+		}
+		typ := map[lineprotocol.ValueKind]byte{lineprotocol.Int: 'i', lineprotocol.Float: 'f', lineprotocol.String: 's'}[v.Kind()]
+		if typ == 0 {
+			t.Errorf("%q: field %s of kind %v", line, k, v.Kind())
+		}
+		if _, dup := types[string(k)]; dup {
+			t.Errorf("%q: field %s twice", line, k)
+		}
+		types[string(k)] = typ
+	}
+	if _, err := dec.Time(lineprotocol.Nanosecond, time.Time{}); err != nil {
+		t.Errorf("%q: timestamp: %v", line, err)
+	}
+	if dec.Next() {
+		t.Errorf("%q: more than one line", line)
+	}
+	return string(meas), types
+}
+
+// influxInts are the integer fields of each measurement (docs/telemetry.md);
+// every other number is a float.
+var influxInts = map[string]string{
+	"system":       "seq cpu_count memory_total_bytes memory_available_bytes memory_free_bytes memory_cached_bytes processes_running processes_total entropy_bits",
+	"temperature":  "seq",
+	"filesystem":   "seq size_bytes used_bytes free_bytes",
+	"interfaces":   "seq count up",
+	"interface":    "seq up mtu rx_bytes_total tx_bytes_total rx_packets_total tx_packets_total rx_errors_total tx_errors_total rx_dropped_total tx_dropped_total",
+	"wifi":         "seq radios stations",
+	"wifi_radio":   "seq frequency_mhz channel stations noise_dbm",
+	"wifi_station": "seq signal_dbm signal_avg_dbm noise_dbm rx_bytes_total tx_bytes_total rx_packets_total tx_packets_total tx_retries_total tx_failed_total",
+	"slivers":      "seq count running",
+	"sliver":       "seq id memory_bytes memory_limit_bytes pids rx_bytes_total tx_bytes_total",
+	"agent":        "seq rss_bytes goroutines spool_depth spool_bytes published_total dropped_total connected policies_loaded policies_quarantined",
+}
+
+// TestInfluxFieldTypes: integers are written as integers (with 'i'),
+// as Telegraf's parser reads them,
+// floats as floats even when whole, and each field has the same type in
+// every sample whatever its value: InfluxDB refuses a field that changes
+// type ("field type conflict").
+func TestInfluxFieldTypes(t *testing.T) {
+	whole := sampleDoc() // floats that happen to be whole, counters at 0
+	whole.System.Load = [3]float64{0, 1, 2}
+	whole.System.UptimeSeconds = 100
+	whole.System.CPU.CPUPercent = &CPUPercent{IdlePercent: 100}
+	whole.Interfaces[0].LinkRates = &LinkRates{RxBps: 0, TxBps: 8}
+	whole.Wifi.Stations[0].TxBitrateMbps = 433
+	whole.Wifi.Stations[0].InactiveSeconds = 1
+	whole.Wifi.Radios[0].RadioTxPower = &RadioTxPower{20}
+	whole.Slivers[0].CPUSecondsTotal = 33
+	whole.Slivers[0].SliverRates = &SliverRates{CPUPercent: 12}
+	whole.Interfaces[0].RxBytesTotal = 0
+	whole.Wifi.Stations[0].RadioNoise = &RadioNoise{-95}
+	seen := map[string]byte{}
+	for _, doc := range []*Document{sampleDoc(), whole} {
+		for _, m := range encodeInflux(doc.Node, doc.TS, doc.Seq, points(doc, allGroups)) {
+			for _, line := range strings.Split(strings.TrimSuffix(string(m.payload), "\n"), "\n") {
+				meas, types := influxFields(t, line)
+				ints, ok := influxInts[meas]
+				if !ok {
+					t.Errorf("measurement %s not in the table", meas)
+				}
+				for k, typ := range types {
+					want := byte('f')
+					if typ == 's' {
+						want = 's'
+					} else if slices.Contains(strings.Fields(ints), k) {
+						want = 'i'
+					}
+					if typ != want {
+						t.Errorf("%s %s: type %c, want %c: %q", meas, k, typ, want, line)
+					}
+					if prev, ok := seen[meas+" "+k]; ok && prev != typ {
+						t.Errorf("%s %s changed type between samples: %c then %c", meas, k, prev, typ)
+					}
+					seen[meas+" "+k] = typ
+				}
+			}
+		}
+	}
+	// Every integer of the table was seen (the table is not stale).
+	for meas, ints := range influxInts {
+		for _, k := range strings.Fields(ints) {
+			if seen[meas+" "+k] != 'i' {
+				t.Errorf("%s %s: not seen as an integer", meas, k)
+			}
+		}
+	}
+	// JSON keeps plain numbers for both.
+	doc := sampleDoc()
+	for _, m := range encodeJSON(doc.Node, doc.TS, doc.Seq, points(doc, []string{"system"}))[:1] {
+		for _, f := range []string{`"cpu_count":2`, `"load1":0.42`, `"memory_total_bytes":134217728`} {
+			if !strings.Contains(string(m.payload), f) {
+				t.Errorf("JSON system lacks %s: %s", f, m.payload)
+			}
+		}
 	}
 }
 
@@ -139,6 +271,9 @@ func checkExposition(t *testing.T, text string) {
 	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		if m := promComment.FindStringSubmatch(line); m != nil {
 			if m[1] == "TYPE" {
+				if typed[m[2]] {
+					t.Errorf("%s has two TYPE lines", m[2])
+				}
 				typed[m[2]] = true
 			}
 			continue
@@ -157,29 +292,6 @@ func checkExposition(t *testing.T, text string) {
 			}
 			done[cur] = true
 			cur = m[1]
-		}
-	}
-}
-
-func TestPrometheusExposition(t *testing.T) {
-	text := string(AppendPrometheus(nil, sampleDoc()))
-	checkExposition(t, text)
-	for _, want := range []string{
-		"node_load1 0.42\n",
-		`node_network_receive_bytes_total{device="eth0"} 123456` + "\n",
-		`node_network_transmit_bytes_total{device="eth0"} 654321` + "\n",
-		`wifi_station_signal_dbm{ifname="wlan0",mac="aa:bb:cc:dd:ee:ff"} -61` + "\n",
-		`wifi_station_inactive_milliseconds{ifname="wlan0",mac="aa:bb:cc:dd:ee:ff"} 10` + "\n",
-		`wifi_network_noise_dbm{ifname="wlan0",ssid="guifi \"x\"",frequency="5180"} -95` + "\n",
-		"node_memory_MemTotal_bytes 1.34217728e+08\n",
-		`node_filesystem_size_bytes{mountpoint="/overlay"} 8.388608e+06` + "\n",
-		`node_scrape_collector_success{collector="wifi"} 0` + "\n",
-		`nodekeeper_sliver_memory_limit_bytes{sliver="s3",slice="exp-mesh"} 6.7108864e+07` + "\n",
-		"nodekeeper_sample_seq 4711\n",
-		`wifi_station_expected_throughput_kilobits_per_second{ifname="wlan0",mac="aa:bb:cc:dd:ee:ff"} 200000` + "\n",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("exposition lacks %q", want)
 		}
 	}
 }

@@ -39,6 +39,15 @@ func clientOptions(c *Config, tc tlsSettings, h mqttHandlers) *mqtt.ClientOption
 		SetOnConnectHandler(h.onConnect).
 		SetConnectionLostHandler(h.onLost).
 		SetConnectionNotificationHandler(h.onNotify)
+	maxMsg := c.MaxMessageBytes
+	if maxMsg <= 0 {
+		maxMsg = DefaultMaxMessageBytes
+	}
+	o.SetMaxIncomingPacketSize(maxMsg, func(_ mqtt.Client, topic string, size int) {
+		if c.Oversized != nil {
+			c.Oversized(topic, size)
+		}
+	})
 	if c.Username != "" {
 		o.SetUsername(c.Username)
 		o.SetPassword(c.Password)

@@ -1,6 +1,9 @@
 package telemetry
 
-import "strings"
+import (
+	"math"
+	"strings"
+)
 
 // A point is one flat entity of a sample: what one JSON message carries and
 // one influx line holds. Points are what the wire encoders share.
@@ -13,16 +16,23 @@ type point struct {
 	nums        []numField
 }
 
+// numField is one number of a point. Its type is fixed by the call that
+// adds it (num: float; inum, unum: integer), never by its value, so a field
+// keeps its type from sample to sample (InfluxDB refuses a change).
 type numField struct {
-	key string
-	v   float64
+	key   string
+	v     float64
+	i     int64
+	isInt bool
 }
 
-func (p *point) num(k string, v float64) { p.nums = append(p.nums, numField{k, v}) }
-func (p *point) unum(k string, v uint64) { p.num(k, float64(v)) }
-func (p *point) inum(k string, v int64)  { p.num(k, float64(v)) }
-func (p *point) str(k, v string)         { p.strs = append(p.strs, [2]string{k, v}) }
-func (p *point) tag(k, v string)         { p.tags = append(p.tags, [2]string{k, v}) }
+func (p *point) num(k string, v float64) { p.nums = append(p.nums, numField{key: k, v: v}) }
+func (p *point) unum(k string, v uint64) { p.inum(k, int64(min(v, math.MaxInt64))) }
+func (p *point) inum(k string, v int64) {
+	p.nums = append(p.nums, numField{key: k, i: v, isInt: true})
+}
+func (p *point) str(k, v string) { p.strs = append(p.strs, [2]string{k, v}) }
+func (p *point) tag(k, v string) { p.tags = append(p.tags, [2]string{k, v}) }
 
 // topicSafe makes a name usable as one MQTT topic level: "/", "+", "#" and
 // spaces become "_"; an empty name becomes "_".

@@ -1,174 +1,211 @@
 package telemetry
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// promWriter writes families: a HELP and TYPE line the first time a name is
-// used, then samples.
+// promWriter writes the text exposition format (0.0.4). A family's TYPE
+// line (and, for nodekeeper_* families, its HELP line) is written before
+// its first sample; callers write each family's samples together.
+// node_* and wifi_* families have no HELP, as in prometheus-node-exporter-lua.
 type promWriter struct {
 	b    []byte
-	seen map[string]bool
+	last string // the family of the previous sample
 }
 
+// sample writes one sample of the family name (its HELP and TYPE lines
+// first when the previous sample was of another family); labels are
+// name, value pairs.
 func (w *promWriter) sample(name, typ, help string, v float64, labels ...string) {
-	if !w.seen[name] {
-		w.seen[name] = true
-		w.b = append(w.b, "# HELP "...)
-		w.b = append(w.b, name...)
-		w.b = append(w.b, ' ')
-		w.b = append(w.b, help...)
-		w.b = append(w.b, "\n# TYPE "...)
-		w.b = append(w.b, name...)
-		w.b = append(w.b, ' ')
-		w.b = append(w.b, typ...)
-		w.b = append(w.b, '\n')
-	}
-	w.b = append(w.b, name...)
-	if len(labels) > 0 {
-		w.b = append(w.b, '{')
-		for i := 0; i+1 < len(labels); i += 2 {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, labels[i]...)
-			w.b = append(w.b, `="`...)
-			w.b = append(w.b, promLabelEscaper.Replace(labels[i+1])...)
-			w.b = append(w.b, '"')
+	if name != w.last {
+		w.last = name
+		if help != "" {
+			w.b = append(w.b, "# HELP "+name+" "+help+"\n"...)
 		}
-		w.b = append(w.b, '}')
+		w.b = append(w.b, "# TYPE "+name+" "+typ+"\n"...)
 	}
-	w.b = append(w.b, ' ')
-	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
-	w.b = append(w.b, '\n')
+	b := append(w.b, name...)
+	sep := "{"
+	for i := 0; i+1 < len(labels); i += 2 {
+		b = append(b, sep+labels[i]+`="`+promLabelEscaper.Replace(labels[i+1])+`"`...)
+		sep = ","
+	}
+	if sep == "," {
+		b = append(b, '}')
+	}
+	w.b = append(appendNum(append(b, ' '), v), '\n')
+}
+
+// table writes, for each family prefix+names[j]+suffix, one sample per
+// entity i: v[i*len(names)+j] labelled labels[i] (NaN: left out). A family
+// ending in _total is a counter, the others are gauges.
+func (w *promWriter) table(prefix string, names []string, suffix string, v []float64, labels [][]string) {
+	k := len(names)
+	for j, n := range names {
+		name := prefix + n + suffix
+		typ := promGauge
+		if strings.HasSuffix(name, "_total") {
+			typ = promCounter
+		}
+		for i, l := range labels {
+			if x := v[i*k+j]; !math.IsNaN(x) {
+				w.sample(name, typ, "", x, l...)
+			}
+		}
+	}
 }
 
 var promLabelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
-// AppendPrometheus appends the Prometheus text exposition (format 0.0.4) of
-// doc to b, with the metric names of prometheus-node-exporter-lua so that
-// existing dashboards keep working; the Prometheus listener
+const (
+	promGauge   = "gauge"
+	promCounter = "counter"
+)
+
+// AppendPrometheus appends the Prometheus text exposition (format 0.0.4)
+// of the node to b, as a drop-in for OpenWrt's prometheus-node-exporter-lua:
+// its metric names, types and label sets (docs/telemetry.md). The node_*
+// families are read from /proc and /sys under root ("" for the real ones)
+// now, as the exporter does at each scrape; wifi_* and nodekeeper_* come
+// from doc, the latest sample; node_time_seconds is now. The Prometheus listener
 // (Config.PrometheusListen) serves it on /metrics.
-// Samples of one family are written together, as the format requires.
-func AppendPrometheus(b []byte, doc *Document) []byte {
-	w := &promWriter{b: b, seen: map[string]bool{}}
-	const g, c = "gauge", "counter"
-	w.sample("nodekeeper_sample_seq", g, "Sequence number of the sample.", float64(doc.Seq))
-	w.sample("node_time_seconds", g, "System time in seconds since epoch (1970).", doc.TS)
-	if s := doc.System; s != nil {
-		w.sample("node_boot_time_seconds", g, "Node boot time, in unixtime.", round3(doc.TS-s.UptimeSeconds))
-		w.sample("node_load1", g, "1m load average.", s.Load[0])
-		w.sample("node_load5", g, "5m load average.", s.Load[1])
-		w.sample("node_load15", g, "15m load average.", s.Load[2])
-		cpu := &s.CPU
-		for _, m := range []struct {
-			mode string
-			v    float64
-		}{{"user", cpu.UserSecondsTotal}, {"nice", cpu.NiceSecondsTotal}, {"system", cpu.SystemSecondsTotal},
-			{"idle", cpu.IdleSecondsTotal}, {"iowait", cpu.IowaitSecondsTotal}, {"irq", cpu.IRQSecondsTotal},
-			{"softirq", cpu.SoftIRQSeconds}, {"steal", cpu.StealSecondsTotal}} {
-			w.sample("node_cpu_seconds_total", c, "Seconds the CPUs spent in each mode (all CPUs together).", m.v, "mode", m.mode)
-		}
-		w.sample("nodekeeper_cpu_count", g, "Number of CPUs.", float64(cpu.Count))
-		if cpu.CPUPercent != nil {
-			w.sample("nodekeeper_cpu_busy_percent", g, "CPU busy share since the previous sample.", cpu.BusyPercent)
-		}
-		m := &s.Memory
-		w.sample("node_memory_MemTotal_bytes", g, "Memory information field MemTotal_bytes.", float64(m.TotalBytes))
-		w.sample("node_memory_MemFree_bytes", g, "Memory information field MemFree_bytes.", float64(m.FreeBytes))
-		w.sample("node_memory_MemAvailable_bytes", g, "Memory information field MemAvailable_bytes.", float64(m.AvailableBytes))
-		w.sample("node_memory_Cached_bytes", g, "Memory information field Cached_bytes.", float64(m.CachedBytes))
-		w.sample("node_memory_Buffers_bytes", g, "Memory information field Buffers_bytes.", float64(m.BuffersBytes))
-		w.sample("node_procs_running", g, "Number of processes in runnable state.", float64(s.Processes.Running))
-		w.sample("nodekeeper_procs_total", g, "Number of scheduling entities.", float64(s.Processes.Total))
-		w.sample("node_entropy_available_bits", g, "Bits of available entropy.", float64(s.EntropyBits))
-		for _, t := range s.Temperatures {
-			w.sample("node_thermal_zone_temp", g, "Zone temperature in Celsius.", t.Celsius, "type", t.Name)
-		}
-		for _, f := range s.Filesystems {
-			w.sample("node_filesystem_size_bytes", g, "Filesystem size in bytes.", float64(f.SizeBytes), "mountpoint", f.Mount)
-		}
-		for _, f := range s.Filesystems {
-			w.sample("node_filesystem_avail_bytes", g, "Filesystem space available to non-root users in bytes.", float64(f.FreeBytes), "mountpoint", f.Mount)
-		}
-	}
-	ifs := doc.Interfaces
-	for _, fam := range []struct {
-		name, help string
-		v          func(*Interface) uint64
-	}{
-		{"node_network_receive_bytes_total", "Network device statistic receive_bytes.", func(i *Interface) uint64 { return i.RxBytesTotal }},
-		{"node_network_transmit_bytes_total", "Network device statistic transmit_bytes.", func(i *Interface) uint64 { return i.TxBytesTotal }},
-		{"node_network_receive_packets_total", "Network device statistic receive_packets.", func(i *Interface) uint64 { return i.RxPacketsTotal }},
-		{"node_network_transmit_packets_total", "Network device statistic transmit_packets.", func(i *Interface) uint64 { return i.TxPacketsTotal }},
-		{"node_network_receive_errs_total", "Network device statistic receive_errs.", func(i *Interface) uint64 { return i.RxErrorsTotal }},
-		{"node_network_transmit_errs_total", "Network device statistic transmit_errs.", func(i *Interface) uint64 { return i.TxErrorsTotal }},
-		{"node_network_receive_drop_total", "Network device statistic receive_drop.", func(i *Interface) uint64 { return i.RxDroppedTotal }},
-		{"node_network_transmit_drop_total", "Network device statistic transmit_drop.", func(i *Interface) uint64 { return i.TxDroppedTotal }},
-	} {
-		for i := range ifs {
-			w.sample(fam.name, c, fam.help, float64(fam.v(&ifs[i])), "device", ifs[i].Name)
-		}
-	}
-	for i := range ifs {
-		w.sample("node_network_up", g, "Whether the link is up and running.", float64(ifs[i].Up), "device", ifs[i].Name)
-	}
-	for i := range ifs {
-		w.sample("node_network_mtu_bytes", g, "Network device MTU.", float64(ifs[i].MTU), "device", ifs[i].Name)
-	}
+func AppendPrometheus(b []byte, doc *Document, root string, now time.Time) []byte {
+	w := &promWriter{b: b}
+	appendNodeMetrics(w, root)
+	w.sample("node_time_seconds", promGauge, "", float64(now.Unix()))
 	if wf := doc.Wifi; wf != nil {
-		for _, r := range wf.Radios {
-			w.sample("wifi_radio_channel", g, "Channel of the wifi interface.", float64(r.Channel), "ifname", r.Name, "phy", r.Phy)
+		appendWifiMetrics(w, wf)
+	}
+	appendAgentMetrics(w, doc)
+	names := sortedKeys(doc.Collectors)
+	for _, n := range names {
+		w.sample("node_scrape_collector_duration_seconds", promGauge, "", doc.Collectors[n].DurationSeconds, "collector", n)
+	}
+	for _, n := range names {
+		ok := 1.0
+		if doc.Collectors[n].Error != "" {
+			ok = 0
 		}
-		for _, r := range wf.Radios {
-			if r.RadioNoise != nil {
-				w.sample("wifi_network_noise_dbm", g, "Noise floor of the channel in use.", float64(r.NoiseDBm), "ifname", r.Name, "ssid", r.SSID, "frequency", strconv.Itoa(r.FrequencyMHz))
+		w.sample("node_scrape_collector_success", promGauge, "", ok, "collector", n)
+	}
+	return w.b
+}
+
+// appendWifiMetrics writes the families of the exporter's wifi and
+// wifi_stations collectors. A radio's signal, bitrate and quality are
+// those of its stations on average, as iwinfo reports them for an access
+// point; device is the phy (the exporter has the UCI radio's name there)
+// and country is left empty (nl80211 has it per phy, not read here).
+func appendWifiMetrics(w *promWriter, wf *Wifi) {
+	// Per radio, in the order of wifiNetworkFamilies.
+	rv := make([]float64, 4*len(wf.Radios))
+	var labels [][]string
+	for i := range wf.Radios {
+		r := &wf.Radios[i]
+		n, sig, rate := 0, 0, 0.0
+		for j := range wf.Stations {
+			if s := &wf.Stations[j]; s.Ifname == r.Name {
+				n++
+				sig += s.SignalDBm
+				rate += s.RxBitrateMbps
 			}
 		}
-		for _, r := range wf.Radios {
-			w.sample("wifi_stations", g, "Stations associated with the interface.", float64(r.Stations), "ifname", r.Name)
+		v := rv[4*i : 4*i+4]
+		v[3] = -255 // the exporter's signal when iwinfo has none
+		if n > 0 {
+			// iwinfo's quality is signal + 110 out of 70; the exporter
+			// scales it to 0-100.
+			v[0] = float64(100 * min(max(sig/n+110, 0), 70) / 70)
+			v[1] = rate * 1000 / float64(n)
+			v[3] = float64(sig / n)
 		}
-		for _, fam := range []struct {
-			name, typ, help string
-			v               func(*Station) float64
-		}{
-			{"wifi_station_signal_dbm", g, "Signal of the last received frame.", func(s *Station) float64 { return float64(s.SignalDBm) }},
-			{"wifi_station_inactive_milliseconds", g, "Time since the station was last active.", func(s *Station) float64 { return s.InactiveSeconds * 1000 }},
-			{"wifi_station_transmit_kilobits_per_second", g, "Transmit bitrate to the station.", func(s *Station) float64 { return s.TxBitrateMbps * 1000 }},
-			{"wifi_station_receive_kilobits_per_second", g, "Receive bitrate from the station.", func(s *Station) float64 { return s.RxBitrateMbps * 1000 }},
-			{"wifi_station_tx_packets_total", c, "Packets sent to the station.", func(s *Station) float64 { return float64(s.TxPacketsTotal) }},
-			{"wifi_station_rx_packets_total", c, "Packets received from the station.", func(s *Station) float64 { return float64(s.RxPacketsTotal) }},
-			{"wifi_station_transmit_bytes_total", c, "Bytes sent to the station.", func(s *Station) float64 { return float64(s.TxBytesTotal) }},
-			{"wifi_station_receive_bytes_total", c, "Bytes received from the station.", func(s *Station) float64 { return float64(s.RxBytesTotal) }},
-		} {
-			for i := range wf.Stations {
-				s := &wf.Stations[i]
-				w.sample(fam.name, fam.typ, fam.help, fam.v(s), "ifname", s.Ifname, "mac", s.MAC)
-			}
+		if r.RadioNoise != nil {
+			v[2] = float64(r.NoiseDBm)
 		}
-		for i := range wf.Stations {
-			if s := &wf.Stations[i]; s.StationThroughput != nil {
-				w.sample("wifi_station_expected_throughput_kilobits_per_second", g, "Throughput the rate control expects to the station.",
-					s.ExpectedThroughputMbps*1000, "ifname", s.Ifname, "mac", s.MAC)
-			}
+		labels = append(labels, []string{"ifname", r.Name, "device", r.Phy, "ssid", r.SSID, "bssid", r.MAC,
+			"mode", iwinfoMode(r.Mode), "channel", strconv.Itoa(r.Channel), "frequency", strconv.Itoa(r.FrequencyMHz), "country", ""})
+	}
+	w.table("wifi_network_", wifiNetworkFamilies, "", rv, labels)
+	for _, r := range wf.Radios {
+		w.sample("wifi_stations", promGauge, "", float64(r.Stations), "ifname", r.Name)
+	}
+	// Per station, in the order of wifiStationFamilies; NaN: not reported.
+	sv := make([]float64, 0, len(wifiStationFamilies)*len(wf.Stations))
+	labels = labels[:0]
+	for i := range wf.Stations {
+		s := &wf.Stations[i]
+		et := math.NaN()
+		if s.StationThroughput != nil {
+			et = s.ExpectedThroughputMbps * 1000
+		}
+		sv = append(sv, float64(s.SignalDBm), s.InactiveSeconds*1000, et, s.TxBitrateMbps*1000, s.RxBitrateMbps*1000,
+			float64(s.TxPacketsTotal), float64(s.RxPacketsTotal), float64(s.TxBytesTotal), float64(s.RxBytesTotal))
+		labels = append(labels, []string{"ifname", s.Ifname, "mac", s.MAC})
+	}
+	w.table("wifi_station_", wifiStationFamilies, "", sv, labels)
+}
+
+// wifiStationFamilies are the exporter's wifi_stations families (after
+// "wifi_station_").
+var wifiStationFamilies = []string{
+	"signal_dbm", "inactive_milliseconds", "expected_throughput_kilobits_per_second", "transmit_kilobits_per_second",
+	"receive_kilobits_per_second", "transmit_packets_total", "receive_packets_total", "transmit_bytes_total", "receive_bytes_total",
+}
+
+// iwinfoModes are nodekeeper's interface modes, each followed by its name
+// in iwinfo (the exporter's mode label).
+var iwinfoModes = []string{"ap", "Master", "sta", "Client", "adhoc", "Ad-Hoc", "mesh", "Mesh Point", "monitor", "Monitor",
+	"ap_vlan", "Master (VLAN)", "wds", "WDS"}
+
+// iwinfoMode names an interface mode as iwinfo does.
+func iwinfoMode(m string) string {
+	for i := 0; i < len(iwinfoModes); i += 2 {
+		if iwinfoModes[i] == m {
+			return iwinfoModes[i+1]
 		}
 	}
-	for _, fam := range []struct {
-		name, typ, help string
-		v               func(*SliverStats) float64
-	}{
-		{"nodekeeper_sliver_cpu_seconds_total", c, "CPU time of the sliver's cgroup.", func(s *SliverStats) float64 { return s.CPUSecondsTotal }},
-		{"nodekeeper_sliver_memory_bytes", g, "Memory use of the sliver's cgroup.", func(s *SliverStats) float64 { return float64(s.MemoryBytes) }},
-		{"nodekeeper_sliver_memory_limit_bytes", g, "Memory limit of the sliver (0: none).", func(s *SliverStats) float64 { return float64(s.MemoryLimitBytes) }},
-		{"nodekeeper_sliver_pids", g, "Tasks in the sliver's cgroup.", func(s *SliverStats) float64 { return float64(s.Pids) }},
-		{"nodekeeper_sliver_receive_bytes_total", c, "Bytes the sliver received.", func(s *SliverStats) float64 { return float64(s.RxBytesTotal) }},
-		{"nodekeeper_sliver_transmit_bytes_total", c, "Bytes the sliver sent.", func(s *SliverStats) float64 { return float64(s.TxBytesTotal) }},
-	} {
+	return "Unknown"
+}
+
+// appendAgentMetrics writes nodekeeper's own families: the sample, the
+// CPU share, slivers and the agent. They follow Prometheus' conventions
+// (promtool check metrics has nothing to say about them).
+func appendAgentMetrics(w *promWriter, doc *Document) {
+	const g, c = promGauge, promCounter
+	w.sample("nodekeeper_sample_seq", g, "Sequence number of the sample.", float64(doc.Seq))
+	if s := doc.System; s != nil {
+		w.sample("nodekeeper_cpus", g, "Number of CPUs.", float64(s.CPU.Count))
+		if s.CPU.CPUPercent != nil {
+			w.sample("nodekeeper_cpu_busy_percent", g, "CPU busy share since the previous sample (since boot in the first).", s.CPU.BusyPercent)
+		}
+		w.sample("nodekeeper_processes", g, "Number of scheduling entities.", float64(s.Processes.Total))
+	}
+	for f := 0; f < len(nkSliverFamilies); f += 2 {
+		name := "nodekeeper_sliver_" + nkSliverFamilies[f]
+		typ := g
+		if strings.HasSuffix(name, "_total") {
+			typ = c
+		}
 		for i := range doc.Slivers {
 			s := &doc.Slivers[i]
-			w.sample(fam.name, fam.typ, fam.help, fam.v(s), "sliver", s.Name, "slice", s.Slice)
+			v := s.CPUSecondsTotal
+			switch f / 2 {
+			case 1:
+				v = float64(s.MemoryBytes)
+			case 2:
+				v = float64(s.MemoryLimitBytes)
+			case 3:
+				v = float64(s.Pids)
+			case 4:
+				v = float64(s.RxBytesTotal)
+			case 5:
+				v = float64(s.TxBytesTotal)
+			}
+			w.sample(name, typ, nkSliverFamilies[f+1], v, "sliver", s.Name, "slice", s.Slice)
 		}
 	}
 	if a := doc.Agent; a != nil {
@@ -179,19 +216,22 @@ func AppendPrometheus(b []byte, doc *Document) []byte {
 		w.sample("nodekeeper_telemetry_dropped_total", c, "Messages dropped at the spool's cap.", float64(a.DroppedTotal))
 		w.sample("nodekeeper_telemetry_connected", g, "Whether the MQTT connection is up.", float64(a.Connected))
 	}
-	for _, n := range sortedKeys(doc.Collectors) {
-		st := doc.Collectors[n]
-		w.sample("node_scrape_collector_duration_seconds", g, "Duration of a collector.", st.DurationSeconds, "collector", n)
-	}
-	for _, n := range sortedKeys(doc.Collectors) {
-		ok := 1.0
-		if doc.Collectors[n].Error != "" {
-			ok = 0
-		}
-		w.sample("node_scrape_collector_success", g, "Whether a collector succeeded.", ok, "collector", n)
-	}
-	return w.b
 }
+
+// nkSliverFamilies are the sliver families (after nodekeeper_sliver_),
+// each followed by its help.
+var nkSliverFamilies = []string{
+	"cpu_seconds_total", "CPU time of the sliver's cgroup.",
+	"memory_bytes", "Memory use of the sliver's cgroup.",
+	"memory_limit_bytes", "Memory limit of the sliver (0: none).",
+	"pids", "Tasks in the sliver's cgroup.",
+	"receive_bytes_total", "Bytes the sliver received.",
+	"transmit_bytes_total", "Bytes the sliver sent.",
+}
+
+// wifiNetworkFamilies are the exporter's wifi families (after
+// "wifi_network_").
+var wifiNetworkFamilies = []string{"quality", "bitrate", "noise_dbm", "signal_dbm"}
 
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))

@@ -30,12 +30,14 @@ const (
 // metricsServer answers Prometheus scrapes with the latest document.
 type metricsServer struct {
 	latest   func() *Document
+	root     string           // prefixed to /proc and /sys (Sources.Root)
+	now      func() time.Time // the scrape's node_time_seconds
 	timeout  time.Duration
 	maxConns int
 }
 
 func newMetricsServer(latest func() *Document) *metricsServer {
-	return &metricsServer{latest: latest, timeout: metricsTimeout, maxConns: metricsMaxConns}
+	return &metricsServer{latest: latest, now: time.Now, timeout: metricsTimeout, maxConns: metricsMaxConns}
 }
 
 // serve accepts connections on ln until ctx ends, then closes ln, cuts the
@@ -105,7 +107,7 @@ func (s *metricsServer) handle(c net.Conn) {
 			return
 		}
 		hdr := []string{"Content-Type: text/plain; version=0.0.4; charset=utf-8"}
-		writeResponseBody(c, 200, "OK", hdr, AppendPrometheus(nil, doc), method == "HEAD")
+		writeResponseBody(c, 200, "OK", hdr, AppendPrometheus(nil, doc, s.root, s.now()), method == "HEAD")
 	}
 }
 

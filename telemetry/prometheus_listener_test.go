@@ -56,13 +56,16 @@ func rawExchange(t *testing.T, addr, req string) string {
 // request the way a scraper and a stray client expect.
 func TestMetricsServer(t *testing.T) {
 	var doc atomic.Pointer[Document]
-	addr := startMetricsServer(t, newMetricsServer(doc.Load))
+	s := newMetricsServer(doc.Load)
+	// An empty root: no /proc numbers that change between two scrapes.
+	s.root, s.now = t.TempDir(), func() time.Time { return time.Unix(1764097485, 0) }
+	addr := startMetricsServer(t, s)
 	// Before the first sample.
 	if got := rawExchange(t, addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 503 ") {
 		t.Errorf("before a sample: %q, want 503", got)
 	}
 	doc.Store(sampleDoc())
-	body := string(AppendPrometheus(nil, sampleDoc()))
+	body := string(AppendPrometheus(nil, sampleDoc(), s.root, s.now()))
 	tests := []struct {
 		name, req  string
 		status     string

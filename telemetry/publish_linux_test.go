@@ -335,7 +335,7 @@ func TestSeqAcrossRestart(t *testing.T) {
 func TestEventsInfluxAndHomeAssistant(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t, "")
-	node := randName("n")
+	node := randName("n") + ".lan" // a hostname-like id: the discovery topic maps it
 	sub := subscribe(t, b.url(), "", "#")
 	c := testConfig(b.url(), node)
 	c.Collectors["agent"] = true
@@ -352,7 +352,7 @@ func TestEventsInfluxAndHomeAssistant(t *testing.T) {
 	if ev["node"] != node || ev["kind"] != "policy_action" || ev["source"] != "limit-sliver" || ev["fields"].(map[string]any)["sliver"] != "s3" {
 		t.Errorf("event %v", ev)
 	}
-	cfgTopic := "homeassistant/sensor/" + node + "/load1/config"
+	cfgTopic := "homeassistant/sensor/" + haNodeID(node) + "/load1/config"
 	waitFor(t, 30*time.Second, "discovery", func() bool { return len(sub.on(cfgTopic)) == 1 })
 	var ha map[string]any
 	json.Unmarshal(sub.on(cfgTopic)[0].Payload(), &ha)
@@ -393,6 +393,9 @@ func TestConfigErrors(t *testing.T) {
 		{"format", func(c *Config) { c.Format = "xml" }, `format "xml"`},
 		{"cert without key", func(c *Config) { c.CertFile = "c.pem" }, "both cert and key"},
 		{"keepalive", func(c *Config) { c.KeepAlive = 0 }, "keepalive"},
+		// Errors are published: a password in the URL never appears in one.
+		{"credentials in the URL", func(c *Config) { c.Broker = "tcp://u:s3cret@127.0.0.1:1883" }, "no credentials in the URL"},
+		{"not a URL, with a password", func(c *Config) { c.Broker = "tcp://u:s3cret@[::1" }, "broker: not a URL"},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()
@@ -401,6 +404,9 @@ func TestConfigErrors(t *testing.T) {
 		_, err := NewPublisher(c)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error quotes the password: %v", tt.name, err)
 		}
 	}
 	c := DefaultConfig()

@@ -27,10 +27,14 @@ type Publisher struct {
 	spool   *ramSpool
 	fspool  *fileSpool
 	client  mqtt.Client
+	owner   *connOwner // whose handlers paho's callbacks reach
+	adopted bool       // the connection came from a predecessor (Adopt)
+	next    *Config    // the successor's configuration (Replace)
 
 	connGen   atomic.Uint64 // bumped on every (re)connection
 	connCh    chan struct{}
 	haWake    chan struct{}
+	sampleReq chan chan *Document // SampleNow's requests to the sample loop
 	published atomic.Uint64
 	running   atomic.Bool
 
@@ -50,11 +54,12 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("telemetry config: %w", err)
 	}
 	p := &Publisher{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		connCh: make(chan struct{}, 1),
-		haWake: make(chan struct{}, 1),
-		subs:   map[chan *Document]struct{}{},
+		cfg:       cfg,
+		log:       cfg.Logger,
+		connCh:    make(chan struct{}, 1),
+		haWake:    make(chan struct{}, 1),
+		sampleReq: make(chan chan *Document),
+		subs:      map[chan *Document]struct{}{},
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -81,16 +86,14 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.client = mqtt.NewClient(clientOptions(&p.cfg, tc, mqttHandlers{
-		onConnect: p.onConnect,
-		onLost:    p.onLost,
-		onNotify:  p.onNotify,
-	}))
+	p.owner = &connOwner{}
+	p.owner.p.Store(p)
+	p.client = mqtt.NewClient(clientOptions(&p.cfg, tc, p.owner.handlers()))
 	return p, nil
 }
 
 // Run samples and publishes until ctx ends, then publishes the retained
-// "offline" status, disconnects, saves the spool and the sequence number,
+// "offline" status and disconnects (unless Replace said otherwise), saves the spool and the sequence number,
 // and closes the collectors' files and sockets (Latest still works; Run
 // cannot be called again). It returns an error only if it cannot start (the Prometheus
 // listener's address is taken); broker trouble is retried forever and shows
@@ -112,18 +115,14 @@ func (p *Publisher) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); p.fspool.run(ctx) }()
 	}
-	p.client.Connect() // with ConnectRetry it keeps trying; progress comes through the handlers
+	if !p.adopted {
+		p.client.Connect() // with ConnectRetry it keeps trying; progress comes through the handlers
+	}
 	sendDone := make(chan struct{})
 	go func() { defer close(sendDone); p.sendLoop(ctx) }()
 	p.sampleLoop(ctx)
 	<-sendDone
-	if p.client.IsConnectionOpen() {
-		t := p.client.Publish(statusTopic(&p.cfg), 1, true, "offline")
-		if !t.WaitTimeout(2*time.Second) || t.Error() != nil {
-			p.log.Warn("could not publish offline status", "err", t.Error())
-		}
-	}
-	p.client.Disconnect(250)
+	p.leave()
 	wg.Wait()
 	if p.fspool != nil { // again, now that the sender is done
 		if err := p.fspool.flush(); err != nil {
@@ -139,6 +138,25 @@ func (p *Publisher) Run(ctx context.Context) error {
 
 // Latest returns the last document, nil before the first sample.
 func (p *Publisher) Latest() *Document { return p.sampler.Latest() }
+
+// First returns the latest document; before the first sample it asks the
+// running sample loop to take one now (of every group, published as any
+// other) and waits for it until ctx ends.
+func (p *Publisher) First(ctx context.Context) (*Document, error) {
+	if d := p.Latest(); d != nil {
+		return d, nil
+	}
+	r := make(chan *Document, 1)
+	for req := p.sampleReq; ; req = nil {
+		select {
+		case req <- r:
+		case d := <-r:
+			return d, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no sample taken yet: %w", ctx.Err())
+		}
+	}
+}
 
 // Subscribe returns a channel that receives each new document, and a
 // function that ends the subscription. A slow reader misses intermediate
@@ -236,8 +254,14 @@ func (p *Publisher) stats() pubStats {
 func (p *Publisher) sampleLoop(ctx context.Context) {
 	groups := p.sampler.Groups()
 	if len(groups) == 0 {
-		<-ctx.Done()
-		return
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case r := <-p.sampleReq:
+				r <- p.sample(ctx, time.Now(), groups)
+			}
+		}
 	}
 	shortest := p.cfg.interval(groups[0])
 	for _, g := range groups {
@@ -263,6 +287,9 @@ func (p *Publisher) sampleLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case r := <-p.sampleReq:
+			r <- p.sample(ctx, time.Now(), groups)
+			continue
 		case <-timer.C:
 		}
 		now := time.Now()
@@ -289,7 +316,7 @@ func (p *Publisher) sampleLoop(ctx context.Context) {
 }
 
 // sample takes one sample of groups and spools its messages.
-func (p *Publisher) sample(ctx context.Context, now time.Time, groups []string) {
+func (p *Publisher) sample(ctx context.Context, now time.Time, groups []string) *Document {
 	seq, err := p.seq.take()
 	if err != nil {
 		p.log.Error("seq", "err", err)
@@ -307,6 +334,7 @@ func (p *Publisher) sample(ctx context.Context, now time.Time, groups []string) 
 		p.spool.push(message{Topic: base + m.topic, Payload: m.payload, QoS: byte(p.cfg.QoS)})
 	}
 	p.notifySubscribers(doc)
+	return doc
 }
 
 // sendLoop publishes the spool's head, one message at a time so order

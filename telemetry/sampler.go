@@ -86,3 +86,23 @@ func (s *Sampler) Close() {
 		}
 	}
 }
+
+// carry starts the sampler from a predecessor's last document (a reload
+// replaced the publisher) when it ran the same collectors, so the latest
+// values stay known until the first sample.
+func (s *Sampler) carry(doc *Document) {
+	if doc == nil || len(doc.Collectors) != len(s.cols) {
+		return
+	}
+	for g := range s.cols {
+		if _, ok := doc.Collectors[g]; !ok {
+			return
+		}
+	}
+	d := *doc
+	s.mu.Lock()
+	if s.last == nil {
+		s.last = &d
+	}
+	s.mu.Unlock()
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -73,9 +74,9 @@ func (c *systemCollector) Collect(_ context.Context, _ time.Time, doc *Document)
 		fail("/proc/stat", err)
 	} else {
 		s.CPU = t.cpu(n)
-		if c.prev.total() > 0 {
-			s.CPU.CPUPercent = cpuPercent(c.prev, t)
-		}
+		// The first sample's shares are since boot (prev is zero): Home
+		// Assistant's CPU sensor and dashboards get a value at once.
+		s.CPU.CPUPercent = cpuPercent(c.prev, t)
 		c.prev = t
 	}
 	if b, err := meminfo.read(); err != nil {
@@ -183,20 +184,22 @@ func parseLoadavg(b []byte) (load [3]float64, p Processes, err error) {
 	if len(f) < 4 {
 		return load, p, fmt.Errorf("%d fields, want at least 4", len(f))
 	}
-	for i := range 3 {
-		if load[i], err = strconv.ParseFloat(string(f[i]), 64); err != nil {
-			return load, p, fmt.Errorf("load field %d: %w", i+1, err)
-		}
-	}
 	run, tot, ok := bytes.Cut(f[3], []byte("/"))
 	if !ok {
 		return load, p, fmt.Errorf("field 4 %q is not running/total", f[3])
 	}
-	if p.Running, err = strconv.ParseInt(string(run), 10, 64); err != nil {
-		return load, p, fmt.Errorf("running: %w", err)
+	what := "running"
+	p.Running, err = strconv.ParseInt(string(run), 10, 64)
+	if err == nil {
+		what = "total"
+		p.Total, err = strconv.ParseInt(string(tot), 10, 64)
 	}
-	if p.Total, err = strconv.ParseInt(string(tot), 10, 64); err != nil {
-		return load, p, fmt.Errorf("total: %w", err)
+	for i := 0; i < 3 && err == nil; i++ {
+		what = "load field " + strconv.Itoa(i+1)
+		load[i], err = strconv.ParseFloat(string(f[i]), 64)
+	}
+	if err != nil {
+		return load, p, fmt.Errorf("%s: %w", what, err)
 	}
 	return load, p, nil
 }
@@ -204,10 +207,6 @@ func parseLoadavg(b []byte) (load [3]float64, p Processes, err error) {
 // cpuTimes are the aggregate CPU counters of /proc/stat in USER_HZ ticks.
 type cpuTimes struct {
 	user, nice, system, idle, iowait, irq, softirq, steal uint64
-}
-
-func (t cpuTimes) total() uint64 {
-	return t.user + t.nice + t.system + t.idle + t.iowait + t.irq + t.softirq + t.steal
 }
 
 func (t cpuTimes) cpu(count int) CPU {
@@ -288,43 +287,37 @@ func parseStat(b []byte) (t cpuTimes, count int, err error) {
 	return t, count, nil
 }
 
+// meminfoKeys are the /proc/meminfo fields the document carries, in the
+// order of parseMeminfo's destinations.
+var meminfoKeys = []string{"MemTotal", "MemFree", "MemAvailable", "Cached", "Buffers"}
+
+var errNoValue = errors.New("no value")
+
 // parseMeminfo parses the fields of /proc/meminfo the document carries.
 func parseMeminfo(b []byte) (Memory, error) {
 	var m Memory
+	dst := [...]*int64{&m.TotalBytes, &m.FreeBytes, &m.AvailableBytes, &m.CachedBytes, &m.BuffersBytes}
 	for len(b) > 0 {
 		var line []byte
 		line, b, _ = bytes.Cut(b, []byte("\n"))
-		key, rest, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		var dst *int64
-		switch string(key) {
-		case "MemTotal":
-			dst = &m.TotalBytes
-		case "MemFree":
-			dst = &m.FreeBytes
-		case "MemAvailable":
-			dst = &m.AvailableBytes
-		case "Cached":
-			dst = &m.CachedBytes
-		case "Buffers":
-			dst = &m.BuffersBytes
-		default:
+		key, rest, _ := bytes.Cut(line, []byte(":"))
+		i := slices.Index(meminfoKeys, string(key))
+		if i < 0 {
 			continue
 		}
 		f := bytes.Fields(rest)
-		if len(f) == 0 {
-			return m, fmt.Errorf("%s: no value", key)
+		err := errNoValue
+		var v int64
+		if len(f) > 0 {
+			v, err = strconv.ParseInt(string(f[0]), 10, 64)
 		}
-		v, err := strconv.ParseInt(string(f[0]), 10, 64)
 		if err != nil {
 			return m, fmt.Errorf("%s: %w", key, err)
 		}
 		if len(f) > 1 && string(f[1]) == "kB" {
 			v *= 1024
 		}
-		*dst = v
+		*dst[i] = v
 	}
 	if m.TotalBytes == 0 {
 		return m, errors.New("no MemTotal")

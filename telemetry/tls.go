@@ -6,11 +6,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
+	"strings"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 )
 
 // TLSSupported reports whether this build speaks TLS to the broker: true
@@ -20,6 +23,13 @@ const TLSSupported = true
 
 // tlsSettings is what dialBroker needs for a TLS broker.
 type tlsSettings = *tls.Config
+
+// The TLS files are named by settings: read through these limits (a CA
+// bundle, e.g. OpenWrt's ca-bundle, is about 200 KiB).
+const (
+	maxCAFile  = 1 << 20
+	maxKeyFile = 64 << 10
+)
 
 // tlsConfig builds the TLS settings from the CA and client certificate
 // files; nil when the broker URL is not a TLS one and no file is given.
@@ -34,7 +44,7 @@ func tlsConfig(c *Config) (*tls.Config, error) {
 		t.ServerName = u.Hostname()
 	}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pem, err := safefile.ReadFile(c.CAFile, maxCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls ca file: %w", err)
 		}
@@ -45,13 +55,32 @@ func tlsConfig(c *Config) (*tls.Config, error) {
 		t.RootCAs = pool
 	}
 	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		certPEM, err := safefile.ReadFile(c.CertFile, maxKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls client certificate %s / key %s: %w", c.CertFile, c.KeyFile, err)
+			return nil, fmt.Errorf("tls client certificate: %w", err)
+		}
+		keyPEM, err := safefile.ReadFile(c.KeyFile, maxKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client key: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("tls client certificate %s / key %s: %w", c.CertFile, c.KeyFile, withoutFileText(err))
 		}
 		t.Certificates = []tls.Certificate{cert}
 	}
 	return t, nil
+}
+
+// withoutFileText drops what crypto/tls quotes of a file (the PEM block
+// types it skipped, which are the file's own text): the error is published
+// in the state report.
+func withoutFileText(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, " after skipping PEM blocks"); i >= 0 {
+		return errors.New(msg[:i])
+	}
+	return err
 }
 
 // startTLS runs the TLS handshake on c with the broker serverName.

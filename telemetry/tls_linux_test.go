@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -123,17 +124,43 @@ func TestTLS(t *testing.T) {
 		t.Error("the publisher with the wrong CA got through")
 	}
 
-	// Files that are not there, or not certificates, are named.
-	for name, mod := range map[string]func(*Config){
-		"missing ca": func(c *Config) { c.CAFile = filepath.Join(dir, "nope.pem") },
-		"ca not pem": func(c *Config) { c.CAFile = srvKey + ".x"; os.WriteFile(c.CAFile, []byte("hello"), 0o644) },
-		"bad key":    func(c *Config) { c.KeyFile = ca.file },
+	// Files that are not there, not certificates, or not regular files
+	// (a FIFO would block, /dev/zero never ends) are named, never read.
+	fifo := filepath.Join(dir, "fifo.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.pem")
+	if err := os.WriteFile(big, make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A file that is not a key: the error must not quote it (it is published).
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("-----BEGIN s3cret-----\nAAAA\n-----END s3cret-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"missing ca", func(c *Config) { c.CAFile = filepath.Join(dir, "nope.pem") }, "tls ca file"},
+		{"ca not pem", func(c *Config) { c.CAFile = srvKey + ".x"; os.WriteFile(c.CAFile, []byte("hello"), 0o644) }, "tls ca file"},
+		{"bad key", func(c *Config) { c.KeyFile = ca.file }, "tls client certificate"},
+		{"ca is a fifo", func(c *Config) { c.CAFile = fifo }, "fifo.pem: not a regular file (fifo)"},
+		{"key is /dev/zero", func(c *Config) { c.KeyFile = "/dev/zero" }, "/dev/zero: not a regular file (device)"},
+		{"cert too large", func(c *Config) { c.CertFile = big }, "big.pem: larger than 65536 bytes"},
+		{"ca too large", func(c *Config) { c.CAFile = big }, "big.pem: larger than 1048576 bytes"},
+		{"key is another file", func(c *Config) { c.KeyFile = secret }, "failed to find PEM block"},
 	} {
 		c := good
-		mod(&c)
+		tt.mod(&c)
 		_, err := NewPublisher(c)
-		if err == nil || !strings.Contains(err.Error(), "tls") {
-			t.Errorf("%s: error %v", name, err)
+		if err == nil || !strings.Contains(err.Error(), "tls") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v; want one saying %q", tt.name, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error quotes the file: %v", tt.name, err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/mdlayher/wifi"
@@ -108,7 +109,7 @@ func noWifi(err error) bool {
 func mapRadio(ifi *wifi.Interface, ssid string, txPowerMBm int, surveys []*wifi.SurveyInfo, stations int) Radio {
 	r := Radio{
 		Name:         ifi.Name,
-		Phy:          fmt.Sprintf("phy%d", ifi.PHY),
+		Phy:          "phy" + strconv.Itoa(ifi.PHY),
 		Mode:         ifaceMode(ifi.Type),
 		SSID:         ssid,
 		FrequencyMHz: ifi.Frequency,

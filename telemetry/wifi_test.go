@@ -5,6 +5,8 @@ package telemetry
 import (
 	"context"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,4 +102,53 @@ func hasWireless(ifs []net.Interface) bool {
 		}
 	}
 	return false
+}
+
+// TestPrometheusWifi: radios and stations as the nl80211 collector maps
+// them give the exporter's wifi and wifi_stations families, with its label
+// names, and iwinfo's view of an access point (its stations' average
+// signal and bitrate, quality out of 100, mode "Master").
+func TestPrometheusWifi(t *testing.T) {
+	mac := func(s string) net.HardwareAddr { m, _ := net.ParseMAC(s); return m }
+	ap := &wifi.Interface{Index: 5, Name: "wlan0", HardwareAddr: mac("02:fc:00:00:00:01"), PHY: 1,
+		Type: wifi.InterfaceTypeAP, Frequency: 5180, ChannelWidth: wifi.ChannelWidth80}
+	sta := &wifi.Interface{Index: 6, Name: "wlan1", PHY: 0, Type: wifi.InterfaceTypeStation, Frequency: 2437}
+	noise := &RadioNoise{NoiseDBm: -95}
+	w := &Wifi{Radios: []Radio{
+		mapRadio(ap, "guifi.net-x", 2000, []*wifi.SurveyInfo{{Frequency: 5180, Noise: -95, InUse: true}}, 2),
+		mapRadio(sta, "up", 0, nil, 0),
+	}}
+	for i, sig := range []int{-60, -70} {
+		st := &wifi.StationInfo{HardwareAddr: mac("aa:bb:cc:dd:ee:0" + string(rune('0'+i))), Inactive: 10 * time.Millisecond,
+			ReceiveBitrate: 300_000_000 + i*100_000_000, TransmitBitrate: 433_300_000, Signal: sig, ReceivedPackets: 3, TransmittedPackets: 4}
+		w.Stations = append(w.Stations, mapStation("wlan0", st, 0, noise))
+	}
+	doc := &Document{Wifi: w}
+	text := string(AppendPrometheus(nil, doc, t.TempDir(), time.Unix(0, 0)))
+	checkExposition(t, text)
+	apLabels := `{ifname="wlan0",device="phy1",ssid="guifi.net-x",bssid="02:fc:00:00:00:01",mode="Master",channel="36",frequency="5180",country=""}`
+	for _, want := range []string{
+		"wifi_network_signal_dbm" + apLabels + " -65",
+		"wifi_network_bitrate" + apLabels + " 350000",
+		"wifi_network_quality" + apLabels + " 64", // (-65 + 110) / 70
+		"wifi_network_noise_dbm" + apLabels + " -95",
+		`wifi_network_signal_dbm{ifname="wlan1",device="phy0",ssid="up",bssid="",mode="Client",channel="6",frequency="2437",country=""} -255`,
+		`wifi_stations{ifname="wlan0"} 2`,
+		`wifi_station_receive_kilobits_per_second{ifname="wlan0",mac="aa:bb:cc:dd:ee:01"} 400000`,
+		`wifi_station_transmit_packets_total{ifname="wlan0",mac="aa:bb:cc:dd:ee:00"} 4`,
+		`wifi_station_inactive_milliseconds{ifname="wlan0",mac="aa:bb:cc:dd:ee:00"} 10`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	ref := luaReference(t)
+	for name, f := range promFamilies(t, text) {
+		if !strings.HasPrefix(name, "wifi_") {
+			continue
+		}
+		if r := ref[name]; r == nil || r.typ != f.typ || !slices.Equal(r.labels, f.labels) {
+			t.Errorf("%s %s %v is not the exporter's (%+v)", name, f.typ, f.labels, r)
+		}
+	}
 }

@@ -10,10 +10,18 @@ import "fmt"
 // Set sets an option, creating it (and turning a list into a single value).
 // With option "" it creates a named section of type value or changes the
 // section's type. An empty value deletes, as "uci set" does.
+//
+// Unlike libuci (and `nodekeeper uci set`), Set never creates a section
+// whose name is outside the name grammar: an extended reference
+// ("@type[9]") that finds no section is an error, not a new section named
+// "@type[9]", which no config file could hold.
 func (p *Package) Set(section, option, value string) error {
 	r, err := p.newRef(section, option, value, true)
 	if err != nil {
 		return err
+	}
+	if r.s == nil && !ValidName(section) {
+		return fmt.Errorf("section %q: %w", section, ErrNotFound)
 	}
 	return p.set(r, false)
 }

@@ -90,6 +90,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		// libuci has no help option: it prints its usage, exit status 0,
+		// after "invalid option"; asked for, the usage comes alone.
+		t.usage()
+		return 0
+	}
 	i := 0
 	for i < len(args) {
 		a := args[i]

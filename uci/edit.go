@@ -23,13 +23,19 @@ func (p *Package) allocSection(typ, name string) *Section {
 	s := &Section{name: name, typ: typ, anonymous: name == "", pkg: p}
 	p.nSection++
 	p.sections = append(p.sections, s)
+	if p.byName == nil {
+		p.byName = map[string]any{}
+	}
+	indexName(p.byName, name, s)
 	return s
 }
 
 // addSection adds an anonymous section named cfgXXYYYY (uci_add_section).
 func (p *Package) addSection(typ string, internal bool) *Section {
 	s := p.allocSection(typ, "")
+	unindexName(p.byName, "", s)
 	s.name = fmt.Sprintf("cfg%02x%04x", p.nSection, djbHash(typ)%(1<<16))
+	indexName(p.byName, s.name, s)
 	p.record(ChangeAdd, s.name, "", false, typ, true, internal)
 	return s
 }
@@ -62,7 +68,7 @@ func (p *Package) set(r *ref, internal bool) error {
 		return p.delete(r, internal)
 	case r.o == nil && r.hasOpt: // new option
 		r.o = &Option{name: r.opt, value: r.val}
-		r.s.options = append(r.s.options, r.o)
+		r.s.addOption(r.o)
 		r.last = r.o
 	case r.s == nil && r.hasSec: // new section
 		r.s = p.allocSection(r.val, r.sec)
@@ -113,9 +119,11 @@ func (p *Package) delete(r *ref, internal bool) error {
 	}
 	p.record(ChangeDelete, r.sec, r.opt, r.hasOpt, "", false, internal)
 	if r.hasOpt {
+		unindexName(r.s.byName, r.o.name, r.o)
 		r.s.options = slices.DeleteFunc(r.s.options, func(o *Option) bool { return o == r.o })
 		r.o = nil
 	} else {
+		unindexName(p.byName, r.s.name, r.s)
 		p.sections = slices.DeleteFunc(p.sections, func(s *Section) bool { return s == r.s })
 		r.s = nil
 	}
@@ -147,7 +155,7 @@ func (p *Package) addList(r *ref, internal bool) error {
 		r.o.isList, r.o.values, r.o.value = true, []string{r.o.value}, ""
 	} else {
 		r.o = &Option{name: r.opt, isList: true}
-		r.s.options = append(r.s.options, r.o)
+		r.s.addOption(r.o)
 	}
 	p.record(ChangeListAdd, r.sec, r.opt, true, r.val, true, internal)
 	r.o.values = append(r.o.values, r.val)
@@ -187,8 +195,14 @@ func (p *Package) rename(r *ref, internal bool) error {
 	}
 	p.record(ChangeRename, r.sec, r.opt, r.hasOpt, r.val, true, internal)
 	if r.o != nil {
+		if r.s.byName != nil {
+			unindexName(r.s.byName, r.o.name, r.o)
+			indexName(r.s.byName, r.val, r.o)
+		}
 		r.o.name = r.val
 	} else {
+		unindexName(p.byName, r.s.name, r.s)
+		indexName(p.byName, r.val, r.s)
 		r.s.name = r.val
 		r.s.anonymous = false
 	}

@@ -20,6 +20,16 @@ type Package struct {
 	pending  []Change
 	saved    []Change
 	cur      *Cursor
+
+	// byName indexes the sections by name for lookupSection (a linear
+	// search made reading n sections cost n²): the *Section of that name,
+	// or nil when several have it (only a rename makes that). It is a
+	// map[string]any, a type the binary has anyway: a map type of its own
+	// costs about 1 KB of the router's flash.
+	byName map[string]any
+	// probes counts the sections and options lookups compared, for the
+	// tests that keep lookups from growing with their number.
+	probes int
 }
 
 // A Section is a typed group of options, named or anonymous. Anonymous
@@ -30,7 +40,14 @@ type Section struct {
 	anonymous bool
 	options   []*Option
 	pkg       *Package
+	// byName indexes the options once there are optionIndexMin of them,
+	// as Package.byName does the sections.
+	byName map[string]any
 }
+
+// optionIndexMin is the number of options from which a section indexes
+// them: below it a search is as quick.
+const optionIndexMin = 16
 
 // An Option is a single value ("option") or a list of values ("list").
 type Option struct {
@@ -73,13 +90,40 @@ func (p *Package) Section(name string) *Section {
 	return s
 }
 
+// lookupSection finds the first section in file order with the given
+// name, as libuci's uci_lookup_list does.
 func (p *Package) lookupSection(name string) *Section {
+	v, ok := p.byName[name]
+	p.probes++
+	if s, _ := v.(*Section); s != nil || !ok {
+		return s
+	}
 	for _, s := range p.sections {
+		p.probes++
 		if s.name == name {
 			return s
 		}
 	}
 	return nil
+}
+
+// indexName adds v (a *Section or *Option) to an index under name; a name
+// several have maps to nil, and a lookup of it searches in order.
+func indexName(m map[string]any, name string, v any) {
+	if _, taken := m[name]; taken {
+		m[name] = nil
+	} else {
+		m[name] = v
+	}
+}
+
+// unindexName removes v from an index before it is renamed or deleted. A
+// name several had stays nil: its lookups search, which a rename alone
+// makes happen.
+func unindexName(m map[string]any, name string, v any) {
+	if m[name] == v {
+		delete(m, name)
+	}
 }
 
 func (p *Package) sectionIndex(s *Section) int { return slices.Index(p.sections, s) }
@@ -137,12 +181,34 @@ func (s *Section) Options() []*Option { return slices.Clone(s.options) }
 
 // Option returns the named option, or nil.
 func (s *Section) Option(name string) *Option {
+	if s.byName != nil {
+		v, ok := s.byName[name]
+		s.pkg.probes++
+		if o, _ := v.(*Option); o != nil || !ok {
+			return o
+		}
+	}
 	for _, o := range s.options {
+		s.pkg.probes++
 		if o.name == name {
 			return o
 		}
 	}
 	return nil
+}
+
+// addOption appends o, indexing the options once there are enough.
+func (s *Section) addOption(o *Option) {
+	s.options = append(s.options, o)
+	switch {
+	case s.byName != nil:
+		indexName(s.byName, o.name, o)
+	case len(s.options) >= optionIndexMin:
+		s.byName = map[string]any{}
+		for _, o := range s.options {
+			indexName(s.byName, o.name, o)
+		}
+	}
 }
 
 // Get returns an option's value; a list's values are joined by spaces, as

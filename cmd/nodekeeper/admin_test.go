@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nodekeeper/nodekeeper/agent"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // keygen, sign and push: the admin's side of remote management, up to the
@@ -31,7 +31,7 @@ func TestKeygenSignPush(t *testing.T) {
 		t.Errorf("keygen over existing files: exit %d, %q", code, errs)
 	}
 	pubText, _ := os.ReadFile(prefix + ".pub")
-	pub, err := agent.ParsePublicKey(pubText)
+	pub, err := wire.ParsePublicKey(pubText)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestKeygenSignPush(t *testing.T) {
 		t.Fatalf("sign: exit %d: %s", code, errs)
 	}
 	env, _ := os.ReadFile(doc + ".env")
-	if got, k, err := agent.Open([]agent.PublicKey{pub}, bytes.TrimSpace(env)); err != nil || k.ID() != pub.ID() || !bytes.Contains(got, []byte(`"seq":4`)) {
+	if got, k, err := wire.Open([]wire.PublicKey{pub}, bytes.TrimSpace(env)); err != nil || k.ID() != pub.ID() || !bytes.Contains(got, []byte(`"seq":4`)) {
 		t.Errorf("the envelope does not open with the public key: %v", err)
 	}
 	if _, errs, code := run("sign", "-k", prefix+".sec", "--usign", doc); code != 0 {
@@ -49,8 +49,27 @@ func TestKeygenSignPush(t *testing.T) {
 	}
 	sig, _ := os.ReadFile(doc + ".sig")
 	body, _ := os.ReadFile(doc)
-	if _, err := agent.Verify([]agent.PublicKey{pub}, body, sig); err != nil {
+	if _, err := wire.Verify([]wire.PublicKey{pub}, body, sig); err != nil {
 		t.Errorf("the usign signature does not verify: %v", err)
+	}
+
+	// A second admin adds a signature to the envelope, in place: two
+	// distinct trusted keys, a threshold of 2 met.
+	prefix2 := filepath.Join(dir, "admin2")
+	if _, errs, code := run("keygen", "-o", prefix2); code != 0 {
+		t.Fatalf("keygen: %s", errs)
+	}
+	pub2Text, _ := os.ReadFile(prefix2 + ".pub")
+	pub2, _ := wire.ParsePublicKey(pub2Text)
+	if _, errs, code := run("sign", "-k", prefix2+".sec", doc+".env"); code != 0 {
+		t.Fatalf("sign an envelope: exit %d: %s", code, errs)
+	}
+	env, _ = os.ReadFile(doc + ".env")
+	if _, signers, err := wire.OpenThreshold([]wire.PublicKey{pub, pub2}, 2, bytes.TrimSpace(env)); err != nil || len(signers) != 2 {
+		t.Errorf("the envelope signed twice: %d signers, %v", len(signers), err)
+	}
+	if _, errs, code := run("sign", "-k", prefix2+".sec", doc+".env"); code != 1 || !strings.Contains(errs, "already signed by key "+pub2.ID()) {
+		t.Errorf("signing an envelope twice with one key: exit %d, %q", code, errs)
 	}
 
 	bad := filepath.Join(dir, "bad.json")
@@ -70,6 +89,8 @@ func TestKeygenSignPush(t *testing.T) {
 		{"push key and sig", []string{"push", "--broker", "tcp://127.0.0.1:1", "-k", prefix + ".sec", "--sig", doc + ".sig", "n1", doc}, 2, "exclude"},
 		{"push with a bad broker", []string{"push", "--broker", "udp://x", "-k", prefix + ".sec", "n1", doc}, 1, "scheme"},
 		{"push, broker away", []string{"push", "--broker", "tcp://127.0.0.1:1", "--sig", doc + ".sig", "n1", doc}, 1, "connect"},
+		{"push with two keys, broker away", []string{"push", "--broker", "tcp://127.0.0.1:1", "-k", prefix + ".sec", "-k", prefix2 + ".sec", "n1", doc}, 1, "connect"},
+		{"push with a missing second key", []string{"push", "--broker", "tcp://127.0.0.1:1", "-k", prefix + ".sec", "-k", prefix2 + ".nope", "n1", doc}, 1, "admin2.nope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

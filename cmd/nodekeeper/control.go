@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/nodekeeper/nodekeeper/agent"
 )
@@ -26,6 +28,18 @@ func (f *agentFlags) path() string {
 	return agent.ControlSocketPath(f.confDir)
 }
 
+// from says where the socket's path came from, for messages.
+func (f *agentFlags) from() string {
+	if f.socket != "" {
+		return ""
+	}
+	conf := filepath.Join(f.confDir, agent.Package)
+	if _, err := os.Stat(conf); err != nil {
+		return ", the default: there is no " + conf
+	}
+	return ", as " + conf + " says"
+}
+
 // dial returns a client of the running agent, or nil when none runs.
 func (f *agentFlags) dial() (*agent.Client, error) {
 	c, err := agent.DialControl(f.path())
@@ -40,7 +54,7 @@ func (f *agentFlags) dial() (*agent.Client, error) {
 func (f *agentFlags) client(cmd string, stderr io.Writer) *agent.Client {
 	c, err := f.dial()
 	if err == nil && c == nil {
-		err = fmt.Errorf("no agent is running (control socket %s)", f.path())
+		err = fmt.Errorf("no agent is running (control socket %s%s)", f.path(), f.from())
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper %s: %v\n", cmd, err)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nodekeeper/nodekeeper/agent"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func init() {
@@ -23,7 +23,7 @@ func runKeygen(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: nodekeeper keygen [-o PREFIX]")
 		return 2
 	}
-	pk, err := agent.WriteKeyPair(*prefix)
+	pk, err := wire.WriteKeyPair(*prefix)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper keygen: %v\n", err)
 		return 1

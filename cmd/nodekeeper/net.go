@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,13 +31,15 @@ FILE is JSON: a netcfg Config object, or an array of UCI sections
 ({"type","name","options"}) as in docs/network.md.`
 
 func runNet(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(stderr, netUsage)
-		return 2
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("net "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("net "+sub, netUsage, stderr)
 	file := fs.String("f", "", "desired state (JSON)")
 	ns := fs.String("netns", "", "network namespace (name under /run/netns or a path); default: this process's")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -48,7 +49,7 @@ func runNet(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var af agentFlags
 	af.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "nodekeeper net %s: unexpected argument %q\n%s\n", sub, fs.Arg(0), netUsage)

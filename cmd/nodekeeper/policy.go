@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,15 +34,17 @@ const policyUsage = `usage: nodekeeper policy check FILE...
        nodekeeper policy list [--json] [--config-dir DIR | --socket PATH]   (the running agent's)`
 
 func runPolicy(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(stderr, policyUsage)
-		return 2
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
 	}
 	if args[0] == "list" {
 		return policyList(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("policy "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("policy "+args[0], policyUsage, stderr)
 	cpu := fs.Duration("cpu", policy.DefaultCPU, "CPU budget of one load or evaluation")
 	mem := fs.Int64("memory", policy.DefaultMemory, "memory budget of one load or evaluation, in bytes")
 	uciAllow := fs.String("uci-allow", "", "comma-separated UCI packages policies may use")
@@ -53,7 +54,7 @@ func runPolicy(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.StringVar(&now, "now", "", "evaluation time (RFC 3339 or Unix seconds; default: now)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	tools := policy.Tools{Budget: policy.Budget{CPU: *cpu, Memory: *mem}}
 	if *uciAllow != "" {
@@ -119,13 +120,12 @@ func parseNow(s string) (time.Time, error) {
 
 // policyList prints the policies the running agent has loaded.
 func policyList(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("policy list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("policy list", policyUsage, stderr)
 	var af agentFlags
 	af.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	c := af.client("policy list", stderr)
 	if c == nil {

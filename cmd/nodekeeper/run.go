@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,12 +15,19 @@ func init() {
 	register(command{name: "run", summary: "run the agent (what procd starts): telemetry, policies, slivers, remote management", run: runAgent})
 }
 
+const runUsage = `usage: nodekeeper run [--config-dir DIR]
+Runs the agent in the foreground until SIGTERM; SIGHUP reloads. It reads
+DIR/nodekeeper (UCI, default /etc/config/nodekeeper) and what that names:
+the policy directory (policy.dir), the trusted keys (remote.trusted_key),
+the broker's password, CA, certificate and key files, the override file
+(telemetry.override), the agent's state and run directories, the slivers'
+state directory and the network's sections (docs/config.md).`
+
 func runAgent(args []string, _ io.Reader, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("run", runUsage, stderr)
 	confDir := fs.String("config-dir", agent.DefaultConfDir, "UCI config directory holding the nodekeeper package")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "nodekeeper run: unexpected argument %q\n", fs.Arg(0))

@@ -63,6 +63,8 @@ type nodeFlags struct {
 	timeout                                time.Duration
 	agent                                  agentFlags
 	fs                                     *flag.FlagSet
+	readOnly                               bool      // list, show: create nothing
+	stderr                                 io.Writer // says which config is used
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -71,9 +73,14 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.stateDir, "state-dir", container.DefaultStateDir, "state directory: sliver records, layers, template cache")
 	fs.StringVar(&n.lxcPath, "lxcpath", "", "LXC path (default STATE-DIR/lxc)")
 	fs.StringVar(&n.netns, "netns", "", "run the LXC tools in this network namespace (name or path)")
-	fs.StringVar(&n.node, "node", "", "node id, naming veths and MACs (default the hostname)")
+	fs.StringVar(&n.node, "node", "", "node id, naming veths and MACs (default: the config's, else as the agent's, docs/config.md)")
 	fs.StringVar(&n.rootfs, "rootfs", "", "overlay or copy (default: overlay where it works)")
 	fs.Func("bridge", "KIND=BRIDGE: the host bridge of an interface kind (repeatable)", func(s string) error {
+		if _, b, _ := strings.Cut(s, "="); b != "" {
+			if err := netcfg.CheckLinkName(b); err != nil {
+				return err
+			}
+		}
 		n.bridges = append(n.bridges, s)
 		return nil
 	})
@@ -108,6 +115,11 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 		if err != nil {
 			return nil, err
 		}
+		conf := filepath.Join(n.agent.confDir, agent.Package)
+		if !ok {
+			return nil, fmt.Errorf("no agent is running (control socket %s) and there is no %s: give --config-dir DIR or --state-dir DIR", n.agent.path(), conf)
+		}
+		fmt.Fprintf(n.stderr, "nodekeeper: no agent is running: using the slivers of %s\n", conf)
 		if ok {
 			cfg.StateDir, lxcPath, netns = sc.StateDir, sc.LXCPath, sc.Netns
 			maps.Copy(cfg.Bridges, sc.Bridges)
@@ -119,12 +131,18 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 			}
 		}
 	}
+	if cfg.Node == "" {
+		cfg.Node = agent.DefaultNodeID()
+	}
 	for _, b := range n.bridges {
 		k, v, ok := strings.Cut(b, "=")
 		if _, _, err := netcfg.IfaceNumber(netcfg.IfaceKind(k), 0); !ok || v == "" || err != nil {
 			return nil, fmt.Errorf("--bridge %q: want KIND=BRIDGE with a sliver interface kind", b)
 		}
 		cfg.Bridges[netcfg.IfaceKind(k)] = v
+	}
+	if _, err := os.Stat(cfg.StateDir); n.readOnly && err != nil {
+		return nil, fmt.Errorf("no slivers: %w", err)
 	}
 	if lxcPath == "" {
 		lxcPath = filepath.Join(cfg.StateDir, "lxc")
@@ -246,7 +264,7 @@ func runSliver(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("nodekeeper sliver "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var nf nodeFlags
+	nf := nodeFlags{readOnly: sub == "list" || sub == "show", stderr: stderr}
 	nf.register(fs)
 	var sf specFlags
 	if sub == "create" {
@@ -322,11 +340,22 @@ func runSliver(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		_, err = api.SetRequest(ctx, name, requests[sub])
 	}
 	if err != nil {
-		// The sliver is recorded in a fail_* state; show says which.
+		// The sliver is recorded in a fail_* state; show says which. A
+		// create that allocated nothing leaves no record behind.
 		fmt.Fprintf(stderr, "nodekeeper sliver %s: %v\n", sub, err)
-		if _, gerr := api.Get(name); gerr != nil {
+		s, gerr := api.Get(name)
+		if gerr != nil {
 			return 1
 		}
+		if sub == "create" && s.State == container.FailAllocate {
+			if rerr := api.Remove(ctx, name); rerr != nil {
+				fmt.Fprintf(stderr, "nodekeeper sliver create: %s stays in fail_allocate: %v; remove it with: nodekeeper sliver remove %s\n", name, rerr, name)
+				return 1
+			}
+			fmt.Fprintf(stderr, "nodekeeper sliver create: %s not created (nothing was allocated)\n", name)
+			return 1
+		}
+		fmt.Fprintf(stderr, "nodekeeper sliver %s: %s is %s; retry with the same request, or: nodekeeper sliver remove %s\n", sub, name, s.State, name)
 		show(ctx, api, name, nf.json, stdout, stderr)
 		return 1
 	}

@@ -67,6 +67,10 @@ func TestSliverUsageErrors(t *testing.T) {
 		{[]string{"sliver", "create", "s1", "--request", "run"}, `--request: unknown requested state "run"`},
 		{[]string{"sliver", "create", "s1", "--iface", "wifi"}, `unknown sliver interface kind "wifi"`},
 		{[]string{"sliver", "list", "--nope"}, "flag provided but not defined"},
+		// issue 11, finding 1: a bridge holding a line of LXC config.
+		{[]string{"sliver", "create", "s1", "--iface", "private,bridge=nkrtbr\nlxc.hook.pre-start = /bin/touch /tmp/pwned"}, "bridge: interface name"},
+		{[]string{"sliver", "create", "s1", "--bridge", "private=nkrtbr\nlxc.hook.pre-start = /bin/touch /tmp/pwned"}, "interface name"},
+		{[]string{"sliver", "create", "s1", "--iface", "public4,bridge=br/x"}, "bridge: interface name"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
@@ -174,6 +178,12 @@ config slivers 'slivers'
 	run := func(args ...string) (string, int) {
 		var out, errb bytes.Buffer
 		code := dispatch(args, nil, &out, &errb)
+		if code == 0 && !strings.Contains(errb.String(), "using the slivers of "+filepath.Join(conf, "nodekeeper")) {
+			t.Errorf("%q does not say which config it uses: %q", args, errb.String())
+		}
+		if code == 0 {
+			return out.String(), code // stdout alone: --json stays parseable
+		}
 		return out.String() + errb.String(), code
 	}
 	sum := strings.Repeat("ab", 32)

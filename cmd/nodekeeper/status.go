@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/container"
 )
 
 func init() {
@@ -15,13 +16,12 @@ func init() {
 }
 
 func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("status", "usage: nodekeeper status [--json] [--config-dir DIR | --socket PATH]", stderr)
 	var af agentFlags
 	af.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "nodekeeper status: unexpected argument %q\n", fs.Arg(0))
@@ -45,7 +45,11 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
 	row("node", s.Node)
 	row("state", s.NodeState)
-	row("agent", fmt.Sprintf("pid %d, up %s, %d KiB resident", s.PID, time.Since(s.Started).Round(time.Second), s.RSSBytes>>10))
+	rss := "not sampled yet"
+	if s.RSSBytes > 0 {
+		rss = fmt.Sprintf("%d KiB resident", s.RSSBytes>>10)
+	}
+	row("agent", fmt.Sprintf("pid %d, up %s, %s", s.PID, time.Since(s.Started).Round(time.Second), rss))
 	row("config", s.Config)
 	conn := "connected"
 	if !s.Connected {
@@ -55,8 +59,26 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	row("broker", s.Broker+" ("+conn+")")
+	remote := "off"
+	if s.Remote {
+		remote = fmt.Sprintf("on, %d trusted keys", s.TrustedKeys)
+		if s.Threshold > 1 {
+			remote += fmt.Sprintf(", %d signatures needed", s.Threshold)
+		}
+	} else if s.TrustedKeys == 0 {
+		remote = "off (no remote.trusted_key)"
+	}
+	row("remote", remote)
 	row("desired", fmt.Sprintf("applied seq %d, last seen %d", s.AppliedSeq, s.SeenSeq))
+	if s.NodeKey != "" {
+		row("node key", s.NodeKey+" (signs its state reports; pin it in admin tools)")
+	}
 	row("policies", fmt.Sprintf("%d loaded, %d quarantined", s.Policies.Loaded, s.Policies.Quarantined))
+	if o := s.Override; o != nil && o.Active {
+		row("override", o.File+" in force: policies see faked values")
+	} else if o != nil {
+		row("override", "refused: "+o.Error)
+	}
 	tw.Flush()
 	if len(s.Slivers) > 0 {
 		fmt.Fprintln(stdout, "\nslivers:")
@@ -65,7 +87,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		for _, x := range s.Slivers {
 			limits := "-"
 			if x.Limits != nil {
-				limits = resourcesText(*x.Limits)
+				limits = resourcesText(container.Resources(*x.Limits))
 			}
 			held := string(x.Held)
 			if held == "" {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/agent"
 	"github.com/nodekeeper/nodekeeper/telemetry"
 )
 
@@ -30,9 +31,12 @@ const telemetryUsage = `usage: nodekeeper telemetry sample [--rates D] [--collec
        nodekeeper telemetry publish -h   (lists every flag)`
 
 func runTelemetry(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(stderr, telemetryUsage)
-		return 2
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
 	}
 	switch args[0] {
 	case "sample":
@@ -66,15 +70,14 @@ func collectorsFlag(s string) map[string]bool {
 }
 
 func telemetrySample(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("telemetry sample", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	node := fs.String("node", hostname(), "node id")
+	fs := flagSet("telemetry sample", telemetryUsage, stderr)
+	node := fs.String("node", agent.DefaultNodeID(), "node id")
 	rates := fs.Duration("rates", 0, "take two samples this far apart and print the second, so rates are in it")
 	cols := fs.String("collectors", "", "comma-separated collectors to switch on (or off with a leading -)")
 	var af agentFlags
 	af.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	// The running agent's latest sample, unless the flags ask for another.
 	own := false
@@ -123,9 +126,8 @@ func telemetrySample(args []string, stdout, stderr io.Writer) int {
 
 func telemetryPublish(args []string, stderr io.Writer) int {
 	c := telemetry.DefaultConfig()
-	c.NodeID = hostname()
-	fs := flag.NewFlagSet("telemetry publish", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	c.NodeID = agent.DefaultNodeID()
+	fs := flagSet("telemetry publish", telemetryUsage, stderr)
 	fs.StringVar(&c.Broker, "broker", c.Broker, "broker URL (tcp://, ssl://)")
 	fs.StringVar(&c.NodeID, "node", c.NodeID, "node id (topic level and client id)")
 	fs.StringVar(&c.Prefix, "prefix", c.Prefix, "first topic level")
@@ -154,7 +156,7 @@ func telemetryPublish(args []string, stderr io.Writer) int {
 	fs.DurationVar(&c.ReconnectMax, "reconnect-max", c.ReconnectMax, "longest wait between reconnection attempts")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "nodekeeper telemetry publish: unexpected argument %q\n", fs.Arg(0))
@@ -198,12 +200,4 @@ func telemetryPublish(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "node"
-	}
-	return h
 }

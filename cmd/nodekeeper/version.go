@@ -20,6 +20,9 @@ func init() {
 		run: func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			if len(args) != 0 {
 				fmt.Fprintln(stderr, "usage: nodekeeper version")
+				if len(args) == 1 && isHelp(args[0]) {
+					return 0
+				}
 				return 2
 			}
 			fmt.Fprintf(stdout, "nodekeeper %s (commit %s, %s, %s/%s)\n",

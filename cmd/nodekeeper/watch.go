@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,25 +9,29 @@ import (
 	"syscall"
 
 	"github.com/nodekeeper/nodekeeper/agent"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func init() {
 	register(command{name: "watch", summary: "a live view of the nodes under a prefix: status, telemetry, events, state", run: runWatch})
 }
 
-const watchUsage = `usage: nodekeeper watch --broker URL [--prefix P] [NODE...]
+const watchUsage = `usage: nodekeeper watch --broker URL [--prefix P] [--keys FILE] [NODE...]
 Prints a line for each node going online or offline, a telemetry summary per
 sample, each event (policy decisions, alerts) and each change of a node's
-state report, until interrupted.`
+state report, until interrupted. State reports are signed by their node:
+one that does not verify is flagged UNVERIFIED and not believed. --keys
+names an enrolment list ("NODE KEY" a line, KEY as nodekeeper status prints
+it); without it a node's key is pinned on its first report.`
 
 func runWatch(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("watch", watchUsage, stderr)
 	var bf brokerFlags
 	bf.register(fs)
+	keys := fs.String("keys", "", "enrolment list: the nodes' keys (\"NODE KEY\" a line)")
 	pos, _, err := splitArgs(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if bf.broker == "" {
 		fmt.Fprintln(stderr, watchUsage)
@@ -40,6 +43,16 @@ func runWatch(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	o := agent.WatchOptions{Broker: bf.broker, Prefix: bf.prefix, CAFile: bf.caFile, CertFile: bf.certFile, KeyFile: bf.keyFile,
 		Username: bf.username, Password: bf.password, Nodes: pos}
+	if *keys != "" {
+		b, err := os.ReadFile(*keys)
+		if err == nil {
+			o.Keys, err = wire.ParseEnrolment(b)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "nodekeeper watch: %s: %v\n", *keys, err)
+			return 1
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := agent.Watch(ctx, o, stdout); err != nil {

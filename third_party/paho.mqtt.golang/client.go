@@ -1263,3 +1263,16 @@ func (c *client) persistInbound(m packets.ControlPacket) {
 func (c *client) pingRespReceived() {
 	atomic.StoreInt32(&c.pingOutstanding, 0)
 }
+
+// maxIncomingPacketSize is ClientOptions.MaxIncomingPacketSize.
+func (c *client) maxIncomingPacketSize() int {
+	return c.options.MaxIncomingPacketSize
+}
+
+// oversizedPublish reports a PUBLISH that was read through unheld.
+func (c *client) oversizedPublish(topic string, size int) {
+	WARN.Println(NET, "publish on", topic, "of", size, "bytes exceeds MaxIncomingPacketSize: discarded")
+	if h := c.options.OnOversizedPublish; h != nil {
+		h(c, topic, size)
+	}
+}

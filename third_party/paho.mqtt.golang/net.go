@@ -112,7 +112,7 @@ type inbound struct {
 // startIncoming initiates a goroutine that reads incoming messages off the wire and sends them to the channel (returned).
 // If there are any issues with the network connection then the returned channel will be closed and the goroutine will exit
 // (so closing the connection will terminate the goroutine)
-func startIncoming(conn io.Reader) <-chan inbound {
+func startIncoming(conn io.Reader, maxPacket int) <-chan inbound {
 	var err error
 	var cp packets.ControlPacket
 	ibound := make(chan inbound)
@@ -121,7 +121,7 @@ func startIncoming(conn io.Reader) <-chan inbound {
 
 	go func() {
 		for {
-			if cp, err = packets.ReadPacket(conn); err != nil {
+			if cp, err = packets.ReadPacketLimited(conn, maxPacket); err != nil {
 				// We do not want to log the error if it is due to the network connection having been closed
 				// elsewhere (i.e. after sending DisconnectPacket). Detecting this situation is the subject of
 				// https://github.com/golang/go/issues/4373
@@ -157,7 +157,7 @@ func startIncomingComms(conn io.Reader,
 	c commsFns,
 	inboundFromStore <-chan packets.ControlPacket,
 ) <-chan incomingComms {
-	ibound := startIncoming(conn) // Start goroutine that reads from network connection
+	ibound := startIncoming(conn, c.maxIncomingPacketSize()) // Start goroutine that reads from network connection
 	output := make(chan incomingComms)
 
 	DEBUG.Println(NET, "startIncomingComms started")
@@ -221,6 +221,28 @@ func startIncomingComms(conn io.Reader,
 				c.freeID(m.MessageID)
 			case *packets.PublishPacket:
 				DEBUG.Println(NET, "startIncomingComms: received publish, msgId:", m.MessageID)
+				if m.Oversized > 0 {
+					// Read through unheld (MaxIncomingPacketSize): not
+					// delivered, only reported, and acknowledged so that
+					// the broker does not send it again on this connection.
+					c.oversizedPublish(m.TopicName, m.Oversized)
+					var ack packets.ControlPacket
+					switch m.Qos {
+					case 1:
+						pa := packets.NewControlPacket(packets.Puback).(*packets.PubackPacket)
+						pa.MessageID = m.MessageID
+						ack = pa
+					case 2:
+						pr := packets.NewControlPacket(packets.Pubrec).(*packets.PubrecPacket)
+						pr.MessageID = m.MessageID
+						ack = pr
+					}
+					if ack != nil {
+						c.persistOutbound(ack)
+						output <- incomingComms{outbound: &PacketAndToken{p: ack, t: nil}}
+					}
+					continue
+				}
 				output <- incomingComms{incomingPub: m}
 			case *packets.PubackPacket:
 				DEBUG.Println(NET, "startIncomingComms: received puback, id:", m.MessageID)
@@ -365,6 +387,8 @@ type commsFns interface {
 	persistOutbound(m packets.ControlPacket) // add the packet to the outbound store
 	persistInbound(m packets.ControlPacket)  // add the packet to the inbound store
 	pingRespReceived()                       // Called when a ping response is received
+	maxIncomingPacketSize() int              // The largest packet read into memory (0: no limit)
+	oversizedPublish(topic string, size int) // Called for a PUBLISH read through unheld
 }
 
 // startComms initiates goroutines that handles communications over the network connection

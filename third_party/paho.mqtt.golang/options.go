@@ -105,6 +105,24 @@ type ClientOptions struct {
 	Dialer                   *net.Dialer
 	CustomOpenConnectionFn   OpenConnectionFunc
 	AutoAckDisabled          bool
+	// MaxIncomingPacketSize bounds the packets read into memory (0: no
+	// limit): a PUBLISH above it is read through in small chunks,
+	// discarded, acknowledged and reported to OnOversizedPublish, and
+	// the connection stays up (MQTT 3.1.1 has no way to refuse it).
+	MaxIncomingPacketSize int
+	OnOversizedPublish    OversizedPublishHandler
+}
+
+// OversizedPublishHandler is told of a PUBLISH on topic whose payload of
+// size bytes was discarded unread (ClientOptions.MaxIncomingPacketSize).
+type OversizedPublishHandler func(c Client, topic string, size int)
+
+// SetMaxIncomingPacketSize sets ClientOptions.MaxIncomingPacketSize and
+// the handler told of each PUBLISH discarded for it (nil: none).
+func (o *ClientOptions) SetMaxIncomingPacketSize(max int, h OversizedPublishHandler) *ClientOptions {
+	o.MaxIncomingPacketSize = max
+	o.OnOversizedPublish = h
+	return o
 }
 
 // NewClientOptions will create a new ClientClientOptions type with some

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
 // ControlPacket defines the interface for structs intended to hold
@@ -143,6 +144,63 @@ func ReadPacket(r io.Reader) (ControlPacket, error) {
 		return nil, err
 	}
 
+	return readContent(r, cp, fh)
+}
+
+// ReadPacketLimited is ReadPacket for a reader that holds at most max bytes
+// of a packet in memory (max <= 0: no limit). A PUBLISH whose remaining
+// length is above max is read up to its payload (topic and message id),
+// and its payload is read through in small chunks and discarded, never
+// held: the packet comes back with a nil Payload and Oversized set to the
+// payload's length, and the connection stays usable. Any other packet type
+// above max is an error (a broker sends none that large).
+func ReadPacketLimited(r io.Reader, max int) (ControlPacket, error) {
+	var fh FixedHeader
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	if err := fh.unpack(b[0], r); err != nil {
+		return nil, err
+	}
+	cp, err := NewControlPacketWithHeader(fh)
+	if err != nil {
+		return nil, err
+	}
+	if max <= 0 || fh.RemainingLength <= max {
+		return readContent(r, cp, fh)
+	}
+	p, ok := cp.(*PublishPacket)
+	if !ok {
+		return nil, fmt.Errorf("%s packet of %d bytes exceeds the %d-byte limit", PacketNames[fh.MessageType], fh.RemainingLength, max)
+	}
+	lr := &io.LimitedReader{R: r, N: int64(fh.RemainingLength)}
+	if p.TopicName, err = decodeString(lr); err != nil {
+		return nil, err
+	}
+	if p.Qos > 0 {
+		if p.MessageID, err = decodeUint16(lr); err != nil {
+			return nil, err
+		}
+	}
+	p.Oversized = int(lr.N)
+	// io.Discard reads through in its own small pooled buffers.
+	if n, err := io.Copy(io.Discard, lr); err != nil || n != int64(p.Oversized) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	DiscardedPayloads.Add(1)
+	return p, nil
+}
+
+// DiscardedPayloads counts the PUBLISH payloads ReadPacketLimited read
+// through without holding them.
+var DiscardedPayloads atomic.Int64
+
+// readContent reads a packet's content after its fixed header, whole.
+func readContent(r io.Reader, cp ControlPacket, fh FixedHeader) (ControlPacket, error) {
 	packetBytes := make([]byte, fh.RemainingLength)
 	n, err := io.ReadFull(r, packetBytes)
 	if err != nil {

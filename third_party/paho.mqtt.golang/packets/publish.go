@@ -29,6 +29,9 @@ type PublishPacket struct {
 	TopicName string
 	MessageID uint16
 	Payload   []byte
+	// Oversized is the length of a payload that ReadPacketLimited read
+	// through and discarded (Payload is then nil); 0 otherwise.
+	Oversized int
 }
 
 func (p *PublishPacket) String() string {

@@ -1,4 +1,4 @@
-package agent
+package wire
 
 import (
 	"bufio"
@@ -187,4 +187,16 @@ func Verify(trusted []PublicKey, msg, sig []byte) (PublicKey, error) {
 		return PublicKey{}, fmt.Errorf("key %s: %w", k.ID(), ErrBadSignature)
 	}
 	return PublicKey{}, fmt.Errorf("key %x: %w", binary.BigEndian.Uint64(fp[:]), ErrUntrustedKey)
+}
+
+// signatureKeyID returns the fingerprint (key id) a usign signature names.
+func signatureKeyID(sig string) (string, error) {
+	raw, err := usignPayload([]byte(sig))
+	if err != nil {
+		return "", err
+	}
+	if len(raw) != usignSigLen || string(raw[:2]) != "Ed" {
+		return "", errors.New("signature: not a usign ed25519 signature")
+	}
+	return fmt.Sprintf("%x", binary.BigEndian.Uint64(raw[2:10])), nil
 }
