@@ -64,14 +64,14 @@ func getCompatPolicy(exprs []expr.Any) (*compatPolicy, error) {
 		case *expr.Match:
 			if compat, ok := xtMatchCompatMap[item.Name]; ok {
 				tmpCompat = compat
-				tmpExprItem = item
+				tmpExprItem = iter // nodekeeper: iter, not item (README.nodekeeper)
 			} else {
 				continue
 			}
 		case *expr.Target:
 			if compat, ok := xtTargetCompatMap[item.Name]; ok {
 				tmpCompat = compat
-				tmpExprItem = item
+				tmpExprItem = iter // nodekeeper: iter, not item (README.nodekeeper)
 			} else {
 				continue
 			}
