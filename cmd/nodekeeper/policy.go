@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/policy"
@@ -143,7 +142,7 @@ func policyList(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		return printJSON(stdout, stderr, ps)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newColumns(stdout)
 	fmt.Fprintln(tw, "NAME\tTRIGGER\tPRIORITY\tFAILURES\tSTATE\tSOURCE")
 	for _, p := range ps {
 		trigger := "on " + p.On
