@@ -24,7 +24,6 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/mdlayher/netlink"
-	"github.com/mdlayher/netlink/nltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,8 +34,7 @@ import (
 //
 // Commands are buffered. Flush sends all buffered commands in a single batch.
 type Conn struct {
-	TestDial nltest.Func // for testing only; passed to nltest.Dial
-	NetNS    int         // fd referencing the network namespace netlink will interact with.
+	NetNS int // fd referencing the network namespace netlink will interact with.
 
 	lasting     bool       // establish a lasting connection to be used across multiple netlink operations.
 	mu          sync.Mutex // protects the following state
@@ -54,7 +52,7 @@ type SockOption func(*netlink.Conn) error
 
 // New returns a netlink connection for querying and modifying nftables. Some
 // aspects of the new netlink connection can be configured using the options
-// WithNetNSFd, WithTestDial, and AsLasting.
+// WithNetNSFd and AsLasting.
 //
 // A lasting netlink connection should be closed by calling CloseLasting() to
 // close the underlying lasting netlink connection, cancelling all pending
@@ -95,14 +93,6 @@ func AsLasting() ConnOption {
 func WithNetNSFd(fd int) ConnOption {
 	return func(cc *Conn) {
 		cc.NetNS = fd
-	}
-}
-
-// WithTestDial sets the specified nltest.Func when creating a new netlink
-// connection.
-func WithTestDial(f nltest.Func) ConnOption {
-	return func(cc *Conn) {
-		cc.TestDial = f
 	}
 }
 
@@ -302,11 +292,7 @@ func (cc *Conn) dialNetlink() (*netlink.Conn, error) {
 		err  error
 	)
 
-	if cc.TestDial != nil {
-		conn = nltest.Dial(cc.TestDial)
-	} else {
-		conn, err = netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: cc.NetNS})
-	}
+	conn, err = netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: cc.NetNS})
 
 	if err != nil {
 		return nil, err
