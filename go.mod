@@ -13,14 +13,13 @@ require (
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
 	github.com/yuin/gopher-lua v1.1.2
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/sys v0.50.0
 )
 
 require (
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/mdlayher/socket v0.6.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.20.0 // indirect
 )
@@ -28,3 +27,20 @@ require (
 // A trimmed copy of paho v1.5.1 without websockets, proxies and (with the
 // build tag nk_notls) TLS: third_party/paho.mqtt.golang/README.nodekeeper.
 replace github.com/eclipse/paho.mqtt.golang => ./third_party/paho.mqtt.golang
+
+// A trimmed copy of gopher-lua v1.1.2 without the libraries the policy
+// sandbox never opens: third_party/gopher-lua/README.nodekeeper.
+replace github.com/yuin/gopher-lua => ./third_party/gopher-lua
+
+// A copy of wifi v0.10.0 without ConnectWPAPSK (its PBKDF2 linked SHA-1,
+// SHA-3 and PBKDF2 into the binary): third_party/wifi/README.nodekeeper.
+replace github.com/mdlayher/wifi => ./third_party/wifi
+
+// A trimmed copy of vishvananda/netlink v1.3.1 without the link kinds,
+// route encapsulations and qdiscs nodekeeper never uses:
+// third_party/netlink/README.nodekeeper.
+replace github.com/vishvananda/netlink => ./third_party/netlink
+
+// A trimmed copy of nftables v0.3.0 that decodes only the rule expressions
+// netcfg writes: third_party/nftables/README.nodekeeper.
+replace github.com/google/nftables => ./third_party/nftables

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -656,8 +657,10 @@ func parseTag(tag string, f *Firewall) bool {
 // canonical returns the firewall with its entries sorted, for comparison.
 func (f Firewall) canonical() Firewall {
 	out := Firewall{NAT: slices.Clone(f.NAT), Isolate: slices.Clone(f.Isolate)}
-	slices.SortFunc(out.NAT, func(a, b NAT) int { return strings.Compare(a.tag(), b.tag()) })
-	slices.SortFunc(out.Isolate, func(a, b Isolation) int { return strings.Compare(a.tag(), b.tag()) })
+	// sort.Slice, not slices.SortFunc: each struct type would get a
+	// sort of its own, 10 KB on mips (docs/packaging.md).
+	sort.Slice(out.NAT, func(i, j int) bool { return out.NAT[i].tag() < out.NAT[j].tag() })
+	sort.Slice(out.Isolate, func(i, j int) bool { return out.Isolate[i].tag() < out.Isolate[j].tag() })
 	return out
 }
 

@@ -40,13 +40,16 @@ func TestParseNow(t *testing.T) {
 	}{
 		{"2026-01-01T00:00:00Z", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{"1767225600", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"1767225600.5", time.Date(2026, 1, 1, 0, 0, 0, 5e8, time.UTC)},
 	} {
 		got, err := parseNow(tc.in)
 		if err != nil || !got.Equal(tc.want) {
 			t.Errorf("parseNow(%q) = %v, %v", tc.in, got, err)
 		}
 	}
-	if _, err := parseNow("yesterday"); err == nil {
-		t.Error("parseNow accepted yesterday")
+	for _, bad := range []string{"yesterday", "12abc", "1767225600 "} {
+		if _, err := parseNow(bad); err == nil {
+			t.Errorf("parseNow accepted %q", bad)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/agent"
@@ -386,7 +385,7 @@ func show(ctx context.Context, api sliverAPI, name string, asJSON bool, stdout, 
 			Status container.Status `json:"status"`
 		}{s, st})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newColumns(stdout)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
 	row("name", s.Name)
 	row("slice", s.Slice)
@@ -441,7 +440,7 @@ func resourcesText(r container.Resources) string {
 }
 
 func printTable(w io.Writer, st []container.Status) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newColumns(w)
 	fmt.Fprintln(tw, "NAME\tSLICE\tID\tSTATE\tREQUEST\tPID\tMEMORY\tINTERFACES\tERROR")
 	for _, s := range st {
 		pid, mem := "-", "-"

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
@@ -41,7 +40,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *asJSON {
 		return printJSON(stdout, stderr, s)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newColumns(stdout)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
 	row("node", s.Node)
 	row("state", s.NodeState)
@@ -82,7 +81,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	tw.Flush()
 	if len(s.Slivers) > 0 {
 		fmt.Fprintln(stdout, "\nslivers:")
-		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		tw = newColumns(stdout)
 		fmt.Fprintln(tw, "  NAME\tSLICE\tID\tSTATE\tREQUEST\tHELD\tLIMITS\tERROR")
 		for _, x := range s.Slivers {
 			limits := "-"
