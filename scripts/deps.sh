@@ -22,6 +22,7 @@ wget:wget
 curl:curl
 pgrep:procps
 nsenter:util-linux
+stress-ng:stress-ng
 "
 STATICCHECK_VERSION=v0.8.2
 
