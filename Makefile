@@ -17,13 +17,14 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env G
 # (the nodekeeper package, no TLS) and dist/nodekeeper-ssl-linux-<name> (nodekeeper-ssl).
 CROSS := mips mipsle arm arm64 amd64
 
-.PHONY: all help build test unit fuzz smoke lint cross deps demo bench ipk apk clean
+.PHONY: all help build test test-loaded unit fuzz smoke lint cross deps demo bench ipk apk clean
 
 all: build
 
 help:
 	@echo "build   bin/nodekeeper and bin/nodekeeper-fleet (the fleet tool, for servers) for this machine"
 	@echo "test    install missing tools (scripts/deps.sh), lint, run every test, fuzz briefly, qemu smoke tests"
+	@echo "test-loaded  the unit tests twice beside a CPU hog per core (not part of test; PKGS=./policy/... narrows)"
 	@echo "lint    gofmt, go vet, staticcheck"
 	@echo "cross   static binaries for mips, mipsle (softfloat), arm (v7), arm64, amd64 into dist/, without and with TLS"
 	@echo "ipk     OpenWrt .ipk packages (up to 24.10) and a feed index into dist/ipk/"
@@ -42,6 +43,11 @@ test: deps lint unit fuzz smoke
 
 unit:
 	$(GO) test -count=1 -timeout $(TESTTIMEOUT) ./...
+
+# The unit tests beside a CPU hog (stress-ng): they must not depend on the
+# host's load. Slow, so not part of test.
+test-loaded: deps
+	scripts/test-loaded.sh
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)

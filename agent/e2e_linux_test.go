@@ -94,9 +94,10 @@ func TestEndToEnd(t *testing.T) {
 	config := strings.Replace(labConfig(node, dir, ns, key.Public().String(), "\nconfig sliver_net 'net'\n"),
 		"option confirm_window '5s'", "option confirm_window '5s'\n\tlist remote_allow 'telemetry.broker'", 1)
 	writeFile(t, filepath.Join(conf, "nodekeeper"), config)
-	// A low load until the test fakes a high one: the policy must not see
-	// the host's own (a loaded test machine's is above 4).
-	writeFile(t, filepath.Join(dir, "override.json"), `{"system":{"load":[0.1,0.1,0.1]}}`)
+	// The throttle policy reads the load from the override, never the
+	// machine's: a busy test machine must not make it fire (and enter its
+	// cooldown) before the test raises the load.
+	replaceFile(t, filepath.Join(dir, "override.json"), `{"system":{"load":[0.1,0.1,0.1]}}`)
 	w := newWatcher(t, ns, "nodekeeper/#")
 	agent := startAgent(t, ns, conf)
 	stateTopic := "nodekeeper/" + node + "/state"
@@ -188,11 +189,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("policy limits the sliver under a fake load", func(t *testing.T) {
-		// Whole at once (a rename): the agent never reads it half written.
-		writeFile(t, filepath.Join(dir, "override.json.new"), `{"system":{"load":[9.5,8,7]}}`)
-		if err := os.Rename(filepath.Join(dir, "override.json.new"), filepath.Join(dir, "override.json")); err != nil {
-			t.Fatal(err)
-		}
+		replaceFile(t, filepath.Join(dir, "override.json"), `{"system":{"load":[9.5,8,7]}}`)
 		eventually(t, "the limit in the state topic", time.Minute, func() error {
 			st, _ := w.state(node)
 			if len(st.Slivers) != 1 || st.Slivers[0].Limits == nil || st.Slivers[0].Limits.CPUMillicores != 250 {

@@ -407,6 +407,16 @@ func sweepContainers(t *testing.T, ns, lxcPath string) {
 }
 
 // writeFile writes a test file, failing the test on error.
+// replaceFile writes a file the running agent reads by renaming a new
+// one over it: the agent never sees it half written.
+func replaceFile(t *testing.T, path, text string) {
+	t.Helper()
+	writeFile(t, path+".new", text)
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -138,10 +138,19 @@ func TestLifecycle(t *testing.T) {
 				t.Fatalf("deployed container: %+v %v, want defined and stopped", in, err)
 			}
 
+			saves := m.store.saves.Load()
 			if _, err := m.SetRequest(ctx, name, Start); err != nil {
 				t.Fatal(err)
 			}
 			wantState(t, m, name, Started)
+			// One fsync'ed write: the new request goes with the started
+			// state; both are on disk when SetRequest returns.
+			if n := m.store.saves.Load() - saves; n != 1 {
+				t.Errorf("starting a deployed sliver wrote its record %d times, want 1", n)
+			}
+			if recs, err := m.store.load(); err != nil || recs[name] == nil || recs[name].Request != Start || recs[name].State != Started {
+				t.Errorf("record on disk after the start: %+v, %v", recs[name], err)
+			}
 			st := statusOf(t, m, name)
 			veth, _ := netcfg.SliverVethName(l.node, 1, 0)
 			mac, _ := netcfg.SliverMAC(l.node, 1, 0)

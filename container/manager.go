@@ -79,6 +79,8 @@ type Manager struct {
 type entry struct {
 	op sync.Mutex
 	s  Sliver
+	// unsaved: s changed in memory (by note) since the store last saved it.
+	unsaved bool
 }
 
 // ErrNotFound is wrapped by errors about a sliver that does not exist.
@@ -333,10 +335,20 @@ func (m *Manager) SetRequest(ctx context.Context, name string, req Request) (Sli
 	}
 	e.op.Lock()
 	defer e.op.Unlock()
-	if err := m.publish(e, func(s *Sliver) { s.Request = req }); err != nil {
-		return Sliver{}, err
+	// The new request is saved with the record of the first step (one
+	// fsync'ed write less before lxc-start), or below if no step ran:
+	// it is on disk before SetRequest returns either way.
+	m.mu.Lock()
+	changed := e.s.Request != req
+	m.mu.Unlock()
+	if changed {
+		m.note(e, func(s *Sliver) { s.Request = req })
 	}
-	return m.converge(ctx, e, true)
+	s, err := m.converge(ctx, e, true)
+	if serr := m.saveNoted(e); serr != nil {
+		return s, serr
+	}
+	return s, err
 }
 
 // Converge moves one sliver towards its requested state without retrying
@@ -504,6 +516,43 @@ func (m *Manager) publish(e *entry, change func(*Sliver)) error {
 	change(&e.s)
 	e.s.Updated = time.Now().UTC()
 	s := cloneSliver(e.s)
+	e.unsaved = false
 	m.mu.Unlock()
-	return m.store.save(&s)
+	if err := m.store.save(&s); err != nil {
+		m.mu.Lock()
+		e.unsaved = true
+		m.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// note changes a sliver's record in memory only: the next publish saves
+// it, or saveNoted. The caller holds e.op.
+func (m *Manager) note(e *entry, change func(*Sliver)) {
+	m.mu.Lock()
+	change(&e.s)
+	e.s.Updated = time.Now().UTC()
+	e.unsaved = true
+	m.mu.Unlock()
+}
+
+// saveNoted saves the record if a note is not on disk yet. The caller
+// holds e.op.
+func (m *Manager) saveNoted(e *entry) error {
+	m.mu.Lock()
+	if !e.unsaved {
+		m.mu.Unlock()
+		return nil
+	}
+	s := cloneSliver(e.s)
+	e.unsaved = false
+	m.mu.Unlock()
+	if err := m.store.save(&s); err != nil {
+		m.mu.Lock()
+		e.unsaved = true
+		m.mu.Unlock()
+		return err
+	}
+	return nil
 }

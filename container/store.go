@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,8 +19,9 @@ var ErrLocked = errors.New("state directory is in use by another nodekeeper proc
 // store keeps one JSON record per sliver in dir/slivers, each written
 // atomically, and holds an exclusive lock on dir for as long as it is open.
 type store struct {
-	dir  string
-	lock *os.File
+	dir   string
+	lock  *os.File
+	saves atomic.Uint64 // records written (each an fsync'ed write)
 }
 
 func openStore(ctx context.Context, dir string) (*store, error) {
@@ -96,6 +98,7 @@ func (s *store) save(sl *Sliver) error {
 	if err := writeFileAtomic(s.path(sl.Name), append(b, '\n'), 0o640); err != nil {
 		return fmt.Errorf("sliver %s: save: %w", sl.Name, err)
 	}
+	s.saves.Add(1)
 	return nil
 }
 

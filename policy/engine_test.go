@@ -69,6 +69,32 @@ func TestHoldAndCooldown(t *testing.T) {
 	}
 }
 
+// TestCooldownOnlyAfterActing: an act that performed nothing (no action,
+// no alert: only a log line) starts no cooldown; one that acted does.
+func TestCooldownOnlyAfterActing(t *testing.T) {
+	tests := []struct {
+		name, act string
+		want      []bool // fired and acting at 0s, 1m, 2m
+	}{
+		{"nothing to do", `log("no sliver yet")`, []bool{true, true, true}},
+		{"alert", `alert("info", "x")`, []bool{true, false, false}},
+		{"action", `sliver.stop("s3")`, []bool{true, false, false}},
+		{"first nothing, then an action", `state.runs = (state.runs or 0) + 1; if state.runs > 1 then sliver.stop("s3") end`, []bool{true, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newTestEngine(t, nil)
+			mustLoad(t, e, "c.lua", `policy "c" { every = "30s", cooldown = "1h", act = function(node) `+tt.act+` end }`)
+			for i, want := range tt.want {
+				d, _ := find(e.Tick(bg, t0.Add(time.Duration(i)*time.Minute)), "c")
+				if d.Fired != want {
+					t.Errorf("at %dm: fired %v, want %v (decision %+v)", i, d.Fired, want, d)
+				}
+			}
+		})
+	}
+}
+
 func TestPriorityResolvesConflicts(t *testing.T) {
 	e, rec := newTestEngine(t, nil)
 	mustLoad(t, e, "a.lua", `policy "stopper" { every = "1s", priority = 20, act = function() sliver.stop("s3") end }`)

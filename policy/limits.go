@@ -219,6 +219,11 @@ func gsub(L *lua.LState, lim *limits) int {
 		if out.Len()+len(rep) > lim.maxString {
 			L.RaiseError("string.gsub: result exceeds the limit of %d bytes", lim.maxString)
 		}
+		// Grow by doubling (append grows large buffers by a quarter, which
+		// copies a result near the limit many times over).
+		if out.Cap()-out.Len() < len(rep) {
+			out.Grow(max(len(rep), out.Cap()))
+		}
 		out.WriteString(rep)
 		n++
 		if end > start {

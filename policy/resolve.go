@@ -43,7 +43,7 @@ func (e *Engine) resolve(ctx context.Context, now time.Time, ps []*rtPolicy, res
 			}
 			p.fails, p.backoff, p.quarantinedUntil = 0, 0, time.Time{}
 		}
-		p.observe(now, r.When, r.Fired, gate)
+		p.observe(now, r.When, r.Fired && len(r.Actions) > 0, gate)
 		if !r.Fired {
 			for _, l := range r.Logs {
 				e.log.Debug("policy log", "policy", p.meta.Name, "line", l)
@@ -152,8 +152,11 @@ func (e *Engine) fail(p *rtPolicy, now time.Time, d *Decision) {
 	e.log.Error("policy quarantined", "policy", p.meta.Name, "until", until, "failures", p.fails)
 }
 
-// observe updates hold and cooldown after an evaluation.
-func (p *rtPolicy) observe(now time.Time, when, fired, gate bool) {
+// observe updates hold and cooldown after an evaluation. acted is true
+// when act ran and asked for an action or raised an alert: an act that
+// did nothing starts no cooldown (a sliver started a minute later must
+// not escape the policy for the whole cooldown).
+func (p *rtPolicy) observe(now time.Time, when, acted, gate bool) {
 	if gate {
 		if when && p.heldSince.IsZero() {
 			p.heldSince = now
@@ -161,7 +164,7 @@ func (p *rtPolicy) observe(now time.Time, when, fired, gate bool) {
 			p.heldSince = time.Time{}
 		}
 	}
-	if fired {
+	if acted {
 		p.lastAct = now
 	}
 }

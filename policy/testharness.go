@@ -344,7 +344,7 @@ func (tf *testFile) eval(L *lua.LState) int {
 		L.RaiseError("CPU budget exceeded")
 	}
 	if r.Err == "" {
-		g.observe(tc.now, r.When, r.Fired, gate)
+		g.observe(tc.now, r.When, r.Fired && len(r.Actions) > 0, gate)
 	}
 	L.Push(resultTable(L, &r))
 	return 1

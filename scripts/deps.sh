@@ -24,6 +24,7 @@ pgrep:procps
 nsenter:util-linux
 node:nodejs
 promtool:prometheus
+stress-ng:stress-ng
 "
 STATICCHECK_VERSION=v0.8.2
 

@@ -63,9 +63,10 @@ type Config struct {
 	// PrometheusListen, if set (e.g. "127.0.0.1:9100"), serves the latest
 	// document as Prometheus text on /metrics.
 	PrometheusListen string
-	// DrainRate is how many spooled messages per second at most are sent
-	// while a backlog drains (default 20); DrainBurst how many may go at
-	// once (default 100, more than one sample's messages).
+	// DrainRate is how many messages per second of a backlog (what was
+	// waiting in the spool when the connection came up) at most are sent
+	// (default 20); DrainBurst how many may go at once (default 100, more
+	// than one sample's messages). Live samples are never held back by it.
 	DrainRate  float64
 	DrainBurst int
 	// AckTimeout is how long to wait for a PUBACK before sending again on

@@ -498,3 +498,60 @@ func TestFileSpoolAcrossRestart(t *testing.T) {
 	seqs := seqsOf(t, sub.on(topic))
 	checkExactlyOnceInOrder(t, seqs) // 1.. from the first run, then the second run's
 }
+
+// TestDrainLimitOnlyForBacklog: the drain limit paces the backlog an outage
+// leaves, never live samples. With a drain rate far below the sampling rate
+// (5 messages/s against 10 samples/s) a connected publisher keeps up and its
+// limit holds no message; after an outage it holds backlog messages only,
+// and everything arrives once, in order. The test counts the messages the
+// limit held, not time.
+func TestDrainLimitOnlyForBacklog(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t, "")
+	px := startProxy(t, fmt.Sprintf("127.0.0.1:%d", b.port))
+	node := randName("n")
+	topic := "nodekeeper/" + node + "/telemetry/system"
+	sub := subscribe(t, b.url(), "", topic)
+	c := testConfig(px.url(), node)
+	c.Interval = 100 * time.Millisecond
+	c.DrainRate, c.DrainBurst = 5, 1
+	p := startPublisher(t, c)
+	// One message a sample (the system group, no events): spool ids are
+	// seqs. received waits until the subscriber has seen seq.
+	received := func(what string, seq uint64) {
+		waitFor(t, 2*time.Minute, what, func() bool {
+			s := sub.on(topic)
+			return len(s) > 0 && seqsOf(t, s[len(s)-1:])[0] >= seq
+		})
+	}
+	waitFor(t, time.Minute, "the first connection", func() bool { return p.drain.backlog.Load() > 0 || len(sub.on(topic)) > 0 })
+	received("the first backlog", p.drain.backlog.Load()+1)
+	held := p.drain.held.Load()
+	received("50 live samples", p.Latest().Seq+50)
+	if h := p.drain.held.Load(); h != held {
+		t.Errorf("the drain limit held %d live messages", h-held)
+	}
+
+	px.cut()
+	waitFor(t, 30*time.Second, "the publisher to see the cut", func() bool { return !p.Connected() })
+	first := p.drain.backlog.Load()
+	waitFor(t, 30*time.Second, "a backlog of 10", func() bool { n, _, _ := p.spool.depth(); return n >= 10 })
+	px.restore()
+	waitFor(t, time.Minute, "the reconnection", func() bool { return p.drain.backlog.Load() > first })
+	end := p.drain.backlog.Load()
+	n, _, _ := p.spool.depth()
+	backlog := uint64(n)
+	received("the backlog", end)
+	heldBacklog := p.drain.held.Load() - held
+	if heldBacklog == 0 || heldBacklog > backlog {
+		t.Errorf("the drain limit held %d messages of a backlog of about %d: want some, at most the backlog", heldBacklog, backlog)
+	}
+	received("50 live samples after the backlog", p.Latest().Seq+50)
+	if h := p.drain.held.Load() - held; h != heldBacklog {
+		t.Errorf("the drain limit held %d live messages after the backlog", h-heldBacklog)
+	}
+	checkExactlyOnceInOrder(t, seqsOf(t, sub.on(topic)))
+	if _, _, dropped := p.spool.depth(); dropped != 0 {
+		t.Errorf("%d messages dropped", dropped)
+	}
+}

@@ -36,6 +36,7 @@ type Publisher struct {
 	haWake    chan struct{}
 	sampleReq chan chan *Document // SampleNow's requests to the sample loop
 	published atomic.Uint64
+	drain     drainStats // what the drain limit did (sendloop.go)
 	running   atomic.Bool
 
 	errMu   sync.Mutex
@@ -337,55 +338,6 @@ func (p *Publisher) sample(ctx context.Context, now time.Time, groups []string) 
 	return doc
 }
 
-// sendLoop publishes the spool's head, one message at a time so order
-// holds, and removes it once acknowledged. After each (re)connection it
-// first publishes the retained "online" status (and discovery configs).
-func (p *Publisher) sendLoop(ctx context.Context) {
-	lim := newRateLimiter(p.cfg.DrainRate, p.cfg.DrainBurst)
-	var announced uint64
-	for ctx.Err() == nil {
-		if !p.client.IsConnectionOpen() {
-			select {
-			case <-p.connCh:
-			case <-ctx.Done():
-			}
-			continue
-		}
-		gen := p.connGen.Load()
-		if gen != announced {
-			if !p.announce(ctx, gen) {
-				continue
-			}
-			announced = gen
-		}
-		select {
-		case <-p.haWake:
-			if p.cfg.HADiscovery {
-				p.publishDiscovery(ctx, gen)
-			}
-		default:
-		}
-		m, ok := p.spool.peek()
-		if !ok {
-			select {
-			case <-p.spool.notify():
-			case <-p.connCh:
-			case <-p.haWake:
-				signal(p.haWake)
-			case <-ctx.Done():
-			}
-			continue
-		}
-		if !lim.wait(ctx) {
-			return
-		}
-		if p.publish(ctx, gen, m.Topic, m.QoS, m.Retained, m.Payload) {
-			p.spool.ack(m.id)
-			p.published.Add(1)
-		}
-	}
-}
-
 // announce publishes the retained online status on a new connection, and
 // the Home Assistant discovery configs when enabled.
 func (p *Publisher) announce(ctx context.Context, gen uint64) bool {
@@ -431,37 +383,4 @@ func (p *Publisher) publish(ctx context.Context, gen uint64, topic string, qos b
 			return false
 		}
 	}
-}
-
-// rateLimiter is a token bucket.
-type rateLimiter struct {
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimiter(rate float64, burst int) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
-}
-
-// wait takes one token, sleeping until one is there; false if ctx ended.
-func (l *rateLimiter) wait(ctx context.Context) bool {
-	now := time.Now()
-	l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	l.last = now
-	if l.tokens < 1 {
-		d := time.Duration((1 - l.tokens) / l.rate * float64(time.Second))
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-		l.tokens = 1
-		l.last = time.Now()
-	}
-	l.tokens--
-	return true
 }

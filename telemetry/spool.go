@@ -77,6 +77,31 @@ func (s *ramSpool) peek() (message, bool) {
 	return s.q[s.head], true
 }
 
+// after returns the oldest waiting message whose id is above id (the head
+// for 0). Ids are consecutive in the queue, so it is an index.
+func (s *ramSpool) after(id uint64) (message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == len(s.q) {
+		return message{}, false
+	}
+	i := s.head
+	if first := s.q[s.head].id; id >= first {
+		i += int(id - first + 1)
+	}
+	if i >= len(s.q) {
+		return message{}, false
+	}
+	return s.q[i], true
+}
+
+// last returns the id of the newest message pushed so far.
+func (s *ramSpool) last() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
 // ack removes the head if it is still the message id (it may have been
 // dropped meanwhile).
 func (s *ramSpool) ack(id uint64) {

@@ -33,6 +33,7 @@ func runAgent(args []string, _ io.Reader, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nodekeeper run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	daemonRuntime(50)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := agent.Run(ctx, agent.Options{ConfDir: *confDir, Stderr: stderr}); err != nil {

@@ -193,6 +193,7 @@ func telemetryPublish(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nodekeeper telemetry publish:", err)
 		return 2
 	}
+	daemonRuntime(25)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := p.Run(ctx); err != nil {

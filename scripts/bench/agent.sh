@@ -115,33 +115,40 @@ inns "$bin" status --config-dir "$tmp/config" | sed -n '1,2p;/policies/p'
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 anon() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
-worker() { for p in $(cat /proc/$apid/task/*/children 2>/dev/null); do
-	grep -q policy-worker "/proc/$p/cmdline" 2>/dev/null && { rss "$p"; return; }; done; echo 0; }
+# PSS counts a page shared by n processes as 1/n (the agent and its worker
+# map the same binary): the sum of their PSS is what the router pays.
+pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+workerpid() { for p in $(cat /proc/$apid/task/*/children 2>/dev/null); do
+	grep -q policy-worker "/proc/$p/cmdline" 2>/dev/null && { echo "$p"; return; }; done; echo 0; }
+worker() { w=$(workerpid); if [ "$w" = 0 ]; then echo 0; else rss "$w"; fi; }
+pssum() { w=$(workerpid); a=$(pss $apid); b=0; [ "$w" = 0 ] || b=$(pss "$w"); echo "$a $b $((a + b))"; }
 
 step=$((secs / 20)); [ $step -lt 1 ] && step=1
 echo
-echo "-- RSS every ${step}s for ${secs}s (kB): agent, its anonymous part, its policy worker; the peer (telemetry alone)"
-printf '%8s %10s %10s %10s %10s\n' "t s" agent anon worker peer
+echo "-- RSS every ${step}s for ${secs}s (kB): agent, its anonymous part, its policy worker; the peer (telemetry alone);"
+echo "   PSS of the agent, of its worker, and their sum"
+printf '%8s %10s %10s %10s %10s %10s %10s %10s\n' "t s" agent anon worker peer "agent pss" "worker pss" "sum pss"
 : >"$tmp/samples"
 t=0
 while [ $t -lt "$secs" ]; do
 	sleep $step
 	t=$((t + step))
 	kill -0 $apid 2>/dev/null || { echo "the agent died:"; cat "$tmp/agent.log"; exit 1; }
-	line="$t $(rss $apid) $(anon $apid) $(worker) $(rss $ppid)"
+	line="$t $(rss $apid) $(anon $apid) $(worker) $(rss $ppid) $(pssum)"
 	echo "$line" >>"$tmp/samples"
-	printf '%8s %10s %10s %10s %10s\n' $line
+	printf '%8s %10s %10s %10s %10s %10s %10s %10s\n' $line
 done
 
 # Least-squares slope of the agent's RSS over the second half, in kB/h.
 awk -v secs="$secs" '
-	$1 * 2 >= secs { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2; last = $2; lastanon = $3; peer = $5 }
+	$1 * 2 >= secs { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2; last = $2; lastanon = $3; peer = $5; apss = $6; wpss = $7; spss = $8 }
 	{ if ($2 > max) max = $2 }
 	END {
 		slope = (n > 1 && n * sxx - sx * sx != 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) * 3600 : 0
 		hour = last + slope * (3600 - secs) / 3600
 		if (hour < last) hour = last
 		printf "\nagent RSS at the end %d kB (%d kB anonymous), max %d kB; the peer %d kB\n", last, lastanon, max, peer
+		printf "PSS at the end: agent %d kB, worker %d kB, together %d kB (targets: agent 10 MiB, worker 6 MiB)\n", apss, wpss, spss
 		printf "slope over the second half: %+.0f kB/h; projected at one hour: %.0f kB\n", slope, hour
 		printf "limit 16 MiB after an hour: %s; target 10 MiB: %s\n", (hour <= 16384 ? "met" : "NOT MET"), (hour <= 10240 ? "met" : "not met")
 	}' "$tmp/samples"

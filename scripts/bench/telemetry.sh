@@ -118,11 +118,16 @@ echo "(CPU from /proc/PID/stat at ${hz} Hz: a 60 s run resolves 0.17 ms per cycl
 # than 512 kB (a few pages of code first run late, GC noise).
 anon=$(awk '/^RssAnon/ {print $2}' "/proc/$npid/status")
 file=$(awk '/^RssFile/ {print $2}' "/proc/$npid/status")
+# PSS counts a page shared by n processes as 1/n: what a router pays (the
+# agent and its policy worker map the same binary).
+pss=$(awk '/^Pss:/ {print $2}' "/proc/$npid/smaps_rollup")
+pss_anon=$(awk '/^Pss_Anon:/ {print $2}' "/proc/$npid/smaps_rollup")
 growth=$((nrss_end - half))
 echo "nodekeeper RSS at half time ${half} kB, at the end ${nrss_end} kB (growth ${growth} kB, max ${nrss_max} kB;"
 echo "  at the end ${anon} kB anonymous: heap and runtime; ${file} kB file: the binary's pages)"
-verdict() { if [ "$1" -le 10240 ]; then echo met; else echo "not met"; fi; }
-echo "RSS target (10 MiB): VmRSS $(verdict "$nrss_max"); anonymous memory $(verdict "$anon")"
+echo "nodekeeper PSS at the end ${pss} kB (${pss_anon} kB anonymous)"
+verdict() { if [ "$1" -le 8192 ]; then echo met; else echo "not met"; fi; }
+echo "RSS target (8 MiB): VmRSS $(verdict "$nrss_max"); PSS $(verdict "$pss"); anonymous memory $(verdict "$anon")"
 echo "  (file pages are the binary in the page cache, mapped in 64 kB fault-around blocks: shared and reclaimable)"
 if [ "$secs" -lt 300 ]; then
 	echo "RSS flat: not judged (the heap reaches its first GC goal after 2-3 minutes at 1 s; BENCH_MINUTES=10 judges)"

@@ -576,6 +576,9 @@ func (c *client) internalConnLost(whyConnLost error) {
 		} else if !c.options.ResumeSubs {
 			c.messageIds.cleanUpSubscribe() // completes SUB/UNSUB tokens
 		}
+		// nodekeeper: a publish its store does not hold is never sent again,
+		// so its token cannot complete: free its message ID.
+		c.messageIds.cleanUpUnstoredPublish(c.persist)
 		if reconnect {
 			go c.reconnect(reConnDone) // Will set connection status to reconnecting
 		}
@@ -642,8 +645,8 @@ func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, 
 	// messages may be published while the client is disconnected (they will block unless in a goroutine). However
 	// to keep the comms routines clean we want to shutdown the input messages it uses so create out own channels
 	// and copy data across.
-	commsobound := make(chan *PacketAndToken)  // outgoing publish packets
-	commsoboundP := make(chan *PacketAndToken) // outgoing 'priority' packet
+	commsobound := make(chan *PacketAndToken, 32) // outgoing publish packets (nodekeeper: buffered, so that the writer can gather them into one write; it lives and dies with this connection)
+	commsoboundP := make(chan *PacketAndToken)    // outgoing 'priority' packet
 	c.workers.Add(1)
 	go func() {
 		defer c.workers.Done()

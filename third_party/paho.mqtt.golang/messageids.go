@@ -63,6 +63,23 @@ func (mids *messageIds) cleanUp() {
 	DEBUG.Println(MID, "cleaned up")
 }
 
+// cleanUpUnstoredPublish completes, with an error, the PUBLISH tokens whose
+// packets the store does not hold and frees their IDs (nodekeeper: with a
+// store that keeps nothing, each publish in flight when a connection was
+// lost would otherwise hold its ID for good, and after enough outages no
+// publish would get one).
+func (mids *messageIds) cleanUpUnstoredPublish(s Store) {
+	mids.mu.Lock()
+	for id, token := range mids.index {
+		if t, ok := token.(*PublishToken); ok && s.Get(outboundKeyFromMID(id)) == nil {
+			t.setError(fmt.Errorf("connection lost before Publish completed"))
+			t.flowComplete()
+			delete(mids.index, id)
+		}
+	}
+	mids.mu.Unlock()
+}
+
 // cleanUpSubscribe removes all SUBSCRIBE and UNSUBSCRIBE tokens (setting error)
 // This may be called when the connection is lost, and we will not be resending SUB/UNSUB packets
 func (mids *messageIds) cleanUpSubscribe() {

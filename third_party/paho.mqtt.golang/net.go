@@ -20,6 +20,7 @@
 package mqtt
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -30,6 +31,10 @@ import (
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
+
+// maxWriteBatch bounds the bytes of publishes gathered into one write
+// (nodekeeper).
+const maxWriteBatch = 32 << 10
 
 const closedNetConnErrorText = "use of closed network connection" // error string for closed conn (https://golang.org/src/net/error_test.go)
 
@@ -284,6 +289,8 @@ func startOutgoingComms(conn net.Conn,
 	DEBUG.Println(NET, "outgoing started")
 
 	go func() {
+		var batch []*PacketAndToken // nodekeeper: publishes written together
+		var wbuf bytes.Buffer
 		for {
 			DEBUG.Println(NET, "outgoing waiting for an outbound message")
 
@@ -302,8 +309,27 @@ func startOutgoingComms(conn net.Conn,
 					obound = nil
 					continue
 				}
-				msg := pub.p.(*packets.PublishPacket)
-				DEBUG.Println(NET, "obound msg to write", msg.MessageID)
+				// nodekeeper: the publishes queued behind this one go out
+				// with it in one write (one syscall and one TCP segment for
+				// a sample's messages instead of one each).
+				batch = append(batch[:0], pub)
+				wbuf.Reset()
+				_ = pub.p.Write(&wbuf) // a bytes.Buffer takes every write
+			drain:
+				for wbuf.Len() < maxWriteBatch {
+					select {
+					case more, ok := <-obound:
+						if !ok {
+							obound = nil
+							break drain
+						}
+						batch = append(batch, more)
+						_ = more.p.Write(&wbuf)
+					default:
+						break drain
+					}
+				}
+				DEBUG.Println(NET, "obound msgs to write", len(batch))
 
 				writeTimeout := c.getWriteTimeOut()
 				if writeTimeout > 0 {
@@ -312,9 +338,11 @@ func startOutgoingComms(conn net.Conn,
 					}
 				}
 
-				if err := msg.Write(conn); err != nil {
+				if _, err := conn.Write(wbuf.Bytes()); err != nil {
 					ERROR.Println(NET, "outgoing obound reporting error ", err)
-					pub.t.setError(err)
+					for _, pub := range batch {
+						pub.t.setError(err)
+					}
 					// report error if it's not due to the connection being closed elsewhere
 					if !strings.Contains(err.Error(), closedNetConnErrorText) {
 						errChan <- err
@@ -330,10 +358,12 @@ func startOutgoingComms(conn net.Conn,
 					}
 				}
 
-				if msg.Qos == 0 {
-					pub.t.flowComplete()
+				for _, pub := range batch {
+					if pub.p.(*packets.PublishPacket).Qos == 0 {
+						pub.t.flowComplete()
+					}
 				}
-				DEBUG.Println(NET, "obound wrote msg, id:", msg.MessageID)
+				clear(batch)
 			case msg, ok := <-oboundp:
 				if !ok {
 					oboundp = nil

@@ -1,48 +1,69 @@
 -- link-flap: a mesh link that keeps going down and up disturbs routing for
 -- everyone. Count each link's flaps; after 3 within 10 minutes, keep it
 -- down for 15 minutes, then bring it back.
+--
+-- The flaps are counted on the kernel's link.down events, each of which
+-- reaches the policy however short the flap was: a policy polling the
+-- interfaces every 10 s would miss any flap shorter than that. The release
+-- needs a clock, not an event, so a second policy of this file does it.
 local FLAPS, WINDOW, PENALTY = 3, duration("10m"), duration("15m")
 local MESH = "mesh" -- links whose name contains this are damped
 
+-- The links link-flap took down, and when: both policies of this file see
+-- this table; link-flap-release keeps it in its state across restarts of
+-- the worker and reloads of the file.
+local damped = {}
+
 policy "link-flap" {
   description = "damp flapping mesh links",
-  every = "10s",
+  on = "link.down",
   -- when does the bookkeeping and says whether there is anything to do;
   -- act does it.
-  when = function(node)
-    local now = os.time()
-    state.last, state.flaps, state.damped = state.last or {}, state.flaps or {}, state.damped or {}
-    state.down, state.up = {}, {}
-    for _, i in ipairs(node.interfaces or {}) do
-      local n = i.name
-      if string.find(n, MESH, 1, true) then
-        if state.damped[n] then
-          if now - state.damped[n] >= PENALTY then state.up[#state.up + 1] = n end
-        elseif state.last[n] == "up" and i.state == "down" then
-          local recent = {}
-          for _, t in ipairs(state.flaps[n] or {}) do
-            if now - t < WINDOW then recent[#recent + 1] = t end
-          end
-          recent[#recent + 1] = now
-          state.flaps[n] = recent
-          if #recent >= FLAPS then state.down[#state.down + 1] = n end
-        end
-        state.last[n] = i.state
-      end
+  when = function(node, ev)
+    local n, now = ev.iface, os.time()
+    if not n or not string.find(n, MESH, 1, true) or damped[n] then
+      return false -- not a mesh link, or our own iface.down
     end
-    return #state.down + #state.up > 0
+    state.flaps = state.flaps or {}
+    local recent = {}
+    for _, t in ipairs(state.flaps[n] or {}) do
+      if now - t < WINDOW then recent[#recent + 1] = t end
+    end
+    recent[#recent + 1] = now
+    state.flaps[n] = recent
+    return #recent >= FLAPS
+  end,
+  act = function(node, ev)
+    local n = ev.iface
+    iface.down(n)
+    damped[n] = os.time()
+    alert("warning", "%s flapped %d times in %d minutes: down for %d minutes",
+      n, #state.flaps[n], WINDOW / 60, PENALTY / 60)
+    state.flaps[n] = nil
+  end,
+}
+
+policy "link-flap-release" {
+  description = "bring damped mesh links back after their penalty",
+  every = "1m",
+  when = function(node)
+    state.damped = state.damped or {}
+    for n, t in pairs(damped) do state.damped[n] = t end
+    local now, due = os.time(), false
+    for n, t in pairs(state.damped) do
+      damped[n] = t -- again after a restart of the worker
+      due = due or now - t >= PENALTY
+    end
+    return due
   end,
   act = function(node)
-    for _, n in ipairs(state.down) do
-      iface.down(n)
-      state.damped[n] = os.time()
-      alert("warning", "%s flapped %d times in %d minutes: down for %d minutes",
-        n, #state.flaps[n], WINDOW / 60, PENALTY / 60)
-    end
-    for _, n in ipairs(state.up) do
-      iface.up(n)
-      state.damped[n], state.flaps[n] = nil, nil
-      log("%s: penalty over, link up again", n)
+    local now = os.time()
+    for n, t in pairs(state.damped) do
+      if now - t >= PENALTY then
+        iface.up(n)
+        state.damped[n], damped[n] = nil, nil
+        log("%s: penalty over, link up again", n)
+      end
     end
   end,
 }
