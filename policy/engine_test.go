@@ -312,6 +312,17 @@ func TestLoadProblemsNameFileAndLine(t *testing.T) {
 	}
 }
 
+// TestEveryAgentEventLoads: a policy may wait for each event the agent
+// sends (netcfg's link.flapping included).
+func TestEveryAgentEventLoads(t *testing.T) {
+	e, _ := newTestEngine(t, nil)
+	for _, ev := range []string{"link.up", "link.down", "link.flapping", "sliver.state", "sliver.admit", "peer.up", "peer.down"} {
+		if err := e.Load("p.lua", []byte(`policy "x" { on = "`+ev+`", act = function() end }`)); err != nil {
+			t.Errorf("on = %q: %v", ev, err)
+		}
+	}
+}
+
 func TestRunSchedulesAndWatches(t *testing.T) {
 	dir := t.TempDir()
 	sink := &recorder{}

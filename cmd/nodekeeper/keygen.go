@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -12,15 +11,16 @@ func init() {
 	register(command{name: "keygen", summary: "make a key pair for signing desired documents (usign format)", run: runKeygen})
 }
 
+const keygenUsage = "usage: nodekeeper keygen [-o PREFIX]"
+
 func runKeygen(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("keygen", keygenUsage, stderr)
 	prefix := fs.String("o", "nodekeeper", "write PREFIX.sec and PREFIX.pub")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: nodekeeper keygen [-o PREFIX]")
+		fmt.Fprintln(stderr, keygenUsage)
 		return 2
 	}
 	pk, err := wire.WriteKeyPair(*prefix)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,8 +28,7 @@ func (k *keyFiles) String() string     { return fmt.Sprint(*k) }
 func (k *keyFiles) Set(v string) error { *k = append(*k, v); return nil }
 
 func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper push", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("push", pushUsage, stderr)
 	var bf brokerFlags
 	bf.register(fs)
 	var keys keyFiles
@@ -39,7 +37,7 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	pos, _, err := splitArgs(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if bf.broker == "" || len(pos) != 2 {
 		fmt.Fprintln(stderr, pushUsage)

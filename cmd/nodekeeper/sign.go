@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,14 +21,13 @@ An envelope signed by several keys is what a node with remote.threshold N
 needs: each admin adds a signature with their own key.`
 
 func runSign(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nodekeeper sign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("sign", signUsage, stderr)
 	key := fs.String("k", "", "usign secret key file")
 	out := fs.String("o", "", "output file (- for standard output)")
 	usign := fs.Bool("usign", false, "write a usign/signify signature of FILE instead of an envelope")
 	pos, _, err := splitArgs(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if *key == "" || len(pos) != 1 {
 		fmt.Fprintln(stderr, signUsage)
