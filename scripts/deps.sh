@@ -25,6 +25,7 @@ nsenter:util-linux
 node:nodejs
 promtool:prometheus
 stress-ng:stress-ng
+chromium:chromium
 "
 STATICCHECK_VERSION=v0.8.2
 

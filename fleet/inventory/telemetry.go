@@ -7,29 +7,65 @@ import (
 
 // Telemetry is what the fleet reads of a node's telemetry document
 // (<prefix>/<node>/document, published when telemetry.publish_document is
-// on; docs/telemetry.md): the system's load, memory and filesystems, and
+// on; docs/telemetry.md): the system's uptime, CPU, load, memory and
+// filesystems, the interfaces' traffic, the wifi stations' signal, and
 // each sliver's use.
 type Telemetry struct {
-	Node   string `json:"node"`
+	Node   string  `json:"node"`
+	TS     float64 `json:"ts"`
 	System *struct {
-		Load   [3]float64 `json:"load"`
+		UptimeSeconds float64    `json:"uptime_seconds"`
+		Load          [3]float64 `json:"load"`
+		CPU           struct {
+			Count       int     `json:"count"`
+			BusyPercent float64 `json:"busy_percent"`
+		} `json:"cpu"`
 		Memory struct {
-			UsedPercent float64 `json:"used_percent"`
+			TotalBytes     int64   `json:"total_bytes"`
+			AvailableBytes int64   `json:"available_bytes"`
+			UsedPercent    float64 `json:"used_percent"`
 		} `json:"memory"`
 		Filesystems []struct {
 			Mount       string  `json:"mount"`
 			UsedPercent float64 `json:"used_percent"`
 		} `json:"filesystems"`
 	} `json:"system"`
+	Interfaces []Interface `json:"interfaces"`
+	Wifi       *struct {
+		Radios []struct {
+			Name string `json:"name"`
+			MAC  string `json:"mac"`
+			Mode string `json:"mode"`
+			SSID string `json:"ssid"`
+		} `json:"radios"`
+		Stations []Station `json:"stations"`
+	} `json:"wifi"`
 	Slivers []struct {
-		Name        string  `json:"name"`
-		Slice       string  `json:"slice"`
-		State       string  `json:"state"`
-		MemoryBytes int64   `json:"memory_bytes"`
-		CPUPercent  float64 `json:"cpu_percent"`
-		RxBps       float64 `json:"rx_bps"`
-		TxBps       float64 `json:"tx_bps"`
+		Name             string  `json:"name"`
+		Slice            string  `json:"slice"`
+		State            string  `json:"state"`
+		MemoryBytes      int64   `json:"memory_bytes"`
+		MemoryLimitBytes int64   `json:"memory_limit_bytes"`
+		CPUPercent       float64 `json:"cpu_percent"`
+		RxBps            float64 `json:"rx_bps"`
+		TxBps            float64 `json:"tx_bps"`
 	} `json:"slivers"`
+}
+
+// Interface is one network interface of a telemetry document.
+type Interface struct {
+	Name  string  `json:"name"`
+	State string  `json:"state"`
+	MAC   string  `json:"mac"`
+	RxBps float64 `json:"rx_bps"`
+	TxBps float64 `json:"tx_bps"`
+}
+
+// Station is one associated wifi peer of a telemetry document.
+type Station struct {
+	Ifname    string  `json:"ifname"`
+	MAC       string  `json:"mac"`
+	SignalDBM float64 `json:"signal_dbm"`
 }
 
 // ParseTelemetry reads a telemetry document.

@@ -1,0 +1,396 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nodekeeper/nodekeeper/fleet/broker"
+)
+
+// PageSize is how many rows the nodes table shows a page.
+const PageSize = 1000
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"spark": sparkline,
+	"chart": chart,
+	"num":   num,
+	"pct": func(v float64) string {
+		return fmt.Sprintf("%.0f%%", v)
+	},
+	"bytes": humanBytes,
+	"dur":   humanDuration,
+	"clock": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("15:04:05")
+	},
+	"stamp": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+	"join": strings.Join,
+	"pretty": func(v any) string {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		return string(b)
+	},
+	"q":       url.QueryEscape,
+	"p":       url.PathEscape,
+	"labels":  labelList,
+	"sevIcon": sevIcon,
+	"outIcon": outcomeIcon,
+	"add":     func(a, b int) int { return a + b },
+	"mapsvg":  mapSVG,
+	"list":    func(s ...string) []string { return s },
+	"rowdata": func(base string, r NodeRow, hasPlan bool) rowData { return rowData{base, r, hasPlan} },
+	"evdata":  func(base string, e Event) evData { return evData{base, e} },
+	"pct100":  func(f float64) float64 { return f * 100 },
+}
+
+// evData is what the events table's row template gets.
+type evData struct {
+	Base string
+	E    Event
+}
+
+func humanBytes(v int64) string {
+	f := float64(v)
+	switch {
+	case f >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", f/(1<<30))
+	case f >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", f/(1<<20))
+	case f >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", f/(1<<10))
+	}
+	return fmt.Sprintf("%d B", v)
+}
+
+func humanDuration(secs float64) string {
+	d := time.Duration(secs) * time.Second
+	switch {
+	case secs <= 0:
+		return "—"
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("%dm %ds", d/time.Minute, d%time.Minute/time.Second)
+}
+
+func labelList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sevIcon is the severity's sign: never colour alone.
+func sevIcon(sev string) string {
+	switch sev {
+	case "critical":
+		return "⛔"
+	case "warning":
+		return "⚠"
+	}
+	return "ℹ"
+}
+
+func outcomeIcon(o string) string {
+	switch o {
+	case "applied", "done":
+		return "✔"
+	case "failed", "stopped":
+		return "✖"
+	case "rolled_back":
+		return "↩"
+	case "refused":
+		return "⊘"
+	case "pending", "pushed", "running":
+		return "…"
+	}
+	return "•"
+}
+
+// filterOf reads the nodes table's filter from the query, each value
+// checked (a value outside its grammar is ignored).
+func filterOf(q url.Values) Filter {
+	word := func(k string, n int) string {
+		v := q.Get(k)
+		if len(v) > n || strings.ContainsAny(v, "\x00\r\n") {
+			return ""
+		}
+		return v
+	}
+	f := Filter{Query: word("q", 128), Status: word("status", 16), State: word("state", 32), Group: word("group", 64),
+		Label: word("label", 200), Problem: q.Get("problem") == "1", Desc: q.Get("dir") == "desc"}
+	if s := q.Get("sort"); slices.Contains(Columns, s) {
+		f.Sort = s
+	}
+	return f
+}
+
+// query writes the filter back as a query (for links and the stream).
+func (f Filter) query() url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("q", f.Query)
+	set("status", f.Status)
+	set("state", f.State)
+	set("group", f.Group)
+	set("label", f.Label)
+	if f.Problem {
+		q.Set("problem", "1")
+	}
+	set("sort", f.Sort)
+	if f.Desc {
+		q.Set("dir", "desc")
+	}
+	return q
+}
+
+// Column is a sortable header of the nodes table.
+type Column struct {
+	Key, Label string
+	Href       string
+	// Sort is the header's aria-sort: ascending, descending or "".
+	Sort string
+}
+
+type nodesData struct {
+	Filter        Filter
+	Rows          []NodeRow
+	Total, Shown  int
+	Page, Pages   int
+	Prev, Next    string
+	Columns       []Column
+	HasPlan       bool
+	Groups        []string
+	States        []string
+	FilterApplied bool
+}
+
+func (s *Server) nodesPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := filterOf(q)
+	rows := s.m.Rows(f)
+	d := nodesData{Filter: f, Total: len(rows), Page: 1}
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
+		d.Page = n
+	}
+	d.Pages = max(1, (len(rows)+PageSize-1)/PageSize)
+	d.Page = min(d.Page, d.Pages)
+	lo := (d.Page - 1) * PageSize
+	d.Rows = rows[lo:min(len(rows), lo+PageSize)]
+	d.Shown = len(d.Rows)
+	base := s.base(r)
+	link := func(mod func(url.Values)) string {
+		v := f.query()
+		mod(v)
+		if len(v) == 0 {
+			return base + "/"
+		}
+		return base + "/?" + v.Encode()
+	}
+	if d.Page > 1 {
+		d.Prev = link(func(v url.Values) { v.Set("page", strconv.Itoa(d.Page-1)) })
+	}
+	if d.Page < d.Pages {
+		d.Next = link(func(v url.Values) { v.Set("page", strconv.Itoa(d.Page+1)) })
+	}
+	labels := map[string]string{"node": "Node", "status": "Status", "state": "State", "load": "Load", "memory": "Memory",
+		"flash": "Flash", "uptime": "Uptime", "slivers": "Slivers", "seq": "Applied seq", "errors": "Errors"}
+	for _, c := range Columns {
+		col := Column{Key: c, Label: labels[c]}
+		desc := false
+		if f.Sort == c || f.Sort == "" && c == "node" {
+			col.Sort = "ascending"
+			if f.Desc {
+				col.Sort = "descending"
+			} else {
+				desc = true
+			}
+		}
+		col.Href = link(func(v url.Values) {
+			v.Set("sort", c)
+			v.Del("dir")
+			if desc {
+				v.Set("dir", "desc")
+			}
+		})
+		d.Columns = append(d.Columns, col)
+	}
+	sum := s.m.Summary()
+	d.HasPlan, d.Groups, d.States = sum.Plan, sum.Groups, sum.States
+	d.FilterApplied = len(f.query()) > 0 && (f.Query != "" || f.Status != "" || f.State != "" || f.Group != "" || f.Label != "" || f.Problem)
+	s.render(w, r, "nodes", http.StatusOK, page{Title: "Nodes", Data: d, Stream: "view=nodes&" + f.query().Encode()})
+}
+
+func (s *Server) nodePage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !broker.ValidTopicLevel(id) || len(id) > 128 {
+		s.notFound(w, r, "no such node")
+		return
+	}
+	v, ok := s.m.Node(id)
+	if !ok {
+		s.notFound(w, r, "the view knows no node "+id)
+		return
+	}
+	var evs []Event
+	all := s.m.Events(0)
+	for i := len(all) - 1; i >= 0 && len(evs) < 20; i-- {
+		if all[i].Node == id {
+			evs = append(evs, all[i])
+		}
+	}
+	s.render(w, r, "node", http.StatusOK, page{Title: "Node " + id, Data: struct {
+		NodeView
+		Events []Event
+	}{v, evs}, Stream: "view=node&id=" + url.QueryEscape(id)})
+}
+
+func (s *Server) slicesPage(w http.ResponseWriter, r *http.Request) {
+	all := s.m.Slices()
+	name := r.PathValue("name")
+	title := "Slices"
+	if name != "" {
+		title = "Slice " + name
+		var one []SliceView
+		for _, sl := range all {
+			if sl.Slice == name {
+				one = append(one, sl)
+			}
+		}
+		if len(one) == 0 {
+			s.notFound(w, r, "no node reports a sliver of slice "+name)
+			return
+		}
+		all = one
+	}
+	s.render(w, r, "slices", http.StatusOK, page{Title: title, Data: struct {
+		Slices []SliceView
+		One    bool
+	}{all, name != ""}, Stream: "view=slices"})
+}
+
+// eventFilter selects events.
+type eventFilter struct {
+	Kind, Severity, Node string
+}
+
+func (f eventFilter) match(e *Event) bool {
+	return (f.Kind == "" || e.Kind == f.Kind) && (f.Severity == "" || e.Severity == f.Severity) &&
+		(f.Node == "" || strings.Contains(e.Node, f.Node))
+}
+
+func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := eventFilter{Kind: q.Get("kind"), Severity: q.Get("severity"), Node: q.Get("node")}
+	if !kindRe.MatchString(f.Kind) {
+		f.Kind = ""
+	}
+	if !severities[f.Severity] {
+		f.Severity = ""
+	}
+	if len(f.Node) > 128 {
+		f.Node = ""
+	}
+	all := s.m.Events(0)
+	kinds := map[string]bool{}
+	var evs []Event
+	for i := len(all) - 1; i >= 0; i-- {
+		kinds[all[i].Kind] = true
+		if f.match(&all[i]) && len(evs) < 500 {
+			evs = append(evs, all[i])
+		}
+	}
+	var last uint64
+	if len(all) > 0 {
+		last = all[len(all)-1].Seq
+	}
+	kindList := []string{"alert", "policy_action", "policy_error", KindDecision, KindState, KindOffline, KindOnline, KindError, KindApplied, KindRollout}
+	for k := range kinds {
+		if !slices.Contains(kindList, k) {
+			kindList = append(kindList, k)
+		}
+	}
+	sort.Strings(kindList[10:])
+	s.render(w, r, "events", http.StatusOK, page{Title: "Events", Data: struct {
+		Filter eventFilter
+		Events []Event
+		Kinds  []string
+		Kept   int
+	}{f, evs, kindList, maxEvents}, Stream: fmt.Sprintf("view=events&after=%d&kind=%s&severity=%s&node=%s", last, url.QueryEscape(f.Kind), url.QueryEscape(f.Severity), url.QueryEscape(f.Node))})
+}
+
+func (s *Server) rolloutsPage(w http.ResponseWriter, r *http.Request) {
+	rec, recErr := s.m.Rollout()
+	type nodeOut struct {
+		Node string
+		Out  any
+	}
+	var waves [][]nodeOut
+	if rec != nil {
+		for _, wv := range rec.Waves {
+			var ns []nodeOut
+			for _, id := range wv.Nodes {
+				ns = append(ns, nodeOut{id, rec.Nodes[id]})
+			}
+			waves = append(waves, ns)
+		}
+	}
+	s.render(w, r, "rollouts", http.StatusOK, page{Title: "Rollouts", Data: struct {
+		Rec   any
+		Err   string
+		Waves [][]nodeOut
+	}{rec, recErr, waves}, Stream: "view=rollouts"})
+}
+
+func (s *Server) mapPage(w http.ResponseWriter, r *http.Request) {
+	nodes, links, unplaced := s.m.Map()
+	s.render(w, r, "map", http.StatusOK, page{Title: "Map", Data: mapData{Nodes: nodes, Links: links, Unplaced: unplaced, TileURL: s.o.TileURL, Base: s.base(r)},
+		Stream: "view=map"})
+}
+
+// apiNodes is the nodes table as JSON (the benchmark and scripts).
+func (s *Server) apiNodes(w http.ResponseWriter, r *http.Request) {
+	rows := s.m.Rows(filterOf(r.URL.Query()))
+	type row struct {
+		Node       string   `json:"node"`
+		Status     string   `json:"status"`
+		NodeState  string   `json:"node_state,omitempty"`
+		Load       float64  `json:"load"`
+		Memory     float64  `json:"memory_used_percent"`
+		Flash      float64  `json:"flash_used_percent"`
+		Running    int      `json:"slivers_running"`
+		Slivers    int      `json:"slivers"`
+		AppliedSeq uint64   `json:"applied_seq"`
+		Drift      []string `json:"drift,omitempty"`
+		Errors     int      `json:"errors"`
+	}
+	out := make([]row, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, row{r.ID, r.Status, r.NodeState, r.Load, r.Memory, r.Flash, r.Running, r.Slivers, r.AppliedSeq, r.Drift, r.Errors})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
