@@ -17,7 +17,7 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env G
 # (the nodekeeper package, no TLS) and dist/nodekeeper-ssl-linux-<name> (nodekeeper-ssl).
 CROSS := mips mipsle arm arm64 amd64
 
-.PHONY: all help build test test-loaded unit fuzz smoke lint cross deps demo bench ipk apk clean
+.PHONY: all help build test test-loaded unit fuzz smoke lint cross deps demo bench screenshots ipk apk clean
 
 all: build
 
@@ -31,6 +31,7 @@ help:
 	@echo "apk     OpenWrt 25.x .apk packages and a packages.adb per architecture into dist/apk/ (APK_SIGN_KEY signs)"
 	@echo "demo    a three-node lab in network namespaces with a live view (root)"
 	@echo "bench   benchmarks, printed as a table beside their peers"
+	@echo "screenshots  the fleet web view's pages in headless Chromium against the three-node lab, into docs/img/ (root)"
 
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/nodekeeper $(PKG)
@@ -87,6 +88,10 @@ demo: deps build
 
 bench: deps build
 	scripts/bench.sh
+
+# The web view's browser test writes its screenshots here too.
+screenshots: deps
+	NK_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run '^TestWebView$$' ./cmd/nodekeeper-fleet/
 
 clean:
 	rm -rf bin dist

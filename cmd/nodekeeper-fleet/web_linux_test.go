@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/nodekeeper/nodekeeper/wire"
+)
+
+// labAlert is a node policy that raises an alert the events page shows.
+const labAlert = `
+policy "lab-alert" {
+  every = "2s",
+  cooldown = "10m",
+  act = function(node) alert("warning", "lab alert: the roof is windy") end,
+}
+`
+
+// forward serves on a loopback port of the test's namespace and passes
+// each connection to addr inside ns (the browser runs outside the lab).
+func forward(t *testing.T, ns, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				u, err := dialInNetns(ns, addr)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go io.Copy(u, c)
+				io.Copy(c, u)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// browser starts a headless Chromium (--no-sandbox: tests run as root).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := "/usr/bin/chromium"
+	if _, err := os.Stat(exe); err != nil {
+		p, lerr := exec.LookPath("chromium")
+		needEnv(t, "chromium", lerr)
+		exe = p
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	bctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(bctx); err != nil {
+		needEnv(t, "chromium starting", err)
+	}
+	return bctx
+}
+
+// shot writes a full-page screenshot into the test's directory, and into
+// $NK_SCREENSHOTS when set (make screenshots: docs/img).
+func shot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	dirs := []string{dir}
+	if d := os.Getenv("NK_SCREENSHOTS"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		if err := os.WriteFile(filepath.Join(d, name), b, 0o644); err != nil {
+			t.Errorf("screenshot %s: %v", name, err)
+		}
+	}
+}
+
+// waitJS polls a JavaScript predicate in the page, generously.
+func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(3*time.Minute))); err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body.innerText"))
+		t.Fatalf("waiting for %s: %v\npage:\n%.4000s", what, err, html)
+	}
+}
+
+// TestWebView: the web view against the three-node lab (real agents,
+// real mosquitto) in a real headless Chromium.
+func TestWebView(t *testing.T) {
+	ns := newNetns(t)
+	agentBin, fleetBin := bins(t)
+	ctx := browser(t)
+	shots := t.TempDir()
+	tmp := t.TempDir()
+	os.Chmod(tmp, 0o755)
+	pub, err := wire.WriteKeyPair(filepath.Join(tmp, "admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"roof-" + randHex(2) + "-1", "roof-" + randHex(2) + "-2", "roof-" + randHex(2) + "-3"}
+	stops := map[string]func(){}
+	for i, id := range ids {
+		dir := filepath.Join(tmp, id)
+		os.MkdirAll(filepath.Join(dir, "config"), 0o755)
+		os.MkdirAll(filepath.Join(dir, "policies"), 0o755)
+		conf := agentConfig(id, dir, ns, pub.String())
+		conf = strings.Replace(conf, "\toption run_dir", fmt.Sprintf("\toption latitude '41.%04d'\n\toption longitude '2.%04d'\n\tlist label 'owner=lab'\n\toption run_dir", 3870+i*7, 1680+i*11), 1)
+		os.WriteFile(filepath.Join(dir, "config", "nodekeeper"), []byte(conf), 0o644)
+		if i == 0 {
+			os.WriteFile(filepath.Join(dir, "policies", "alert.lua"), []byte(labAlert), 0o644)
+		}
+		stops[id] = start(t, ns, agentBin, "run", "--config-dir", filepath.Join(dir, "config"))
+	}
+	d := writeTree(t, map[string]string{
+		"groups.yaml":     fmt.Sprintf("groups:\n  lab:\n    nodes: [%s]\n", strings.Join(ids, ", ")),
+		"slices/exp.yaml": "template: {url: /nonexistent/rootfs.tar.gz, sha256: " + sha + "}\nset_state: register\nplacement: {group: lab}\n",
+	})
+	start(t, ns, fleetBin, "serve", d, "--listen", "127.0.0.1:8080", "--broker", "tcp://127.0.0.1:1883",
+		"--pub", filepath.Join(tmp, "admin.pub"), "--history-step", "2s", "--plan-every", "1s")
+	url := forward(t, ns, "127.0.0.1:8080")
+	online := func() int {
+		resp, err := http.Get(url + "/api/nodes?status=online")
+		if err != nil {
+			return 0
+		}
+		defer resp.Body.Close()
+		var rows []struct{ Node string }
+		json.NewDecoder(resp.Body).Decode(&rows)
+		return len(rows)
+	}
+	waitFor(t, "three agents online in the view", func() bool { return online() == 3 })
+	cmd := inNetns(ns, fleetBin, "apply", d, "-k", filepath.Join(tmp, "admin.sec"), "--soak", "0", "--wave-timeout", "2m",
+		"--broker", "tcp://127.0.0.1:1883", "--quiet", "300ms")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+
+	// The nodes table shows three nodes.
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "three rows, online", `document.querySelectorAll('#nodes tbody tr[data-status="online"]').length === 3`)
+	waitJS(t, ctx, "the live stream", `document.getElementById('live').classList.contains('on')`)
+	shot(t, ctx, shots, "nodes.png")
+
+	// A node page shows a chart with data.
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/node/"+ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "a chart with data", `Array.from(document.querySelectorAll('figure.chart svg[data-points]')).some(s => +s.dataset.points >= 2)`)
+	shot(t, ctx, shots, "node.png")
+
+	// The slice page lists its slivers.
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/slice/exp")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the slice's three slivers", `document.querySelectorAll('table.slivers tbody tr.sliver').length === 3`)
+	shot(t, ctx, shots, "slice.png")
+
+	// An alert appears in the events view.
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/events")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the lab alert", `Array.from(document.querySelectorAll('#event-rows tr[data-kind="alert"]')).some(r => r.textContent.includes('the roof is windy'))`)
+	shot(t, ctx, shots, "events.png")
+
+	// The rollout apply left, and the map.
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/rollouts")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the rollout record", `document.body.innerText.includes('Wave 1')`)
+	shot(t, ctx, shots, "rollouts.png")
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/map")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "three nodes on the map", `document.querySelectorAll('svg.map a.node').length === 3`)
+	shot(t, ctx, shots, "map.png")
+
+	// Killing one agent turns its row offline without a reload.
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the nodes table, live", `document.querySelectorAll('#nodes tbody tr').length === 3 && document.getElementById('live').classList.contains('on')`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+	victim := ids[2]
+	stops[victim]()
+	waitJS(t, ctx, victim+"'s row offline", fmt.Sprintf(`(function(){ var r = document.getElementById(%q); return r && r.dataset.status === 'offline' && r.textContent.includes('OFFLINE'); })()`, "n-"+victim))
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__notReloaded === true`)); err != nil || !ok {
+		t.Errorf("the page reloaded (%v)", err)
+	}
+	shot(t, ctx, shots, "nodes-offline.png")
+
+	// Readable on a phone: 360 px wide.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 740), chromedp.Navigate(url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the nodes table at 360 px", `document.querySelectorAll('#nodes tbody tr').length === 3`)
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 360 {
+		t.Errorf("the page is %d px wide at 360 px (%v): it should scroll its table, not the page", w, err)
+	}
+	shot(t, ctx, shots, "nodes-360.png")
+	t.Logf("screenshots in %s", shots)
+	if names, _ := filepath.Glob(filepath.Join(shots, "*.png")); len(names) != 8 {
+		t.Errorf("screenshots: %v", names)
+	}
+}
