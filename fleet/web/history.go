@@ -19,11 +19,14 @@ const maxSeries = 24
 // fixed per series (Points float32s), so the fleet view's history is
 // bounded by nodes × maxSeries × Points × 4 bytes.
 type history struct {
-	// buckets holds the bucket number (unix time / step) each slot is
-	// for; a slot of an older bucket is stale.
-	buckets [Points]int64
+	// buckets holds the bucket number (unix time / step, its low 32
+	// bits: unique for 136 years of seconds) each slot is for; a slot of
+	// an older bucket is stale.
+	buckets [Points]uint32
 	latest  int64
-	series  []series
+	// series grows one at a time (exactly: a fleet's history is mostly
+	// these arrays).
+	series []series
 }
 
 type series struct {
@@ -41,8 +44,8 @@ func (h *history) begin(b int64) bool {
 		return false
 	}
 	slot := int(b % Points)
-	if h.buckets[slot] != b {
-		h.buckets[slot] = b
+	if h.buckets[slot] != uint32(b) {
+		h.buckets[slot] = uint32(b)
 		for i := range h.series {
 			h.series[i].vals[slot] = float32(math.NaN())
 		}
@@ -71,7 +74,10 @@ func (h *history) set(b int64, name string, v float64) {
 		s.vals[i] = float32(math.NaN())
 	}
 	s.vals[slot] = float32(v)
-	h.series = append(h.series, s)
+	grown := make([]series, len(h.series)+1)
+	copy(grown, h.series)
+	grown[len(h.series)] = s
+	h.series = grown
 }
 
 // points returns the series' values, oldest first, for the Points
@@ -86,7 +92,7 @@ func (h *history) points(name string, now int64) []float64 {
 		for j := range out {
 			b := now - Points + 1 + int64(j)
 			slot := int(((b % Points) + Points) % Points)
-			if h.buckets[slot] == b && b > 0 {
+			if h.buckets[slot] == uint32(b) && b > 0 && b > h.latest-Points && b <= h.latest {
 				out[j] = float64(h.series[i].vals[slot])
 			} else {
 				out[j] = math.NaN()

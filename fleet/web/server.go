@@ -8,6 +8,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"fmt"
 	"html/template"
@@ -75,7 +76,7 @@ func New(m *Model, o Options) (*Server, error) {
 		return nil, fmt.Errorf("base path %q: want /SEGMENT[/SEGMENT...] of letters, digits, '.', '_', '~', '-'", o.BasePath)
 	}
 	if o.TileURL != "" && !ValidTileURL(o.TileURL) {
-		return nil, fmt.Errorf("tile URL %q: want http(s)://HOST/...{z}/{x}/{y}...", o.TileURL)
+		return nil, fmt.Errorf("tile URL %q: want http(s)://HOST/PATH with {z}, {x} and {y}", o.TileURL)
 	}
 	if o.Tick <= 0 {
 		o.Tick = time.Second
@@ -211,8 +212,28 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Accept-Encoding")
+	// A thousand rows are a megabyte of HTML: compressed, a tenth, which
+	// a mesh link carries much sooner.
+	if buf.Len() > 8<<10 && acceptsGzip(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(status)
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		zw.Write(buf.Bytes())
+		zw.Close()
+		return
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		if enc, q, _ := strings.Cut(strings.TrimSpace(part), ";"); enc == "gzip" && strings.TrimSpace(q) != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 // notFound answers with the error page.

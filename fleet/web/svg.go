@@ -25,8 +25,8 @@ func sparkline(label string, vals []float64) template.HTML {
 	if n > 0 {
 		desc = fmt.Sprintf("last %s, highest %s", num(last), num(hi))
 	}
-	fmt.Fprintf(&b, `<svg class="spark" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s: %s" data-points="%d"><title>%s: %s</title>`,
-		w, h, w, h, html.EscapeString(label), desc, n, html.EscapeString(label), desc)
+	fmt.Fprintf(&b, `<svg class="spark" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s: %s" data-points="%d">`,
+		w, h, w, h, html.EscapeString(label), desc, n)
 	if n > 0 {
 		lo = min(lo, 0)
 		path(&b, vals, lo, hi, 0, 1, w-1, h-2, "")
