@@ -49,7 +49,9 @@ nodes=(node1 node2 node3)
 port=1883 # the hub's namespace is the demo's own: its ports are all free
 broker=tcp://10.99.0.254:$port
 declare -A agent_pid=()
-watch_pid= broker_pid=
+watch_pid= broker_pid= web_pid= fwd_pid=
+# The fleet's web view, on this port of the machine running the demo.
+web_port=${DEMO_WEB_PORT:-8080}
 
 say() { printf '\n==> %s\n' "$*"; }
 ns_of() { echo "$tag-$1"; }
@@ -90,6 +92,8 @@ cleanup() {
 		fi
 	done
 	[ -n "$watch_pid" ] && { kill -TERM "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; }
+	[ -n "$fwd_pid" ] && { kill -TERM "$fwd_pid" 2>/dev/null || true; wait "$fwd_pid" 2>/dev/null || true; }
+	[ -n "$web_pid" ] && { kill -TERM "$web_pid" 2>/dev/null || true; wait "$web_pid" 2>/dev/null || true; }
 	[ -n "$broker_pid" ] && { kill -TERM "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; }
 	for n in "${nodes[@]}"; do
 		ip netns del "$(ns_of "$n")" 2>/dev/null || true
@@ -185,6 +189,9 @@ for n in "${nodes[@]}"; do
 config agent 'agent'
 	option node_id '$n'
 	option log_level 'info'
+	option latitude '41.38$((i * 17))'
+	option longitude '2.16$((i * 23 % 100))'
+	list label 'owner=demo'
 	option log_target 'stderr'
 	option state_dir '$d/state'
 	option run_dir '$d/run'
@@ -233,6 +240,21 @@ say "the live view: nodekeeper watch --broker $broker"
 echo "  (the raw messages, from another terminal: ip netns exec $hub mosquitto_sub -p $port -t 'nodekeeper/#' -v)"
 nsenter --net="/run/netns/$hub" "$nk" watch --broker "tcp://127.0.0.1:$port" &
 watch_pid=$!
+
+say "the fleet's web view: nodekeeper-fleet serve (docs/web.md)"
+nsenter --net="/run/netns/$hub" "$fleet" serve --listen 127.0.0.1:8080 --broker "tcp://127.0.0.1:$port" \
+	--pub "$work/admin.pub" --history-step 10s >"$work/hub/web.log" 2>&1 &
+web_pid=$!
+# The view listens inside the hub's namespace; socat carries this
+# machine's port there.
+socat "TCP-LISTEN:$web_port,bind=127.0.0.1,fork,reuseaddr" \
+	"EXEC:nsenter --net=/run/netns/$hub socat STDIO TCP\:127.0.0.1\:8080" >"$work/hub/socat.log" 2>&1 &
+fwd_pid=$!
+if wait_for "the web view" 20 curl -sf "http://127.0.0.1:$web_port/healthz"; then
+	echo "  open http://127.0.0.1:$web_port/ (live while the demo runs; one chart point every 10 s; DEMO_WEB_PORT changes the port)"
+else
+	echo "  the web view did not come up on port $web_port (busy? DEMO_WEB_PORT=N): see $work/hub/web.log"
+fi
 
 for n in "${nodes[@]}"; do
 	wait_for "$n's agent" 30 in_ns "$(ns_of "$n")" "$nk" status --config-dir "$work/$n/config"
@@ -291,6 +313,7 @@ say "nodekeeper-fleet apply: signed, in waves (a canary, then the rest), each so
 in_ns "$hub" "$fleet" apply "$f" -k "$work/admin.sec" --broker "$fl_broker" --soak 5s
 say "nodekeeper-fleet status"
 in_ns "$hub" "$fleet" status "$f" --broker "$fl_broker"
+echo "  the same, live, with charts, events, the rollout and a map: http://127.0.0.1:$web_port/"
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	say "watching for $DEMO_SECONDS seconds"

@@ -4,6 +4,8 @@ package scripts
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,7 +80,14 @@ func startDemo(t *testing.T, bin string, env ...string) *demo {
 	t.Helper()
 	d := &demo{out: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command("bash", "demo.sh")
-	d.cmd.Env = append(append(os.Environ(), "NODEKEEPER="+bin, "NODEKEEPER_FLEET="+bin+"-fleet"), env...)
+	// The web view on a free port of this machine.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	d.cmd.Env = append(append(os.Environ(), "NODEKEEPER="+bin, "NODEKEEPER_FLEET="+bin+"-fleet", fmt.Sprintf("DEMO_WEB_PORT=%d", port)), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
@@ -200,6 +209,7 @@ func TestDemoUnattended(t *testing.T) {
 		regexp.MustCompile(`rollout [0-9a-f]+ done: 3 applied`),
 		regexp.MustCompile(`mesh +3 +3 started`),
 		regexp.MustCompile(`(?s)kill -9 node3's agent.*node3 +status +offline`),
+		regexp.MustCompile(`open http://127\.0\.0\.1:\d+/ \(live while the demo runs`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("the demo's output lacks %v", want)
