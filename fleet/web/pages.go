@@ -15,8 +15,14 @@ import (
 	"github.com/nodekeeper/nodekeeper/fleet/broker"
 )
 
-// PageSize is how many rows the nodes table shows a page.
-const PageSize = 1000
+// PageSize is how many rows the nodes table shows a page by default
+// (?per=N asks for up to MaxPageSize): 500 rows load in well under a
+// second on a phone-class machine; sorting and filtering work on the
+// whole fleet, on the server.
+const (
+	PageSize    = 500
+	MaxPageSize = 2000
+)
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
@@ -53,6 +59,7 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"mapsvg":  mapSVG,
 	"list":    func(s ...string) []string { return s },
+	"ints":    func(n ...int) []int { return n },
 	"rowdata": func(base string, r NodeRow, hasPlan bool) rowData { return rowData{base, r, hasPlan} },
 	"evdata":  func(base string, e Event) evData { return evData{base, e} },
 	"pct100":  func(f float64) float64 { return f * 100 },
@@ -180,6 +187,7 @@ type nodesData struct {
 	Rows          []NodeRow
 	Total, Shown  int
 	Page, Pages   int
+	Per           int
 	Prev, Next    string
 	Columns       []Column
 	HasPlan       bool
@@ -192,18 +200,24 @@ func (s *Server) nodesPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := filterOf(q)
 	rows := s.m.Rows(f)
-	d := nodesData{Filter: f, Total: len(rows), Page: 1}
+	d := nodesData{Filter: f, Total: len(rows), Page: 1, Per: PageSize}
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
 		d.Page = n
 	}
-	d.Pages = max(1, (len(rows)+PageSize-1)/PageSize)
+	if n, err := strconv.Atoi(q.Get("per")); err == nil && n >= 10 && n <= MaxPageSize {
+		d.Per = n
+	}
+	d.Pages = max(1, (len(rows)+d.Per-1)/d.Per)
 	d.Page = min(d.Page, d.Pages)
-	lo := (d.Page - 1) * PageSize
-	d.Rows = rows[lo:min(len(rows), lo+PageSize)]
+	lo := (d.Page - 1) * d.Per
+	d.Rows = rows[lo:min(len(rows), lo+d.Per)]
 	d.Shown = len(d.Rows)
 	base := s.base(r)
 	link := func(mod func(url.Values)) string {
 		v := f.query()
+		if d.Per != PageSize {
+			v.Set("per", strconv.Itoa(d.Per))
+		}
 		mod(v)
 		if len(v) == 0 {
 			return base + "/"
