@@ -73,10 +73,14 @@ func pageHeaders(w http.ResponseWriter) {
 	h.Set("Referrer-Policy", "no-referrer")
 }
 
-// render writes the form with a fresh login CSRF token (also set as a
-// cookie: the POST must carry both, equal).
+// render writes the form with a login CSRF token (also set as a cookie:
+// the POST must carry both, equal).
 func (a *Auth) render(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	// The token of a form open in another tab stays good.
 	tok := randomToken()
+	if c, err := r.Cookie(loginCookie); err == nil && validToken(c.Value) {
+		tok = c.Value
+	}
 	http.SetCookie(w, a.cookie(loginCookie, tok, 3600))
 	d.Action, d.CSRF, d.Home = a.base+"/login", tok, a.base+"/"
 	if u, ok := a.User(r); ok {
