@@ -128,6 +128,9 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	for _, pl := range p.Placed {
 		line := fmt.Sprintf("slice %s: %s", pl.Slice, strings.Join(pl.Nodes, " "))
+		if pl.Owner != "" {
+			line = fmt.Sprintf("slice %s (owner %s): %s", pl.Slice, pl.Owner, strings.Join(pl.Nodes, " "))
+		}
 		if pl.Short != "" {
 			line += " (" + pl.Short + ")"
 		}

@@ -129,7 +129,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	t.write(stdout)
 	if len(r.Slices) > 0 {
 		fmt.Fprintln(stdout)
-		t := table{header: []string{"SLICE", "PLANNED", "SLIVERS", "REPORTING", "CPU%", "MEMORY", "RX", "TX"}}
+		t := table{header: []string{"SLICE", "OWNER", "PLANNED", "SLIVERS", "REPORTING", "CPU%", "MEMORY", "RX", "TX"}}
 		for _, s := range r.Slices {
 			var states []string
 			for _, k := range sortedKeys(s.States) {
@@ -139,7 +139,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			if p != nil {
 				planned = fmt.Sprint(s.Planned)
 			}
-			t.add(s.Slice, planned, dash(strings.Join(states, ", ")), fmt.Sprint(s.Reporting), fmt.Sprintf("%.1f", s.CPUPercent),
+			t.add(s.Slice, dash(s.Owner), planned, dash(strings.Join(states, ", ")), fmt.Sprint(s.Reporting), fmt.Sprintf("%.1f", s.CPUPercent),
 				fmt.Sprintf("%.1f MiB", float64(s.MemoryBytes)/(1<<20)), fmt.Sprintf("%.0f B/s", s.RxBps), fmt.Sprintf("%.0f B/s", s.TxBps))
 		}
 		t.write(stdout)
