@@ -39,17 +39,43 @@ func (n nodeSource) NodeDocument() []byte {
 	if err != nil {
 		return nil
 	}
-	if ov != nil {
-		var m map[string]any
-		if json.Unmarshal(raw, &m) == nil {
-			mergeJSON(m, ov)
-			if b, err := json.Marshal(m); err == nil {
-				raw = b
-			}
-		}
-	}
+	raw = withOverride(raw, ov, "")
 	a.docCache = docCache{doc: doc, ovVersion: ovVersion, raw: raw}
 	return raw
+}
+
+// overridden is the published telemetry document with the override file
+// merged in, as policies see it, so that the document, the policies'
+// decisions and the alerts that quote it agree; while an override is in
+// force the document says so in its "override" field (the file's path).
+func (a *Agent) overridden(raw []byte) []byte {
+	a.mu.Lock()
+	ov, _ := a.override.get()
+	file := a.override.path
+	a.mu.Unlock()
+	return withOverride(raw, ov, file)
+}
+
+// withOverride merges ov into the JSON object raw; a non-empty file is
+// recorded in the result's "override" field. raw is returned as it is when
+// ov is nil or raw is not an object.
+func withOverride(raw []byte, ov map[string]any, file string) []byte {
+	if ov == nil {
+		return raw
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	mergeJSON(m, ov)
+	if file != "" {
+		m["override"] = file
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // docCache keeps the last document handed to policies as JSON.

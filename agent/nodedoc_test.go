@@ -128,3 +128,27 @@ func TestPeers(t *testing.T) {
 		t.Errorf("events: %q", events)
 	}
 }
+
+// TestWithOverride: the published document carries the override merged in
+// and names its file; without an override it is the sample unchanged.
+func TestWithOverride(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		ov        map[string]any
+		file      string
+		want      string
+	}{
+		{"no override", `{"system":{"load":[0.1,0.2,0.3]}}`, nil, "/o.json", `{"system":{"load":[0.1,0.2,0.3]}}`},
+		{"load faked, file named", `{"node":"n1","system":{"load":[0.1,0.2,0.3],"uptime":5}}`,
+			map[string]any{"system": map[string]any{"load": []any{9.0, 8.0, 7.5}}}, "/o.json",
+			`{"node":"n1","override":"/o.json","system":{"load":[9,8,7.5],"uptime":5}}`},
+		{"policies' view names no file", `{"system":{}}`, map[string]any{"x": 1.0}, "", `{"system":{},"x":1}`},
+		{"not an object", `[1]`, map[string]any{"x": 1.0}, "/o.json", `[1]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(withOverride([]byte(tc.raw), tc.ov, tc.file)); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

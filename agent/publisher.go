@@ -85,7 +85,7 @@ func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 			case doc := <-docs:
 				if cfg.Telemetry.PublishDocument {
 					if b, err := json.Marshal(doc); err == nil {
-						pub.Enqueue(pub.Topic("document"), b, 0, false)
+						pub.Enqueue(pub.Topic("document"), a.overridden(b), 0, false)
 					}
 				}
 			}

@@ -111,7 +111,10 @@ func wantAPKTree(t *testing.T, pkg string, ipkData []dataEntry) map[string]apkEn
 	if pkg != "luci-app-nodekeeper" {
 		cfg := readFile(t, "nodekeeper/files/nodekeeper.config")
 		sum := sha256.Sum256(cfg)
-		tree["lib/apk/packages/"+pkg+".conffiles"] = apkEntry{0o644, false, []byte("/etc/config/nodekeeper\n/etc/nodekeeper/policies/\n")}
+		tree["lib/apk/packages/"+pkg+".conffiles"] = apkEntry{0o644, false, []byte("/etc/config/nodekeeper\n/etc/nodekeeper/policies/\n" +
+			"/etc/nodekeeper/state/identity.sec\n/etc/nodekeeper/state/remote.json\n")}
+		// Only the conffiles the package ships as plain files are static:
+		// the identity and remote.json are made by the agent on the node.
 		tree["lib/apk/packages/"+pkg+".conffiles_static"] = apkEntry{0o644, false,
 			[]byte("/etc/config/nodekeeper " + hex.EncodeToString(sum[:]) + "\n")}
 	}

@@ -55,3 +55,8 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	return time.Duration(total), nil
 }
+
+// ParseDuration reads a policy duration as policy files write them
+// ("30s", "2m", "1h30m", "1.5d"): for the fleet's aggregation policies,
+// which take the same hold and cooldown.
+func ParseDuration(s string) (time.Duration, error) { return parseDuration(s) }

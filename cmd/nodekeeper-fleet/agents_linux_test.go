@@ -337,12 +337,14 @@ func TestRealAgents(t *testing.T) {
 		t.Fatalf("exp on no node: %+v", s.Nodes)
 	}
 	os.WriteFile(filepath.Join(tmp, busy, "override.json"), []byte(`{"system":{"load":[9,8,7.5]}}`), 0o644)
-	src, err := os.ReadFile("../../fleet/aggregate/testdata/examples/move-off-overloaded.lua")
-	if err != nil {
-		t.Fatal(err)
-	}
 	os.MkdirAll(filepath.Join(d, "aggregate"), 0o755)
-	os.WriteFile(filepath.Join(d, "aggregate", "move-off-overloaded.lua"), src, 0o644)
+	os.WriteFile(filepath.Join(d, "aggregate", "move-off-overloaded.lua"), []byte(exampleHeld(t)), 0o644)
+	// The first evaluation starts the policy's hold (kept on the broker);
+	// the next, seconds later, acts.
+	st, out = fleet("apply", d, "-k", filepath.Join(tmp, "admin.sec"), "--soak", "0", "--policies", "on", "--documents", "4s")
+	if st != 0 || !strings.Contains(out, "policy move-off-overloaded: condition true, holding") {
+		t.Fatalf("apply --policies on, the first evaluation: %d\n%s", st, out)
+	}
 	st, out = fleet("apply", d, "-k", filepath.Join(tmp, "admin.sec"), "--soak", "0", "--policies", "on", "--documents", "4s")
 	if st != 0 || !strings.Contains(out, "slice.move(exp, "+busy+") [applied to the plan]") {
 		t.Fatalf("apply --policies on: %d\n%s", st, out)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/fleet/aggregate"
 	"github.com/nodekeeper/nodekeeper/fleet/inventory"
 	"github.com/nodekeeper/nodekeeper/fleet/plan"
 	"github.com/nodekeeper/nodekeeper/fleet/rollout"
@@ -28,7 +29,9 @@ growing each time; a wave must apply with no errors and stay online for the
 soak before the next starts; a wave with more than --max-failed of its
 nodes failed stops the rollout and gets its previous documents back.
 The rollout's record (retained, signed, <prefix>/_fleet/rollout) is the
-lock: a second apply refuses while one runs (--resume, --take-over).`
+lock: a second apply refuses while one runs (--resume, --take-over).
+The aggregation policies' memory (hold, cooldown) is kept the same way on
+<prefix>/_fleet/aggregate, signed with the first -k.`
 
 func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
@@ -106,10 +109,20 @@ func runApply(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 				}
 			}
 		}
-		cancel()
+		var mem *aggregate.Memory
 		if err == nil {
-			po, decisions, err = aggregation(pos[0], mode, f, inv, docs.get(), refusals, stdout)
+			mem, err = readMemory(pctx, c, append(trusted, key.Public()), bf.quiet, stdout)
 		}
+		var changed bool
+		if err == nil {
+			po, decisions, changed, err = aggregation(pos[0], mode, f, inv, docs.get(), refusals, mem, stdout)
+		}
+		// The evaluation is remembered (hold, cooldown) for the next one,
+		// whichever admin runs it.
+		if err == nil && changed {
+			err = aggregate.SaveMemory(pctx, c, mem, key, who(), time.Now())
+		}
+		cancel()
 		if err != nil {
 			fmt.Fprintf(stderr, "nodekeeper-fleet apply: aggregation policies: %v\n", err)
 			return 1

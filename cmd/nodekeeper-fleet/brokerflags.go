@@ -21,6 +21,7 @@ type brokerFlags struct {
 	quiet, timeout            time.Duration
 	pubFiles                  listFlag
 	keysFile                  string
+	share                     string
 }
 
 type listFlag []string
@@ -42,12 +43,19 @@ func (b *brokerFlags) register(fs *flag.FlagSet) {
 	fs.Var(&b.pubFiles, "pub", "an admin's public key (usign .pub) whose documents and rollout records are trusted (repeatable)")
 }
 
+// registerShare adds --share, for the commands that stream the nodes'
+// telemetry documents to a part of the fleet's processes (status, serve):
+// not for plan and apply, whose aggregation policies must see every node.
+func (b *brokerFlags) registerShare(fs *flag.FlagSet) {
+	fs.StringVar(&b.share, "share", "", "shared-subscription group (1-64 letters, digits, '-', '_', '.'): the processes of the group split the telemetry documents between them ($share/GROUP/...); retained topics are still read whole")
+}
+
 // dial connects to the broker.
 func (b *brokerFlags) dial(ctx context.Context) (*broker.Conn, error) {
 	if b.url == "" {
 		return nil, fmt.Errorf("--broker URL is required")
 	}
-	o := broker.Options{URL: b.url, Prefix: b.prefix, CAFile: b.caFile, CertFile: b.certFile, KeyFile: b.keyFile, Username: b.username}
+	o := broker.Options{URL: b.url, Prefix: b.prefix, CAFile: b.caFile, CertFile: b.certFile, KeyFile: b.keyFile, Username: b.username, Share: b.share}
 	if b.passFile != "" {
 		p, err := dir.ReadFile(b.passFile)
 		if err != nil {

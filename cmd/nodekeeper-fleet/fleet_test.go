@@ -182,7 +182,7 @@ func TestPlanApplyStatus(t *testing.T) {
 		t.Errorf("slices: %+v (the owner's own sliver is no fleet slice)", r.Slices)
 	}
 	st, out = run(append([]string{"status", d}, br...)...)
-	if st != 0 || !strings.Contains(out, "rollout ") || !strings.Contains(out, "exp    2") {
+	if st != 0 || !strings.Contains(out, "rollout ") || !strings.Contains(out, "exp    -      2") {
 		t.Errorf("status table: %d\n%s", st, out)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nodekeeper/nodekeeper/fleet/aggregate"
 	"github.com/nodekeeper/nodekeeper/fleet/inventory"
 	"github.com/nodekeeper/nodekeeper/fleet/plan"
 	"github.com/nodekeeper/nodekeeper/fleet/rollout"
@@ -77,7 +78,15 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "note: rollout %s by %s is running (started %s)\n", rec.ID, rec.Who, rec.Started.Format("2006-01-02 15:04:05Z07:00"))
 		}
 	}
-	po, _, err := aggregation(pos[0], mode, f, inv, docs.get(), exclude, stdout)
+	// plan evaluates with the memory apply keeps, and leaves it as it is.
+	mem := &aggregate.Memory{}
+	if mode != "off" {
+		if mem, err = readMemory(ctx, c, trusted, bf.quiet, stdout); err != nil {
+			fmt.Fprintf(stderr, "nodekeeper-fleet plan: %v\n", err)
+			return 1
+		}
+	}
+	po, _, _, err := aggregation(pos[0], mode, f, inv, docs.get(), exclude, mem, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "nodekeeper-fleet plan: aggregation policies refused:\n%v\n", err)
 		return 1
@@ -119,6 +128,9 @@ func runPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	for _, pl := range p.Placed {
 		line := fmt.Sprintf("slice %s: %s", pl.Slice, strings.Join(pl.Nodes, " "))
+		if pl.Owner != "" {
+			line = fmt.Sprintf("slice %s (owner %s): %s", pl.Slice, pl.Owner, strings.Join(pl.Nodes, " "))
+		}
 		if pl.Short != "" {
 			line += " (" + pl.Short + ")"
 		}

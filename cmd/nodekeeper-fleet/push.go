@@ -13,7 +13,6 @@ import (
 	"github.com/nodekeeper/nodekeeper/fleet/dir"
 	"github.com/nodekeeper/nodekeeper/fleet/inventory"
 	"github.com/nodekeeper/nodekeeper/fleet/plan"
-	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func init() {
@@ -105,63 +104,36 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	defer c.Close()
-	// The node as the broker retains it, then followed live.
-	msgs, err := c.Retained(ctx, []string{c.NodeTopic(node, "status"), c.NodeTopic(node, "state"), c.NodeTopic(node, "desired")}, bf.quiet)
-	if err != nil {
-		return fail("%v", err)
-	}
 	pinned, _, _, err := bf.pins(ctx, c, append(trusted, key.Public()))
 	if err != nil {
 		return fail("%v", err)
 	}
 	v := verifier(append(trusted, key.Public()), pinned)
-	inv := inventory.FromMessages(c.Prefix(), msgs, v)
-	n := inv.Node(node)
-	var prev []byte
-	var prevSeq uint64
-	if n.Desired != nil {
-		prev, prevSeq = n.Desired.Document, n.Desired.Seq
-	}
-	switch *seqFlag {
-	case "":
-	case "auto":
-		seq, signed := deliver.NextSeq(n)
-		if n.State == nil && n.StateErr != "" {
-			return fail("node %s's state report is not believed (%s): no seq from it; give --seq N", node, n.StateErr)
-		}
-		if !signed && n.State != nil {
-			fmt.Fprintf(stderr, "warning: seq %d from node %s's state report, signed by a key seen for the first time (%s): pin it with --keys\n", seq, node, n.StateKey)
-		}
-		if n.State == nil && n.Desired == nil {
-			fmt.Fprintf(stderr, "warning: node %s has no state report on the broker: seq 1\n", node)
-		}
-		if prev != nil && sameBody(prev, doc) {
-			fmt.Fprintf(stdout, "node %s already has this document (seq %d, %s): not pushed\n", node, prevSeq, plan.Standing(n))
-			return 0
-		}
-		if doc, err = deliver.WithSeq(doc, seq); err != nil {
-			return fail("%s: %v", file, err)
-		}
-	default:
-		seq, err := strconv.ParseUint(*seqFlag, 10, 64)
-		if err != nil || seq == 0 {
+	var seq uint64 // 0: the document's own (no --seq) or auto
+	if *seqFlag != "" && *seqFlag != "auto" {
+		if seq, err = strconv.ParseUint(*seqFlag, 10, 64); err != nil || seq == 0 {
 			return fail("--seq %q: want a number above 0 or auto", *seqFlag)
 		}
-		if doc, err = deliver.WithSeq(doc, seq); err != nil {
-			return fail("%s: %v", file, err)
-		}
 	}
-	d, err := wire.ParseDesired(doc, node)
+	// The node as the broker retains it, then followed live.
+	p, err := deliver.Prepare(ctx, c, v, bf.quiet, node, doc, *seqFlag == "auto", seq)
 	if err != nil {
 		return fail("%s: %v", file, err)
 	}
-	if prev != nil && string(prev) == string(doc) {
-		fmt.Fprintf(stdout, "node %s already has this very document (seq %d, %s): not pushed again\n", node, d.Seq, plan.Standing(n))
+	if p.FirstSightKey != "" {
+		fmt.Fprintf(stderr, "warning: seq from node %s's state report, signed by a key seen for the first time (%s): pin it with --keys\n", node, p.FirstSightKey)
+	}
+	if p.NoReport {
+		fmt.Fprintf(stderr, "warning: node %s has no state report on the broker: seq 1\n", node)
+	}
+	if p.Skip != "" {
+		fmt.Fprintln(stdout, p.Skip)
 		return 0
 	}
-	if prev != nil && sameBody(prev, doc) {
-		fmt.Fprintf(stdout, "note: the same document as the retained seq %d, under seq %d\n", prevSeq, d.Seq)
+	if p.SameBody {
+		fmt.Fprintf(stdout, "note: the same document as the retained seq %d, under seq %d\n", p.PrevSeq, p.Seq)
 	}
+	inv, prev, doc := p.Inventory, p.Prev, p.Doc
 	var w *deliver.Watcher
 	if wait.on {
 		if w, err = deliver.Watch(ctx, c, inv, v, node); err != nil {
@@ -176,18 +148,18 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	changes, _ := plan.Changes(prev, doc)
-	fmt.Fprintf(stdout, "published seq %d to %s (retained)\n", d.Seq, c.NodeTopic(node, "desired"))
+	fmt.Fprintf(stdout, "published seq %d to %s (retained)\n", p.Seq, c.NodeTopic(node, "desired"))
 	if !wait.on {
 		return 0
 	}
-	out := w.Await(ctx, node, d.Seq, timeout, before)
+	out := w.Await(ctx, node, p.Seq, timeout, before)
 	switch out.Result {
 	case deliver.Applied:
 		what := "no change"
 		if len(changes) > 0 {
 			what = strings.Join(changes, ", ")
 		}
-		fmt.Fprintf(stdout, "applied seq %d: %s\n", d.Seq, what)
+		fmt.Fprintf(stdout, "applied seq %d: %s\n", p.Seq, what)
 		if len(out.Refusals) > 0 {
 			for _, e := range out.Refusals {
 				fmt.Fprintf(stdout, "  refused by the node's owner: %s: %s\n", e.Member, e.Message)
@@ -202,13 +174,6 @@ func runPush(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "superseded: the node applied a later document\n")
 		return 1
 	}
-	fmt.Fprintf(stdout, "refused seq %d: %s\n", d.Seq, out.Reason)
+	fmt.Fprintf(stdout, "refused seq %d: %s\n", p.Seq, out.Reason)
 	return 1
-}
-
-// sameBody reports whether two documents want the same (node and seq aside).
-func sameBody(a, b []byte) bool {
-	x, err1 := plan.Body(a)
-	y, err2 := plan.Body(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
 }

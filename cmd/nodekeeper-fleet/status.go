@@ -21,15 +21,18 @@ func init() {
 	register(command{name: "status", summary: "the fleet per node and per slice, as a table or JSON", run: runStatus})
 }
 
-const statusUsage = `usage: nodekeeper-fleet status [DIR] --broker URL [--json] [--documents DURATION]
+const statusUsage = `usage: nodekeeper-fleet status [DIR] --broker URL [--json] [--documents DURATION] [--share GROUP]
 With DIR, each node's drift from the plan is shown. --documents listens that
 long for the nodes' telemetry documents (agents with
-telemetry.publish_document) to sum each slice's CPU, memory and traffic.`
+telemetry.publish_document) to sum each slice's CPU, memory and traffic;
+with --share GROUP, the processes of the group split the documents between
+them (each sums its share).`
 
 func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	var bf brokerFlags
 	bf.register(fs)
+	bf.registerShare(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	listen := fs.Duration("documents", 0, "listen this long for telemetry documents")
 	pos, st, done := parseFlags(fs, statusUsage, args, stderr)
@@ -38,6 +41,10 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(pos) > 1 || bf.url == "" {
 		fmt.Fprintln(stderr, statusUsage)
+		return 2
+	}
+	if bf.share != "" && !broker.ValidShareGroup(bf.share) {
+		fmt.Fprintf(stderr, "nodekeeper-fleet status: --share %q: want 1-64 letters, digits, '-', '_', '.'\n", bf.share)
 		return 2
 	}
 	trusted, err := bf.trusted()
@@ -122,7 +129,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	t.write(stdout)
 	if len(r.Slices) > 0 {
 		fmt.Fprintln(stdout)
-		t := table{header: []string{"SLICE", "PLANNED", "SLIVERS", "REPORTING", "CPU%", "MEMORY", "RX", "TX"}}
+		t := table{header: []string{"SLICE", "OWNER", "PLANNED", "SLIVERS", "REPORTING", "CPU%", "MEMORY", "RX", "TX"}}
 		for _, s := range r.Slices {
 			var states []string
 			for _, k := range sortedKeys(s.States) {
@@ -132,7 +139,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			if p != nil {
 				planned = fmt.Sprint(s.Planned)
 			}
-			t.add(s.Slice, planned, dash(strings.Join(states, ", ")), fmt.Sprint(s.Reporting), fmt.Sprintf("%.1f", s.CPUPercent),
+			t.add(s.Slice, dash(s.Owner), planned, dash(strings.Join(states, ", ")), fmt.Sprint(s.Reporting), fmt.Sprintf("%.1f", s.CPUPercent),
 				fmt.Sprintf("%.1f MiB", float64(s.MemoryBytes)/(1<<20)), fmt.Sprintf("%.0f B/s", s.RxBps), fmt.Sprintf("%.0f B/s", s.TxBps))
 		}
 		t.write(stdout)
@@ -157,14 +164,15 @@ func (d *documents) get() map[string]*inventory.Telemetry {
 	return d.m
 }
 
-// listenDocuments collects the nodes' telemetry documents for d.
+// listenDocuments collects the nodes' telemetry documents for d (with a
+// share group, the group's share of them: broker.Conn.SubscribeStream).
 func listenDocuments(ctx context.Context, c *broker.Conn, d time.Duration) (*documents, error) {
 	docs := &documents{m: map[string]*inventory.Telemetry{}}
 	if d <= 0 {
 		return docs, nil
 	}
 	prefix := c.Prefix() + "/"
-	err := c.Subscribe(ctx, prefix+"+/document", func(topic string, payload []byte) {
+	err := c.SubscribeStream(ctx, prefix+"+/document", func(topic string, payload []byte) {
 		id, _, _ := strings.Cut(strings.TrimPrefix(topic, prefix), "/")
 		t, err := inventory.ParseTelemetry(payload)
 		if err != nil || (t.Node != "" && t.Node != id) {

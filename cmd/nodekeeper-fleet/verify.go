@@ -11,22 +11,9 @@ import (
 	"github.com/nodekeeper/nodekeeper/wire"
 )
 
-// verifier checks what a snapshot reads: desired envelopes against the
-// admins' keys (none given: taken as they are, unverified), and state
-// reports against the nodes' pinned keys (pinned: a node's report must
-// verify with it; StateSigned says so).
+// verifier checks what a snapshot reads (inventory.NewVerifier).
 func verifier(trusted []wire.PublicKey, pinned map[string]wire.PublicKey) inventory.Verifier {
-	v := inventory.Verifier{Pinned: pinned}
-	if len(trusted) > 0 {
-		v.Desired = func(payload []byte) ([]byte, string, error) {
-			doc, k, err := wire.Open(trusted, payload)
-			if err != nil {
-				return nil, "", err
-			}
-			return doc, k.ID(), nil
-		}
-	}
-	return v
+	return inventory.NewVerifier(trusted, pinned)
 }
 
 // enrolment reads --keys: the nodes' identity keys, one "NODE KEY" a line.
@@ -55,13 +42,6 @@ func (b *brokerFlags) pins(ctx context.Context, c *broker.Conn, trusted []wire.P
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rec, rerr := rollout.Read(ctx, c, trusted, b.quiet)
-	pinned := map[string]wire.PublicKey{}
-	if rerr == nil && rec != nil {
-		pinned = rec.Pinned()
-	}
-	for id, k := range enrolled {
-		pinned[id] = k
-	}
+	pinned, rec, rerr := rollout.Pins(ctx, c, trusted, enrolled, b.quiet)
 	return pinned, rec, rerr, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/fleet/dir"
+	"github.com/nodekeeper/nodekeeper/policy"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -30,9 +31,15 @@ const Budget = 5 * time.Second
 type Policy struct {
 	Name string
 	File string
-	when *lua.LFunction
-	act  *lua.LFunction
-	L    *lua.LState
+	// Hold and Cooldown are the policy's hold and cooldown, as a node's
+	// policy has them (docs/policies.md): the condition must have held on
+	// every evaluation for Hold before act runs, and after an act that
+	// decided something act does not run again for Cooldown (its
+	// decisions stand meanwhile). Evaluations remember them in a Memory.
+	Hold, Cooldown time.Duration
+	when           *lua.LFunction
+	act            *lua.LFunction
+	L              *lua.LState
 }
 
 // Set is the loaded policies of a directory.
@@ -130,10 +137,20 @@ func loadFile(s *Set, file string) ([]*Policy, error) {
 					p.when, _ = v.(*lua.LFunction)
 				case "act":
 					p.act, _ = v.(*lua.LFunction)
+				case "hold", "cooldown":
+					d, err := duration(v)
+					if err != nil && declErr == nil {
+						declErr = fmt.Errorf("policy %q: %s: %v", name, k.String(), err)
+					}
+					if k.String() == "hold" {
+						p.Hold = d
+					} else {
+						p.Cooldown = d
+					}
 				case "every", "description":
 				default:
 					if declErr == nil {
-						declErr = fmt.Errorf("policy %q: unknown field %q (want when, act, every, description)", name, k.String())
+						declErr = fmt.Errorf("policy %q: unknown field %q (want when, act, hold, cooldown, every, description)", name, k.String())
 					}
 				}
 			})
@@ -163,6 +180,16 @@ func loadFile(s *Set, file string) ([]*Policy, error) {
 		return nil, fmt.Errorf("%s:1: declares no policy (policy \"name\" { act = function(fleet) ... end })", file)
 	}
 	return ps, nil
+}
+
+// duration reads a hold or cooldown: a string in the policy language's
+// grammar ("30s", "2m", "1h30m"), as a node reads it.
+func duration(v lua.LValue) (time.Duration, error) {
+	str, ok := v.(lua.LString)
+	if !ok {
+		return 0, fmt.Errorf("want a duration string such as \"2m\", not a %s", v.Type())
+	}
+	return policy.ParseDuration(string(str))
 }
 
 func pushDecl(L *lua.LState, f lua.LGFunction) int {

@@ -28,7 +28,21 @@ func TestExamples(t *testing.T) {
 	failing := &Slice{Name: "bad", Placed: []string{"n1", "n2", "n3"}, Count: 3, States: map[string]int{"fail_start": 2, "started": 1}, Failed: 2}
 	fine := &Slice{Name: "exp", Placed: []string{"n1", "n2"}, Count: 2, States: map[string]int{"started": 2}}
 	v := &View{Nodes: []Node{busy, spike, full}, Slices: map[string]*Slice{"exp": fine, "bad": failing}}
-	ds, eff, errs := loadExamples(t).Evaluate(context.Background(), v, time.Unix(0, 0))
+	// move-off-overloaded holds 10 minutes: the busy node stays busy
+	// through evaluations a minute apart, remembered between them.
+	set := loadExamples(t)
+	mem := &Memory{}
+	t0 := time.Unix(1e9, 0)
+	for m := 0; m < 10; m++ {
+		_, eff, errs := set.EvaluateMemory(context.Background(), v, t0.Add(time.Duration(m)*time.Minute), mem)
+		if len(errs) > 0 {
+			t.Fatalf("errors: %v", errs)
+		}
+		if len(eff.Avoid) > 0 {
+			t.Fatalf("minute %d: moved %v before the 10-minute hold", m, eff.Avoid)
+		}
+	}
+	ds, eff, errs := set.EvaluateMemory(context.Background(), v, t0.Add(10*time.Minute), mem)
 	if len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
 	}
@@ -66,7 +80,9 @@ func TestPolicyErrors(t *testing.T) {
 		{"no io", `local f = io.open("/etc/passwd")`, "io", "", ""},
 		{"no os", `policy "p" { act = function() os.execute("true") end }`, "", "os", ""},
 		{"syntax", "policy \"p\" {\n  act = function( end,\n}", "p.lua:2:", "", ""},
-		{"unknown field", `policy "p" { act = function() end, hold = "1m" }`, `unknown field "hold"`, "", ""},
+		{"unknown field", `policy "p" { act = function() end, hodl = "1m" }`, `unknown field "hodl"`, "", ""},
+		{"bare number hold", `policy "p" { act = function() end, hold = 60 }`, `policy "p": hold: want a duration string`, "", ""},
+		{"bad cooldown", `policy "p" { act = function() end, cooldown = "5 minutes" }`, `policy "p": cooldown: invalid duration`, "", ""},
 		{"runaway", `policy "p" { act = function() while true do end end }`, "", "context deadline exceeded", ""},
 		{"bad action argument", `policy "p" { act = function() node.set_state("nope", "safe") end }`, "", "", "no node nope"},
 		{"bad state", `policy "p" { act = function(f) node.set_state(f.nodes[1].id, "asleep") end }`, "", "", "state asleep"},

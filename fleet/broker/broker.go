@@ -28,6 +28,13 @@ type Options struct {
 	Username, Password        string
 	// ClientID defaults to "nodekeeper-fleet-" and random hex.
 	ClientID string
+	// Share, when set, is the shared-subscription group (ValidShareGroup)
+	// of this process: SubscribeStream follows its filters as
+	// $share/<Share>/<filter>, so the broker hands each streamed message
+	// to one process of the group (ingestion split over several fleet
+	// processes). Retained topics are never read through it: Retained and
+	// Subscribe always see every message.
+	Share string
 }
 
 // MaxMessageBytes bounds a message the fleet reads: anyone who can publish
@@ -41,6 +48,7 @@ const MaxMessageBytes = 16 << 20
 type Conn struct {
 	c      mqtt.Client
 	prefix string
+	share  string
 	mu     sync.Mutex
 	subs   map[string]func(topic string, payload []byte)
 }
@@ -69,6 +77,9 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if !ValidTopicLevel(o.Prefix) {
 		return nil, fmt.Errorf("prefix %q: one topic level, without '/', '+', '#'", o.Prefix)
 	}
+	if o.Share != "" && !ValidShareGroup(o.Share) {
+		return nil, fmt.Errorf("share group %q: want 1-64 letters, digits, '-', '_', '.'", o.Share)
+	}
 	if o.ClientID == "" {
 		var b [6]byte
 		rand.Read(b[:])
@@ -90,7 +101,7 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		}
 		mo.SetTLSConfig(tc)
 	}
-	c := &Conn{prefix: o.Prefix, subs: map[string]func(string, []byte){}}
+	c := &Conn{prefix: o.Prefix, share: o.Share, subs: map[string]func(string, []byte){}}
 	// Subscriptions are made again after a reconnection (clean session).
 	mo.SetOnConnectHandler(func(cl mqtt.Client) {
 		c.mu.Lock()
@@ -167,6 +178,48 @@ func (c *Conn) Subscribe(ctx context.Context, filter string, h func(topic string
 		return fmt.Errorf("mqtt subscribe %s: %w", filter, err)
 	}
 	return nil
+}
+
+// Share is the shared-subscription group, "" for none.
+func (c *Conn) Share() string { return c.share }
+
+// StreamFilter is the filter SubscribeStream subscribes for filter:
+// $share/<group>/<filter> with a share group, filter without.
+func (c *Conn) StreamFilter(filter string) string {
+	if c.share == "" {
+		return filter
+	}
+	return "$share/" + c.share + "/" + filter
+}
+
+// SubscribeStream follows a stream of non-retained messages (the nodes'
+// telemetry documents) as Subscribe does; with a share group (Options.Share)
+// through the shared subscription $share/<group>/<filter>, so each message
+// goes to one process of the group and the processes split the stream
+// between them. The topic h receives is the message's own, without
+// $share/<group>/. Never use it for retained topics (status, state, info,
+// desired, the rollout record): a shared subscription gets a live message
+// on one process only, and on subscribing gets the retained ones on some
+// brokers (mosquitto 2.0) and none on others (MQTT 5's rule: EMQX,
+// VerneMQ, HiveMQ), so every process reads those whole with Subscribe or
+// Retained.
+func (c *Conn) SubscribeStream(ctx context.Context, filter string, h func(topic string, payload []byte)) error {
+	return c.Subscribe(ctx, c.StreamFilter(filter), h)
+}
+
+// ValidShareGroup reports whether s may name a shared-subscription group:
+// 1-64 letters, digits, '-', '_' or '.' (one topic level, and a name the
+// brokers all take).
+func ValidShareGroup(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // Close disconnects.

@@ -19,7 +19,7 @@ import (
 // sliver (its state report says so, or the rollout learnt it) is passed
 // over for the next candidate. Count 0 is every node of the group.
 func place(s *dir.Slice, group []string, inv *inventory.Inventory, exclude map[string]string) *Placed {
-	pl := &Placed{Slice: s.Name, Skipped: map[string]string{}}
+	pl := &Placed{Slice: s.Name, Owner: s.Owner, Skipped: map[string]string{}}
 	refused := func(id string) (string, bool) {
 		if why, ok := exclude[id]; ok {
 			return why, true

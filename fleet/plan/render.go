@@ -113,6 +113,10 @@ func BodyHash(doc []byte) string {
 // Placed is where one slice's slivers went.
 type Placed struct {
 	Slice string
+	// Owner is the key id of who answers for the slice (the directory's
+	// owner, "" when it names none): shown, not sent (the sliver spec has
+	// no owner; a node's admission sees the document's signer).
+	Owner string
 	Nodes []string
 	// Wanted is how many the placement asked for (0: every node of the group).
 	Wanted int

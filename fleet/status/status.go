@@ -40,6 +40,9 @@ type NodeRow struct {
 // SliceRow is one slice across the fleet.
 type SliceRow struct {
 	Slice string `json:"slice"`
+	// Owner is the key id of who answers for the slice, as the fleet
+	// directory says (with a directory that names one).
+	Owner string `json:"owner,omitempty"`
 	// Planned is how many nodes the plan places it on (with a directory).
 	Planned int `json:"planned,omitempty"`
 	// States counts its slivers per CONFINE state across nodes.
@@ -81,7 +84,8 @@ func Build(inv *inventory.Inventory, p *plan.Plan, docs map[string]*inventory.Te
 	}
 	if p != nil {
 		for _, pl := range p.Placed {
-			slice(pl.Slice).Planned = len(pl.Nodes)
+			s := slice(pl.Slice)
+			s.Planned, s.Owner = len(pl.Nodes), pl.Owner
 		}
 	}
 	for _, id := range inv.IDs() {

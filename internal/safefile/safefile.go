@@ -44,15 +44,29 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err // *fs.PathError: "open PATH: ..."
 	}
-	b, err := read(f, path, limit)
+	b, _, err := read(f, path, limit)
 	f.Close()
 	return b, err
 }
 
-func read(f *os.File, path string, limit int64) ([]byte, error) {
+// ReadFileInfo is ReadFile that also returns what the opened file's stat
+// said (its mode and owner), for a caller that refuses a file others may
+// write or read: the stat is of the very file read, not of a path that
+// may since lead elsewhere.
+func ReadFileInfo(path string, limit int64) ([]byte, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, fi, err := read(f, path, limit)
+	f.Close()
+	return b, fi, err
+}
+
+func read(f *os.File, path string, limit int64) ([]byte, fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m := fi.Mode(); !m.IsRegular() {
 		kind := "other"
@@ -64,15 +78,15 @@ func read(f *os.File, path string, limit int64) ([]byte, error) {
 		case m.IsDir():
 			kind = "directory"
 		}
-		return nil, &Error{Path: path, Reason: "not a regular file (" + kind + ")", err: ErrNotRegular}
+		return nil, nil, &Error{Path: path, Reason: "not a regular file (" + kind + ")", err: ErrNotRegular}
 	}
 	// At most limit+1 bytes are read, whatever the file's size says.
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, &Error{Path: path, Reason: "larger than " + strconv.FormatInt(limit, 10) + " bytes", err: ErrTooLarge}
+		return nil, nil, &Error{Path: path, Reason: "larger than " + strconv.FormatInt(limit, 10) + " bytes", err: ErrTooLarge}
 	}
-	return b, nil
+	return b, fi, nil
 }

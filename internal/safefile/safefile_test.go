@@ -76,3 +76,18 @@ func TestReadFile(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFileInfo: the stat returned is the file's that was read.
+func TestReadFileInfo(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(p, []byte("abc"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	b, fi, err := ReadFileInfo(p, 10)
+	if err != nil || string(b) != "abc" || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("got %q, %v, %v; want abc, mode 0640", b, fi, err)
+	}
+	if _, _, err := ReadFileInfo("/dev/zero", 10); !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("/dev/zero: %v", err)
+	}
+}
