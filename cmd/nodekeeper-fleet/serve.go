@@ -17,6 +17,10 @@ import (
 
 	"github.com/nodekeeper/nodekeeper/fleet/dir"
 	"github.com/nodekeeper/nodekeeper/fleet/web"
+	"github.com/nodekeeper/nodekeeper/fleet/webaction"
+	"github.com/nodekeeper/nodekeeper/fleet/webauth"
+	"github.com/nodekeeper/nodekeeper/policy"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 func init() {
@@ -27,7 +31,10 @@ const serveUsage = `usage: nodekeeper-fleet serve --listen ADDR --broker URL [DI
 Serves a live web view of the fleet, fed only by the nodes' MQTT topics:
 the nodes table, each node's telemetry charts and state, the slices across
 nodes, the events, the running rollout and a map. With DIR, each node's
-drift from the plan and the groups. Read-only (docs/web.md).`
+drift from the plan and the groups. Read-only unless --admin: then admins
+who log in (--users, an htpasswd file of bcrypt hashes: passwd) may push a
+node state or a document and start or stop a rollout of DIR, signed here
+with the -k keys, which never leave this machine (docs/web.md).`
 
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -38,6 +45,11 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	tileURL := fs.String("tile-url", "", "map tiles (https://tile.example/{z}/{x}/{y}.png); default: no base map")
 	step := fs.Duration("history-step", time.Minute, "one point of history per this long (60 of them are kept)")
 	planEvery := fs.Duration("plan-every", 15*time.Second, "with DIR: render the plan again this often when something changed")
+	admin := fs.Bool("admin", false, "let logged-in admins act: push a node state or a document, start and stop a rollout of DIR")
+	usersFile := fs.String("users", "", "with --admin: the users file (user:bcrypt-hash a line; nodekeeper-fleet passwd writes it)")
+	https := fs.Bool("https", false, "with --admin: the view is reached over HTTPS (a TLS proxy): secure cookies")
+	var keyFiles listFlag
+	fs.Var(&keyFiles, "k", "with --admin: an admin's usign secret key; the first signs rollout records, all sign documents (repeatable)")
 	pos, st, done := parseFlags(fs, serveUsage, args, stderr)
 	if done {
 		return st
@@ -52,6 +64,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if !web.ValidBasePath(*basePath) {
 		fmt.Fprintf(stderr, "nodekeeper-fleet serve: --base-path %q: want /SEGMENT[/SEGMENT...]\n", *basePath)
+		return 2
+	}
+	if *admin != (*usersFile != "") || *admin != (len(keyFiles) > 0) {
+		fmt.Fprintln(stderr, "nodekeeper-fleet serve: --admin needs --users FILE and -k ADMIN.sec, and they need --admin")
 		return 2
 	}
 	if *tileURL != "" && !web.ValidTileURL(*tileURL) {
@@ -84,10 +100,22 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	m := web.NewModel(web.ModelOptions{Prefix: bf.prefix, Step: *step, Trusted: trusted, Enrolled: enrolled, Fleet: f})
-	srv, err := web.New(m, web.Options{BasePath: *basePath, TileURL: *tileURL, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "nodekeeper-fleet serve: %v\n", err)
-		return 1
+	wo := web.Options{BasePath: *basePath, TileURL: *tileURL, Logger: log}
+	var users *webauth.Users
+	var keys []wire.SecretKey
+	if *admin {
+		if users, err = webauth.LoadUsers(*usersFile); err != nil {
+			fmt.Fprintf(stderr, "nodekeeper-fleet serve: %v\n", err)
+			return 1
+		}
+		if keys, err = readKeys(keyFiles); err != nil {
+			fmt.Fprintf(stderr, "nodekeeper-fleet serve: %v\n", err)
+			return 1
+		}
+		wo.Admin = webauth.New(users, *basePath, webauth.Secure(*https), webauth.Logger(log))
+		if len(pos) == 1 {
+			wo.FleetDir = pos[0]
+		}
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -103,6 +131,27 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
+	if *admin {
+		acts, err := webaction.New(webaction.Config{Conn: c, Keys: keys, Trusted: trusted, Enrolled: enrolled, Quiet: bf.quiet,
+			CheckPolicies: dir.CheckPoliciesWith(policy.Tools{}), Log: log})
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "nodekeeper-fleet serve: %v\n", err)
+			return 1
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			acts.Close(cctx)
+		}()
+		wo.Actions = acts
+	}
+	srv, err := web.New(m, wo)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "nodekeeper-fleet serve: %v\n", err)
+		return 1
+	}
 	sctx, scancel := context.WithTimeout(ctx, bf.timeout)
 	err = m.Follow(sctx, c)
 	scancel()

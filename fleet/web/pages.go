@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/fleet/broker"
+	"github.com/nodekeeper/nodekeeper/fleet/rollout"
 )
 
 // PageSize is how many rows the nodes table shows a page by default
@@ -356,6 +357,15 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}{f, evs, kindList, maxEvents}, Stream: fmt.Sprintf("view=events&after=%d&kind=%s&severity=%s&node=%s", last, url.QueryEscape(f.Kind), url.QueryEscape(f.Severity), url.QueryEscape(f.Node))})
 }
 
+// ownRollout is the rollout this server started, as its page shows it.
+type ownRollout struct {
+	Who     string
+	Started time.Time
+	Running bool
+	Err     string
+	Output  []string
+}
+
 func (s *Server) rolloutsPage(w http.ResponseWriter, r *http.Request) {
 	rec, recErr := s.m.Rollout()
 	type nodeOut struct {
@@ -372,11 +382,25 @@ func (s *Server) rolloutsPage(w http.ResponseWriter, r *http.Request) {
 			waves = append(waves, ns)
 		}
 	}
+	var own *ownRollout
+	if s.o.Actions != nil {
+		if ro := s.o.Actions.Rollout(); ro != nil {
+			own = &ownRollout{Who: ro.Who, Started: ro.Started, Running: ro.Running(), Output: ro.Output()}
+			if !own.Running {
+				if _, err := ro.Result(); err != nil {
+					own.Err = err.Error()
+				}
+			}
+		}
+	}
 	s.render(w, r, "rollouts", http.StatusOK, page{Title: "Rollouts", Data: struct {
-		Rec   any
-		Err   string
-		Waves [][]nodeOut
-	}{rec, recErr, waves}, Stream: "view=rollouts"})
+		Rec     any
+		Err     string
+		Waves   [][]nodeOut
+		Own     *ownRollout
+		HasDir  bool
+		Running bool
+	}{rec, recErr, waves, own, s.o.FleetDir != "", rec != nil && rec.State == rollout.Running}, Stream: "view=rollouts"})
 }
 
 func (s *Server) mapPage(w http.ResponseWriter, r *http.Request) {

@@ -38,8 +38,13 @@ type Options struct {
 	TileURL string
 	// Tick is how often live updates are sent at most (default 1 s).
 	Tick time.Duration
-	// Admin enables the admin actions; nil: read-only.
+	// Admin is the login of the admin actions; nil: read-only. It must
+	// have been made for BasePath.
 	Admin Admin
+	// Actions are what a logged-in admin may do (with Admin).
+	Actions Actions
+	// FleetDir is the fleet directory a rollout started here rolls out.
+	FleetDir string
 	// Prefix is the nodes' topic prefix, as the pages name topics.
 	Prefix string
 	Logger *slog.Logger
@@ -51,6 +56,8 @@ type Server struct {
 	o     Options
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// handler is mux under the base path, with the login's routes.
+	handler http.Handler
 	// streams counts the live connections.
 	streams atomic.Int64
 }
@@ -60,7 +67,9 @@ type Server struct {
 var basePathRe = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+){0,8}$`)
 
 // ValidBasePath reports whether p may be a base path ("" or "/a/b").
-func ValidBasePath(p string) bool { return len(p) <= 200 && basePathRe.MatchString(p) }
+func ValidBasePath(p string) bool {
+	return len(p) <= 200 && basePathRe.MatchString(p) && !strings.Contains(p+"/", "/./") && !strings.Contains(p+"/", "/../")
+}
 
 // tileURLRe: an http(s) URL template with {z}, {x} and {y}.
 var tileURLRe = regexp.MustCompile(`^https?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~{}%/@,;=+-]*)?(\?[A-Za-z0-9._~{}%&=,;@+-]*)?$`)
@@ -88,7 +97,10 @@ func New(m *Model, o Options) (*Server, error) {
 		o.Prefix = m.prefix
 	}
 	s := &Server{m: m, o: o, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
-	for _, p := range []string{"nodes", "node", "slices", "events", "rollouts", "map", "error"} {
+	if o.Actions != nil && o.Admin == nil {
+		return nil, fmt.Errorf("web: admin actions without a login")
+	}
+	for _, p := range []string{"nodes", "node", "slices", "events", "rollouts", "map", "error", "result"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", p, err)
@@ -107,23 +119,27 @@ func New(m *Model, o Options) (*Server, error) {
 	s.mux.HandleFunc("GET /stream", s.stream)
 	s.mux.HandleFunc("GET /api/nodes", s.apiNodes)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	if o.Admin != nil {
+	if o.Actions != nil {
 		s.adminRoutes()
 	}
+	var h http.Handler = s.mux
+	if o.BasePath != "" {
+		outer := http.NewServeMux()
+		outer.Handle(o.BasePath+"/", http.StripPrefix(o.BasePath, s.mux))
+		outer.Handle(o.BasePath, http.RedirectHandler(o.BasePath+"/", http.StatusMovedPermanently))
+		h = outer
+		if o.Admin != nil {
+			o.Admin.Routes(outer) // its paths carry the base
+		}
+	} else if o.Admin != nil {
+		o.Admin.Routes(s.mux)
+	}
+	s.handler = secure(h, o.TileURL)
 	return s, nil
 }
 
 // Handler returns the view's handler, under the base path if one is set.
-func (s *Server) Handler() http.Handler {
-	h := secure(s.mux, s.o.TileURL)
-	if s.o.BasePath != "" {
-		mux := http.NewServeMux()
-		mux.Handle(s.o.BasePath+"/", http.StripPrefix(s.o.BasePath, h))
-		mux.Handle(s.o.BasePath, http.RedirectHandler(s.o.BasePath+"/", http.StatusMovedPermanently))
-		return mux
-	}
-	return h
-}
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // base is the path prefix of the request's links.
 func (s *Server) base(r *http.Request) string {
@@ -179,6 +195,11 @@ type page struct {
 	Admin           bool
 	User            string
 	CSRF            string
+	// CanAct: an admin is logged in and actions are on.
+	CanAct bool
+	// Path is the page's own path and query, under the base (the
+	// login's way back).
+	Path string
 	// Stream is the query of the page's live updates.
 	Stream string
 	Data   any
@@ -198,6 +219,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 		p.Admin = true
 		p.User, _ = s.o.Admin.User(r)
 		p.CSRF = s.o.Admin.CSRFToken(r)
+		p.CanAct = p.User != "" && s.o.Actions != nil
+		p.Path = p.Base + r.URL.RequestURI()
 	}
 	t := s.pages[name]
 	what := "layout"
