@@ -123,20 +123,7 @@ func (m *Model) pins(rec *rollout.Record) map[string]wire.PublicKey {
 	return p
 }
 
-func (m *Model) verifier() inventory.Verifier {
-	v := inventory.Verifier{Pinned: m.pinned}
-	if len(m.trusted) > 0 {
-		trusted := m.trusted
-		v.Desired = func(payload []byte) ([]byte, string, error) {
-			doc, k, err := wire.Open(trusted, payload)
-			if err != nil {
-				return nil, "", err
-			}
-			return doc, k.ID(), nil
-		}
-	}
-	return v
-}
+func (m *Model) verifier() inventory.Verifier { return inventory.NewVerifier(m.trusted, m.pinned) }
 
 // Changed returns a channel closed at the next change.
 func (m *Model) Changed() <-chan struct{} {

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -232,4 +234,88 @@ func TestModelWithSimulator(t *testing.T) {
 	if strings.Contains(rec.Body.String(), "<script>") {
 		t.Errorf("a bad X-Forwarded-Prefix was taken")
 	}
+}
+
+// signedInfo is a node's info signed with its own key, as agents sign it.
+func signedInfo(t *testing.T, id string, lat, lon float64) []byte {
+	t.Helper()
+	k, _ := wire.GenerateKey()
+	b, _ := json.Marshal(inventory.Info{Node: id, Location: &wire.Location{Lat: lat, Lon: lon}})
+	s, err := wire.SignInfo(k, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestMapLinks: two nodes that see each other (one's wifi station is the
+// other's radio) are joined on the map; a node without a location is
+// counted, not drawn.
+func TestMapLinks(t *testing.T) {
+	m := NewModel(ModelOptions{Prefix: "p"})
+	for i, id := range []string{"a", "b", "c"} {
+		m.Ingest("p/"+id+"/status", []byte("online"))
+		if id != "c" {
+			m.Ingest("p/"+id+"/info", signedInfo(t, id, 41.38+float64(i)/100, 2.16))
+		}
+	}
+	m.Ingest("p/a/document", []byte(`{"node":"a","wifi":{"radios":[{"name":"wlan0","mac":"02:00:00:00:00:0A"}],"stations":[{"ifname":"wlan0","mac":"02:00:00:00:00:0b","signal_dbm":-80}]}}`))
+	m.Ingest("p/b/document", []byte(`{"node":"b","interfaces":[{"name":"wlan0","mac":"02:00:00:00:00:0b"}],"wifi":{"stations":[{"ifname":"wlan0","mac":"02:00:00:00:00:0a","signal_dbm":-60}]}}`))
+	nodes, links, unplaced := m.Map()
+	if len(nodes) != 2 || unplaced != 1 || len(links) != 1 || links[0].A != "a" || links[0].B != "b" {
+		t.Fatalf("map: %+v %+v %d", nodes, links, unplaced)
+	}
+	svg := string(mapSVG(mapData{Nodes: nodes, Links: links, Base: "/x"}))
+	for _, want := range []string{`href="/x/node/a"`, `a ↔ b`, `stroke-dasharray`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("map SVG lacks %q", want)
+		}
+	}
+	// With tiles: images from the tile URL, nothing else.
+	svg = string(mapSVG(mapData{Nodes: nodes, Links: links, TileURL: "https://tile.example/{z}/{x}/{y}.png"}))
+	if !strings.Contains(svg, `<image href="https://tile.example/`) {
+		t.Errorf("no tiles:\n%.500s", svg)
+	}
+}
+
+// TestStream: a page's live stream sends the row of a node that changed.
+func TestStream(t *testing.T) {
+	m := NewModel(ModelOptions{Prefix: "p"})
+	m.Ingest("p/n1/status", []byte("online"))
+	s, err := New(m, Options{Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/stream?view=nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	m.Ingest("p/n1/status", []byte("offline"))
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	deadline := time.AfterFunc(time.Minute, func() { resp.Body.Close() })
+	defer deadline.Stop()
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if e, ok := strings.CutPrefix(line, "event: "); ok {
+			event = e
+		}
+		if d, ok := strings.CutPrefix(line, "data: "); ok && event == "rows" {
+			var msg struct{ Rows []struct{ ID, HTML string } }
+			if err := json.Unmarshal([]byte(d), &msg); err != nil {
+				t.Fatal(err)
+			}
+			if len(msg.Rows) == 1 && msg.Rows[0].ID == "n1" && strings.Contains(msg.Rows[0].HTML, `data-status="offline"`) {
+				return
+			}
+		}
+	}
+	t.Fatal("no row of n1 offline on the stream")
 }
