@@ -15,7 +15,8 @@
 # all in `nodekeeper watch`. Then the fleet: `nodekeeper-fleet apply` rolls
 # a fleet directory out in waves (slice mesh on all three nodes, node1's s1
 # and its policy kept as they are) and `nodekeeper-fleet status` sums the
-# fleet up. On a keypress (or after DEMO_SECONDS seconds
+# fleet up; `nodekeeper-fleet serve` shows it all in a browser from the
+# start (the URL is printed). On a keypress (or after DEMO_SECONDS seconds
 # when that is set) it kills node3's agent with SIGKILL and shows its
 # `offline` arrive (the MQTT last will), then cleans everything up, also
 # when interrupted.
@@ -23,7 +24,8 @@
 # Environment: NODEKEEPER (the binary, default bin/nodekeeper),
 # NODEKEEPER_FLEET (the fleet tool, default bin/nodekeeper-fleet),
 # DEMO_SECONDS (unattended: how long the view runs before the kill),
-# DEMO_KEEP=1 (keep the work directory, for its logs).
+# DEMO_KEEP=1 (keep the work directory, for its logs), DEMO_WEB_PORT (the
+# web view's port on this machine, default 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -170,7 +170,12 @@ func TestWebView(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/node/"+ids[0])); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "a chart with data", `Array.from(document.querySelectorAll('figure.chart svg[data-points]')).some(s => +s.dataset.points >= 2)`)
+	// For the docs' screenshots (make screenshots), some history first.
+	points := 2
+	if os.Getenv("NK_SCREENSHOTS") != "" {
+		points = 12
+	}
+	waitJS(t, ctx, "a chart with data", fmt.Sprintf(`Array.from(document.querySelectorAll('figure.chart svg[data-points]')).some(s => +s.dataset.points >= %d)`, points))
 	shot(t, ctx, shots, "node.png")
 
 	// The slice page lists its slivers.

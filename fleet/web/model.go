@@ -407,7 +407,7 @@ func (m *Model) ingestRollout(payload []byte) {
 		m.pinned = m.pins(rec)
 	}
 	if rec != nil && (old == nil || old.ID != rec.ID || old.State != rec.State || len(old.Waves) != len(rec.Waves)) {
-		msg := fmt.Sprintf("rollout %s by %s: %s, wave %d", clean(rec.ID, 64), clean(rec.Who, 64), clean(rec.State, 32), len(rec.Waves))
+		msg := fmt.Sprintf("rollout %s by %s: %s, %d waves begun", clean(rec.ID, 64), clean(rec.Who, 64), clean(rec.State, 32), len(rec.Waves))
 		if rec.Note != "" {
 			msg += ": " + clean(rec.Note, 256)
 		}

@@ -61,9 +61,34 @@ var funcs = template.FuncMap{
 	"mapsvg":  mapSVG,
 	"list":    func(s ...string) []string { return s },
 	"ints":    func(n ...int) []int { return n },
+	"plural": func(n int, word string) string {
+		if n == 1 {
+			return fmt.Sprintf("1 %s", word)
+		}
+		return fmt.Sprintf("%d %ss", n, word)
+	},
+	"counts": func(m map[string]int) string {
+		var out []string
+		for _, k := range sortedKeys(m) {
+			out = append(out, fmt.Sprintf("%d %s", m[k], k))
+		}
+		if len(out) == 0 {
+			return "none"
+		}
+		return strings.Join(out, ", ")
+	},
 	"rowdata": func(base string, r NodeRow, hasPlan bool) rowData { return rowData{base, r, hasPlan} },
 	"evdata":  func(base string, e Event) evData { return evData{base, e} },
 	"pct100":  func(f float64) float64 { return f * 100 },
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // evData is what the events table's row template gets.
