@@ -193,7 +193,7 @@ func (m *Model) Ingest(topic string, payload []byte) {
 			return // events of a node the fleet does not know: not kept
 		}
 		m.event(ev)
-		m.bump(nil)
+		m.bump(m.entry(id)) // its page lists its latest events
 		m.mu.Unlock()
 		return
 	case "status", "state", "info", "desired":
@@ -417,8 +417,8 @@ func (m *Model) ingestRollout(payload []byte) {
 		}
 		m.event(Event{Kind: KindRollout, Source: "rollout", Severity: sev, Message: msg})
 	}
-	m.recVer = m.ver + 1
 	m.bump(nil)
+	m.recVer = m.ver
 }
 
 // RefreshPlan renders the plan again from the fleet directory when the

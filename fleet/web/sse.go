@@ -108,6 +108,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if s.m.NodeVersion(nodeID) > ver {
 				writeEvent(&buf, "changed", nodeID)
 			}
+		case "rollouts":
+			// The record, or (with admin actions) this server's rollout,
+			// whose output grows between records.
+			if s.m.RolloutVersion() > ver || s.o.Actions != nil && s.o.Actions.Rollout() != nil && s.o.Actions.Rollout().Running() {
+				writeEvent(&buf, "changed", view)
+			}
 		case "events":
 			evs := s.m.Events(after)
 			type out struct {

@@ -370,6 +370,14 @@ func (m *Model) Node(id string) (NodeView, bool) {
 	return v, true
 }
 
+// RolloutVersion returns the version at which the rollout record last
+// changed.
+func (m *Model) RolloutVersion() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.recVer
+}
+
 // NodeVersion returns the version at which the node last changed.
 func (m *Model) NodeVersion(id string) uint64 {
 	m.mu.RLock()

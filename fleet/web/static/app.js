@@ -83,12 +83,16 @@
 
   es.addEventListener("rows", function (e) {
     var msg = JSON.parse(e.data);
+    var table = document.getElementById("nodes");
     (msg.rows || []).forEach(function (r) {
       var old = document.getElementById("n-" + r.id);
+      var neu = fromHTML(r.html);
       if (old) {
-        var neu = fromHTML(r.html);
         if (neu.dataset.status !== old.dataset.status) { neu.classList.add("fresh"); }
         replace(old, neu);
+      } else if (table && table.dataset.last === "1") {
+        neu.classList.add("fresh");
+        table.tBodies[0].appendChild(neu);
       }
     });
     (msg.gone || []).forEach(function (id) {
