@@ -44,6 +44,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	evFilter := eventFilter{Kind: q.Get("kind"), Severity: q.Get("severity"), Node: q.Get("node")}
 	after, _ := strconv.ParseUint(q.Get("after"), 10, 64)
+	base := s.base(r)
+	// The version before the answer starts: whatever changes once the
+	// page has its answer is sent.
+	ver := s.m.Version()
+	// A reconnecting page says what it saw last: it gets what it missed.
+	if v, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil && v < ver {
+		ver = v
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -52,12 +60,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "retry: 3000\n\n")
 	fl.Flush()
 
-	base := s.base(r)
-	ver := s.m.Version()
-	// A reconnecting page says what it saw last: it gets what it missed.
-	if v, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil && v < ver {
-		ver = v
-	}
 	tick := time.NewTicker(s.o.Tick)
 	defer tick.Stop()
 	ping := time.NewTicker(20 * time.Second)

@@ -513,9 +513,11 @@ func (m *Model) Map() (nodes []MapNode, links []MapLink, unplaced int) {
 		nodes = append(nodes, MapNode{ID: id, Status: r.Status, Problem: r.Problem(), Lat: n.Info.Location.Lat, Lon: n.Info.Location.Lon})
 		placed[id] = true
 	}
-	seen := map[[2]string]bool{}
-	for id, e := range m.nodes {
-		if e.tel == nil || e.tel.Wifi == nil || !placed[id] {
+	// A link's signal is the weaker of the two directions heard.
+	byPair := map[[2]string]int{}
+	for _, id := range m.inv.IDs() {
+		e := m.nodes[id]
+		if e == nil || e.tel == nil || e.tel.Wifi == nil || !placed[id] {
 			continue
 		}
 		for _, st := range e.tel.Wifi.Stations {
@@ -524,10 +526,11 @@ func (m *Model) Map() (nodes []MapNode, links []MapLink, unplaced int) {
 				continue
 			}
 			k := [2]string{min(id, peer), max(id, peer)}
-			if seen[k] {
+			if i, ok := byPair[k]; ok {
+				links[i].SignalDBM = min(links[i].SignalDBM, st.SignalDBM)
 				continue
 			}
-			seen[k] = true
+			byPair[k] = len(links)
 			links = append(links, MapLink{A: k[0], B: k[1], SignalDBM: st.SignalDBM})
 		}
 	}
