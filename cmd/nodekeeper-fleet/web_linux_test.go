@@ -165,6 +165,30 @@ func TestWebView(t *testing.T) {
 	waitJS(t, ctx, "three rows, online", `document.querySelectorAll('#nodes tbody tr[data-status="online"]').length === 3`)
 	waitJS(t, ctx, "the live stream", `document.getElementById('live').classList.contains('on')`)
 	shot(t, ctx, shots, "nodes.png")
+	// By keyboard: the first Tab reaches the skip link, Enter takes it to
+	// the content; Tabs then reach the nodes' links.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.textContent`)); f != "Skip to content" {
+		t.Errorf("the first Tab focuses %q, want the skip link", f)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	for range 40 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		if href, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.getAttribute('href') || ''`)); strings.Contains(href, "/node/") {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Error("Tab never reached a node's link")
+	}
 
 	// A node page shows a chart with data.
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/node/"+ids[0])); err != nil {

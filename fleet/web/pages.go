@@ -200,6 +200,18 @@ func (f Filter) query() url.Values {
 	return q
 }
 
+// pageOf returns the ids on page (from 1) of per rows through f, and
+// whether the rows fit one page.
+func (m *Model) pageOf(f Filter, page, per int) (map[string]bool, bool) {
+	rows := m.Rows(f)
+	lo := min(max(page-1, 0)*per, len(rows))
+	ids := make(map[string]bool, per)
+	for _, r := range rows[lo:min(len(rows), lo+per)] {
+		ids[r.ID] = true
+	}
+	return ids, len(rows) <= per
+}
+
 // Column is a sortable header of the nodes table.
 type Column struct {
 	Key, Label string
@@ -281,7 +293,10 @@ func (s *Server) nodesPage(w http.ResponseWriter, r *http.Request) {
 	sum := s.m.Summary()
 	d.HasPlan, d.Groups, d.States = sum.Plan, sum.Groups, sum.States
 	d.FilterApplied = len(f.query()) > 0 && (f.Query != "" || f.Status != "" || f.State != "" || f.Group != "" || f.Label != "" || f.Problem)
-	s.render(w, r, "nodes", http.StatusOK, page{Title: "Nodes", Data: d, Stream: "view=nodes&" + f.query().Encode()})
+	sq := f.query()
+	sq.Set("page", strconv.Itoa(d.Page))
+	sq.Set("per", strconv.Itoa(d.Per))
+	s.render(w, r, "nodes", http.StatusOK, page{Title: "Nodes", Data: d, Stream: "view=nodes&" + sq.Encode()})
 }
 
 func (s *Server) nodePage(w http.ResponseWriter, r *http.Request) {

@@ -44,6 +44,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	evFilter := eventFilter{Kind: q.Get("kind"), Severity: q.Get("severity"), Node: q.Get("node")}
 	after, _ := strconv.ParseUint(q.Get("after"), 10, 64)
+	// The nodes table's page: only its rows are sent (a table of one page
+	// also gets new nodes). Which nodes are on it is looked at again now
+	// and then, as sorting by a number moves them.
+	pageN, _ := strconv.Atoi(q.Get("page"))
+	per, _ := strconv.Atoi(q.Get("per"))
+	if per < 10 || per > MaxPageSize {
+		per = PageSize
+	}
+	var visible map[string]bool
+	onePage := true
+	var visibleAt time.Time
 	base := s.base(r)
 	// The version before the answer starts: whatever changes once the
 	// page has its answer is sent.
@@ -84,7 +95,20 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
 		switch view {
 		case "nodes":
+			if time.Since(visibleAt) > 10*time.Second {
+				visible, onePage = s.m.pageOf(f, max(pageN, 1), per)
+				visibleAt = time.Now()
+			}
 			rows, gone := s.m.ChangedRows(f, ver)
+			if !onePage {
+				kept := rows[:0]
+				for _, r := range rows {
+					if visible[r.ID] {
+						kept = append(kept, r)
+					}
+				}
+				rows = kept
+			}
 			if len(rows)+len(gone) > 0 {
 				type out struct {
 					ID   string `json:"id"`
