@@ -249,6 +249,7 @@ func (s *Server) nodesPage(w http.ResponseWriter, r *http.Request) {
 	d.Page = min(d.Page, d.Pages)
 	lo := (d.Page - 1) * d.Per
 	d.Rows = rows[lo:min(len(rows), lo+d.Per)]
+	s.m.WithHistory(d.Rows)
 	d.Shown = len(d.Rows)
 	base := s.base(r)
 	link := func(mod func(url.Values)) string {

@@ -85,6 +85,13 @@ func (m *Model) row(id string, groups map[string][]string, now int64) NodeRow {
 		}
 		r.Flash = t.FlashUsed()
 	}
+	return r
+}
+
+// history fills r's load and traffic history. The caller holds mu
+// (read).
+func (m *Model) history(r *NodeRow, now int64) {
+	e := m.entry0(r.ID)
 	r.LoadHist = e.hist.points("load", now)
 	rx, tx := e.hist.points("rx", now), e.hist.points("tx", now)
 	if rx != nil && tx != nil {
@@ -93,7 +100,17 @@ func (m *Model) row(id string, groups map[string][]string, now int64) NodeRow {
 			r.TrafficHist[i] = rx[i] + tx[i]
 		}
 	}
-	return r
+}
+
+// WithHistory fills the rows' load and traffic history (a page's rows:
+// sorting and filtering the whole fleet does without).
+func (m *Model) WithHistory(rows []NodeRow) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	now := bucket(m.now(), m.step)
+	for i := range rows {
+		m.history(&rows[i], now)
+	}
 }
 
 // entry0 returns the node's entry or an empty one (not stored).
@@ -185,7 +202,8 @@ func less(col string, a, b *NodeRow) int {
 	return 0
 }
 
-// Rows returns the nodes table's rows through the filter, sorted.
+// Rows returns the nodes table's rows through the filter, sorted,
+// without their history (WithHistory).
 func (m *Model) Rows(f Filter) []NodeRow {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -231,6 +249,7 @@ func (m *Model) ChangedRows(f Filter, ver uint64) (rows []NodeRow, gone []string
 		}
 		r := m.row(id, groups, now)
 		if f.Match(&r) {
+			m.history(&r, now)
 			rows = append(rows, r)
 		} else {
 			gone = append(gone, id)
