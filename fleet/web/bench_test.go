@@ -62,9 +62,9 @@ func BenchmarkWeb(b *testing.B) {
 	}
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("\nmachine load average at the end: %s", la)
-	fmt.Printf("%-58s %14s %22s %10s  %s\n", "web view (bin/nodekeeper-fleet serve as its own process)", "value", "server cpu", "RSS", "target")
+	fmt.Printf("%-64s %12s %22s %18s  %s\n", "web view (bin/nodekeeper-fleet serve as its own process)", "value", "server cpu", "RSS", "target")
 	for _, r := range rows {
-		fmt.Printf("%-58s %14s %22s %10s  %s\n", r[0], r[1], r[2], r[3], r[4])
+		fmt.Printf("%-64s %12s %22s %18s  %s\n", r[0], r[1], r[2], r[3], r[4])
 	}
 }
 
@@ -144,12 +144,14 @@ func benchWeb(b *testing.B, bctx context.Context, bin, brokerURL string, n int) 
 	}()
 	defer func() { close(stop); <-done }()
 	time.Sleep(12 * time.Second) // every node has sent a document
-	// The nodes page's load time, the median of five: the default page,
-	// and 1,000 rows on one.
+	// The nodes page's load time, the median and the best of nine (the
+	// machine is shared: the best is what the page costs, the median what
+	// it costs beside everything else): the default page, and 1,000 rows
+	// on one.
 	var rows [][]string
 	for _, path := range []string{"/", "/?per=1000"} {
 		var loads []float64
-		for range 5 {
+		for range 9 {
 			if err := chromedp.Do(bctx, chromedp.Navigate(url+path)); err != nil {
 				b.Fatal(err)
 			}
@@ -165,7 +167,7 @@ func benchWeb(b *testing.B, bctx context.Context, bin, brokerURL string, n int) 
 		if n == 1000 && path == "/" {
 			target = "<= 1 s"
 		}
-		rows = append(rows, []string{fmt.Sprintf("nodes page %s, %d nodes (%d rows), median of 5", path, n, rowsShown), fmt.Sprintf("%.0f ms", loads[2]), "-", "-", target})
+		rows = append(rows, []string{fmt.Sprintf("nodes page %s, %d nodes (%d rows), median/best of 9", path, n, rowsShown), fmt.Sprintf("%.0f/%.0f ms", loads[4], loads[0]), "-", "-", target})
 	}
 	// The server while documents stream and the page takes live updates.
 	const listen = 30 * time.Second
