@@ -98,12 +98,24 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
-// waitJS polls a JavaScript predicate in the page, generously.
+// waitJSFor is how long waitJS waits.
+var waitJSFor = 3 * time.Minute
+
+// waitJS polls a JavaScript predicate in the page, generously; a page
+// that navigates meanwhile is polled again.
 func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(3*time.Minute))); err != nil {
-		html, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body.innerText"))
-		t.Fatalf("waiting for %s: %v\npage:\n%.4000s", what, err, html)
+	deadline := time.Now().Add(waitJSFor)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!(" + expr + ")"))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			html, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("location.href + '\\n' + document.body.innerText"))
+			t.Fatalf("waiting for %s: %v\npage:\n%.4000s", what, err, html)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -253,8 +265,57 @@ func TestWebView(t *testing.T) {
 		t.Errorf("the page is %d px wide at 360 px (%v): it should scroll its table, not the page", w, err)
 	}
 	shot(t, ctx, shots, "nodes-360.png")
+	// With --admin, behind a path prefix: an admin logs in and puts a
+	// node into safe state from its page; the node applies it.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(tmp, "users")
+	pw := inNetns(ns, fleetBin, "passwd", users, "alice")
+	pw.Stdin = strings.NewReader("correct horse battery\n")
+	if out, err := pw.CombinedOutput(); err != nil {
+		t.Fatalf("passwd: %v\n%s", err, out)
+	}
+	start(t, ns, fleetBin, "serve", d, "--listen", "127.0.0.1:8081", "--broker", "tcp://127.0.0.1:1883", "--base-path", "/fleet",
+		"--admin", "--users", users, "-k", filepath.Join(tmp, "admin.sec"), "--history-step", "2s")
+	adminURL := forward(t, ns, "127.0.0.1:8081")
+	waitFor(t, "the admin view", func() bool {
+		resp, err := http.Get(adminURL + "/fleet/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	target := ids[1]
+	if err := chromedp.Do(ctx, chromedp.Navigate(adminURL+"/fleet/node/"+target)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the way to log in", `Array.from(document.querySelectorAll('a')).some(a => a.textContent === 'Log in')`)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`main a[href*="/login"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#user`)),
+		chromedp.SendKeys(chromedp.CSS(`#user`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the node page with its actions, logged in", `location.pathname.endsWith('/node/`+target+`') && !!document.querySelector('form[action$="/state"]')`)
+	shot(t, ctx, shots, "node-admin.png")
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`form[action$="/state"] select`), "safe"),
+		chromedp.Click(chromedp.CSS(`form[action$="/state"] button`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the push's result", `document.body.innerText.includes('Pushed to `+target+` as seq')`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(adminURL+"/fleet/")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, target+" in safe state", fmt.Sprintf(`(function(){ var r = document.getElementById(%q); return r && r.dataset.state === 'safe'; })()`, "n-"+target))
+
 	t.Logf("screenshots in %s", shots)
-	if names, _ := filepath.Glob(filepath.Join(shots, "*.png")); len(names) != 8 {
+	if names, _ := filepath.Glob(filepath.Join(shots, "*.png")); len(names) != 9 {
 		t.Errorf("screenshots: %v", names)
 	}
 }

@@ -99,7 +99,8 @@ func TestAdminActions(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	// Not logged in: the page offers a login, the action is refused.
-	if page := get("/fleet/node/sim-a"); !strings.Contains(page, "to act on this node") || strings.Contains(page, "Push the node state") {
+	if page := get("/fleet/node/sim-a"); !strings.Contains(page, "to act on this node") || strings.Contains(page, "Push the node state") ||
+		!strings.Contains(strings.ToLower(page), `/fleet/login?next=%2ffleet%2fnode%2fsim-a"`) {
 		t.Errorf("the node page without a login:\n%.2000s", page)
 	}
 	if st, _ := post("/fleet/node/sim-a/state", url.Values{"state": {"safe"}}); st != http.StatusUnauthorized {
