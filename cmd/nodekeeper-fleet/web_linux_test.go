@@ -99,7 +99,7 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 }
 
 // waitJSFor is how long waitJS waits.
-var waitJSFor = 3 * time.Minute
+const waitJSFor = 3 * time.Minute
 
 // waitJS polls a JavaScript predicate in the page, generously; a page
 // that navigates meanwhile is polled again.
