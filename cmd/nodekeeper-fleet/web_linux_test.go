@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,6 +57,25 @@ func forward(t *testing.T, ns, addr string) string {
 		}
 	}()
 	return "http://" + ln.Addr().String()
+}
+
+// pidOf returns the pid of the agent run with that config directory.
+func pidOf(t *testing.T, configDir string) int {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) >= 2 && args[len(args)-1] == configDir && args[1] == "run" {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	t.Fatalf("no agent running with %s", configDir)
+	return 0
 }
 
 // browser starts a headless Chromium (--no-sandbox: tests run as root).
@@ -133,18 +154,19 @@ func TestWebView(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []string{"roof-" + randHex(2) + "-1", "roof-" + randHex(2) + "-2", "roof-" + randHex(2) + "-3"}
-	stops := map[string]func(){}
 	for i, id := range ids {
 		dir := filepath.Join(tmp, id)
 		os.MkdirAll(filepath.Join(dir, "config"), 0o755)
 		os.MkdirAll(filepath.Join(dir, "policies"), 0o755)
 		conf := agentConfig(id, dir, ns, pub.String())
+		// A short keepalive: a killed agent's last will comes in seconds.
+		conf = strings.Replace(conf, "\toption interval '1'\n", "\toption interval '1'\n\toption keepalive '2s'\n", 1)
 		conf = strings.Replace(conf, "\toption run_dir", fmt.Sprintf("\toption latitude '41.%04d'\n\toption longitude '2.%04d'\n\tlist label 'owner=lab'\n\toption run_dir", 3870+i*7, 1680+i*11), 1)
 		os.WriteFile(filepath.Join(dir, "config", "nodekeeper"), []byte(conf), 0o644)
 		if i == 0 {
 			os.WriteFile(filepath.Join(dir, "policies", "alert.lua"), []byte(labAlert), 0o644)
 		}
-		stops[id] = start(t, ns, agentBin, "run", "--config-dir", filepath.Join(dir, "config"))
+		start(t, ns, agentBin, "run", "--config-dir", filepath.Join(dir, "config"))
 	}
 	d := writeTree(t, map[string]string{
 		"groups.yaml":     fmt.Sprintf("groups:\n  lab:\n    nodes: [%s]\n", strings.Join(ids, ", ")),
@@ -248,8 +270,12 @@ func TestWebView(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true`)); err != nil {
 		t.Fatal(err)
 	}
+	// kill -9: no clean stop, the broker publishes its last will.
 	victim := ids[2]
-	stops[victim]()
+	pid := pidOf(t, filepath.Join(tmp, victim, "config"))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
 	waitJS(t, ctx, victim+"'s row offline", fmt.Sprintf(`(function(){ var r = document.getElementById(%q); return r && r.dataset.status === 'offline' && r.textContent.includes('OFFLINE'); })()`, "n-"+victim))
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__notReloaded === true`)); err != nil || !ok {
 		t.Errorf("the page reloaded (%v)", err)
