@@ -251,6 +251,7 @@ func (a *Agent) openSlivers(ctx context.Context) error {
 	m, rep, err := container.Open(octx, container.Config{
 		StateDir: sc.StateDir, Node: a.cfg.Agent.NodeID, Bridges: a.bridges(), Driver: d, Rootfs: sc.Rootfs,
 		MinFreeBytes: sc.MinFree, StopTimeout: sc.StopTimeout, Logger: a.log.With("component", "slivers"),
+		MaxArchiveBytes: sc.MaxTemplate, MaxUnpackedBytes: sc.MaxUnpacked,
 	})
 	if err != nil {
 		return fmt.Errorf("slivers: %w", err)

@@ -43,7 +43,7 @@ func peerOf(prefix, topic, what string) (string, bool) {
 		return "", false
 	}
 	node, tail, ok := strings.Cut(rest, "/")
-	if !ok || tail != what || node == "" {
+	if !ok || tail != what || !validTopicLevel(node) {
 		return "", false
 	}
 	return node, true
@@ -68,9 +68,12 @@ func (p *peerSet) status(node string, payload []byte) {
 	p.mu.Lock()
 	was, known := p.online[node]
 	if !up {
+		// Forgotten, not remembered as down: names a broker user
+		// publishes "offline" for would otherwise fill the slots for
+		// good and keep real peers out.
 		delete(p.docs, node)
-	}
-	if known || len(p.online) < p.max {
+		delete(p.online, node)
+	} else if known || len(p.online) < p.max {
 		p.online[node] = up
 	}
 	p.mu.Unlock()

@@ -40,6 +40,8 @@ type cache struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	// unpack bounds what one archive unpacks to (Config.MaxUnpackedBytes).
+	unpack unpackLimits
 }
 
 type templateMeta struct {
@@ -109,7 +111,7 @@ func (c *cache) template(ctx context.Context, a Archive) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", a.URL, err)
 	}
-	st, err := extract(ctx, f, rootfs)
+	st, err := extract(ctx, f, rootfs, c.unpack)
 	f.Close()
 	if err != nil {
 		return "", fmt.Errorf("template %s: unpack: %w", a.URL, err)

@@ -56,7 +56,11 @@ type Config struct {
 	// before unpacking) a download or a copy of a local file may give.
 	// Default DefaultMaxArchiveBytes.
 	MaxArchiveBytes int64
-	Logger          *slog.Logger
+	// MaxUnpackedBytes bounds the contents of the files one template or
+	// data archive unpacks to (a small gzip of zeros unpacks to a disk
+	// full). Default DefaultMaxUnpackedBytes.
+	MaxUnpackedBytes int64
+	Logger           *slog.Logger
 }
 
 // Manager keeps the slivers of one node: their records, templates,
@@ -139,6 +143,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if cfg.MaxArchiveBytes <= 0 {
 		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
 	}
+	if cfg.MaxUnpackedBytes <= 0 {
+		cfg.MaxUnpackedBytes = DefaultMaxUnpackedBytes
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -168,6 +175,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout, max: cfg.MaxArchiveBytes}, cfg.MinFreeBytes, log); err != nil {
 		return fail(err)
 	}
+	m.cache.unpack = unpackLimits{bytes: cfg.MaxUnpackedBytes, entries: maxEntries}
 	recs, err := st.load()
 	if err != nil {
 		return fail(err)

@@ -67,13 +67,37 @@ func viaTool(ctx context.Context, r io.Reader, tool string) (io.Reader, func() e
 // extractStats counts what an extraction skipped.
 type extractStats struct {
 	Files, Skipped int
+	// Bytes are the regular files' contents written (their sizes, sparse
+	// files at their full size).
+	Bytes int64
 }
+
+// unpackLimits bound what one archive may unpack to: the bytes of its
+// files (a gzip of zeros unpacks 1000 to 1) and its entries (inodes).
+type unpackLimits struct {
+	bytes   int64
+	entries int
+}
+
+// DefaultMaxUnpackedBytes bounds what one template or data archive
+// unpacks to when Config.MaxUnpackedBytes is zero.
+const DefaultMaxUnpackedBytes = 4 << 30
+
+// maxEntries bounds the entries (files, directories, links) of one
+// archive: far above any router's rootfs, far below what fills a
+// filesystem's inodes.
+const maxEntries = 1 << 20
+
+// errTooBig is wrapped by an extraction that went past its limits.
+var errTooBig = errors.New("archive unpacks to more than allowed")
 
 // extract unpacks the (possibly compressed) tarball r into dir, which must
 // exist. Every path stays inside dir, whatever the archive's names and
 // symlinks say (os.Root). Ownership, modes and file times are kept.
 // Device nodes and FIFOs are skipped: LXC fills /dev itself (lxc.autodev).
-func extract(ctx context.Context, r io.Reader, dir string) (extractStats, error) {
+// Files larger in sum than lim.bytes, or more than lim.entries entries,
+// stop it with errTooBig before they are written.
+func extract(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (extractStats, error) {
 	var st extractStats
 	tr0, closeTool, err := decompress(ctx, r)
 	if err != nil {
@@ -85,15 +109,21 @@ func extract(ctx context.Context, r io.Reader, dir string) (extractStats, error)
 		return st, err
 	}
 	defer root.Close()
-	err = extractTar(ctx, tar.NewReader(tr0), root, &st)
+	if lim.bytes <= 0 {
+		lim.bytes = DefaultMaxUnpackedBytes
+	}
+	if lim.entries <= 0 {
+		lim.entries = maxEntries
+	}
+	err = extractTar(ctx, tar.NewReader(tr0), root, &st, lim)
 	if cerr := closeTool(); err == nil {
 		err = cerr
 	}
 	return st, err
 }
 
-func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractStats) error {
-	for {
+func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractStats, lim unpackLimits) error {
+	for entries := 1; ; entries++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -103,6 +133,17 @@ func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractS
 		}
 		if err != nil {
 			return fmt.Errorf("tar: %w", err)
+		}
+		if entries > lim.entries {
+			return fmt.Errorf("%w: more than %d entries", errTooBig, lim.entries)
+		}
+		if h.Typeflag == tar.TypeReg {
+			// The size in the header is what the reader gives (sparse
+			// holes filled), so the sum is checked before any is written.
+			if h.Size < 0 || h.Size > lim.bytes-st.Bytes {
+				return fmt.Errorf("%w: files of more than %d bytes (at %q)", errTooBig, lim.bytes, h.Name)
+			}
+			st.Bytes += h.Size
 		}
 		name := path.Clean("/" + h.Name)[1:] // rooted: "../x" and "/x" land inside
 		if name == "" {

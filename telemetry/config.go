@@ -212,8 +212,8 @@ func (c *Config) Validate() error {
 	if c.HADiscovery && !topicLevel(c.HAPrefix) {
 		return fmt.Errorf("home assistant prefix %q: must be one topic level", c.HAPrefix)
 	}
-	if c.DrainRate <= 0 || c.DrainBurst < 1 {
-		return fmt.Errorf("drain rate %v burst %d: must be positive", c.DrainRate, c.DrainBurst)
+	if !(c.DrainRate > 0 && c.DrainRate <= 1e6) || c.DrainBurst < 1 { // NaN fails both
+		return fmt.Errorf("drain rate %v burst %d: must be positive (rate at most 1e6)", c.DrainRate, c.DrainBurst)
 	}
 	if c.AckTimeout < 100*time.Millisecond {
 		return fmt.Errorf("ack timeout %v: must be at least 100ms", c.AckTimeout)

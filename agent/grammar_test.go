@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestConfigGrammarClasses holds every option that takes a string from
+// outside (the owner's UCI, or a document the owner lets set it) to a
+// strict grammar, by class of attack. Each case is refused with the
+// option named.
+func TestConfigGrammarClasses(t *testing.T) {
+	for _, tt := range []struct {
+		class, text, want string
+	}{
+		// A network namespace names a file under /run/netns or a path:
+		// nothing that climbs out, reads as an option or breaks a line.
+		{"netns traversal", "config slivers 'slivers'\n\toption netns '../../proc/1/ns/net'\n", "option netns"},
+		{"netns option", "config slivers 'slivers'\n\toption netns '--net=/proc/1/ns/net'\n", "option netns"},
+		{"netns dot-dot", "config network 'network'\n\toption netns '..'\n", "option netns"},
+		{"netns newline", "config network 'network'\n\toption netns 'lab\nx'\n", "option netns"},
+		{"netns unclean path", "config network 'network'\n\toption netns '/run/netns/../x'\n", "option netns"},
+		{"veth peer netns", "config veth 'nkv0'\n\toption peer 'nkv1'\n\toption peer_netns '../x'\n", "network namespace"},
+		// A number that is no number: NaN passes f < lo, and converts to
+		// whatever the CPU gives.
+		{"non-finite drain_rate NaN", "config telemetry 'telemetry'\n\toption drain_rate 'NaN'\n", "option drain_rate"},
+		{"non-finite drain_rate Inf", "config telemetry 'telemetry'\n\toption drain_rate '+Inf'\n", "option drain_rate"},
+		{"non-finite interval", "config telemetry 'telemetry'\n\toption interval 'NaN'\n", "option interval"},
+		{"non-finite intervals", "config telemetry 'telemetry'\n\tlist intervals 'wifi=NaN'\n", "option intervals"},
+		{"overflowing duration", "config agent 'agent'\n\toption failure_window '1e300'\n", "option failure_window"},
+		{"non-finite size", "config policy 'policy'\n\toption memory_budget 'NaN'\n", "option memory_budget"},
+		{"non-finite size with unit", "config slivers 'slivers'\n\toption min_free 'NaNM'\n", "option min_free"},
+		// A node id reaches topics, logs and terminals.
+		{"node id control character", "config agent 'agent'\n\toption node_id 'n1\x1b[2J'\n", "option node_id"},
+		{"node id carriage return", "config agent 'agent'\n\toption node_id 'n1\rx'\n", "option node_id"},
+		{"node id too long", "config agent 'agent'\n\toption node_id '" + strings.Repeat("n", maxNodeID+1) + "'\n", "option node_id"},
+		{"peer control character", "config remote 'remote'\n\tlist peer 'n2\x7f'\n", "option peer"},
+		// Templates and unpacked archives are bounded by the owner.
+		{"template size", "config slivers 'slivers'\n\toption max_template_size 'lots'\n", "option max_template_size"},
+		{"unpacked size", "config slivers 'slivers'\n\toption max_unpacked_size '-1'\n", "option max_unpacked_size"},
+	} {
+		t.Run(tt.class, func(t *testing.T) {
+			_, err := loadText(t, tt.text)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+	// What the grammar keeps.
+	for _, text := range []string{
+		"config slivers 'slivers'\n\toption netns 'lab1'\n",
+		"config slivers 'slivers'\n\toption netns '/proc/1/ns/net'\n",
+		"config telemetry 'telemetry'\n\toption drain_rate '0.5'\n",
+		"config agent 'agent'\n\toption node_id 'nk-0a1b2c3d4e5f'\n",
+		"config slivers 'slivers'\n\toption max_template_size '64M'\n\toption max_unpacked_size '256M'\n",
+	} {
+		if _, err := loadText(t, text); err != nil {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
+
+// TestPeerSetRecovers: a broker user who publishes "offline" or documents
+// for made-up peers cannot fill the peer slots for good, and cannot name a
+// peer outside the node id grammar.
+func TestPeerSetRecovers(t *testing.T) {
+	p := newPeerSet(4, func(string, map[string]any) {})
+	for i := range 100 {
+		p.status(fmt.Sprintf("fake%d", i), []byte("offline"))
+	}
+	var events []string
+	p.event = func(name string, data map[string]any) { events = append(events, name+" "+data["peer"].(string)) }
+	p.status("real", []byte("online"))
+	if len(events) != 1 || events[0] != "peer.up real" {
+		t.Errorf("after 100 fake offline peers, a real one coming up gave %q, want peer.up real", events)
+	}
+	for _, topic := range []string{"nk/n1\x1b[2J/document", "nk/" + strings.Repeat("n", maxNodeID+1) + "/document", "nk/n 1/document"} {
+		if node, ok := peerOf("nk", topic, "document"); ok {
+			t.Errorf("peerOf(%q) = %q: a name outside the node id grammar", topic, node)
+		}
+	}
+}
