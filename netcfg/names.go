@@ -47,7 +47,7 @@ func IfaceNumber(kind IfaceKind, index int) (num int, inner string, err error) {
 		}
 		return 5 + index, fmt.Sprintf("iso%d", index), nil
 	}
-	return 0, "", fmt.Errorf("unknown sliver interface kind %q (want private, management, public4, public6, debug or isolated)", kind)
+	return 0, "", fmt.Errorf("unknown sliver interface kind %q (want private, management, public4, public6, debug or isolated)", short(string(kind)))
 }
 
 // NodeNumber folds a node id into the 16 bits that names and MAC addresses
@@ -99,7 +99,7 @@ func CheckLinkName(name string) error {
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 	}
 	if !ok {
-		return fmt.Errorf("interface name %q: want 1-15 characters of A-Z a-z 0-9 _ - . (not - or . first)", name)
+		return fmt.Errorf("interface name %q: want 1-15 characters of A-Z a-z 0-9 _ - . (not - or . first)", short(name))
 	}
 	return nil
 }
@@ -128,7 +128,7 @@ func CheckNetns(ns string) error {
 			ok = ns[i] > ' ' && ns[i] < 0x7f
 		}
 		if !ok {
-			return fmt.Errorf("network namespace %q: want a name (A-Z a-z 0-9 _ - .) or an absolute clean path without spaces or control characters", ns)
+			return fmt.Errorf("network namespace %q: want a name (A-Z a-z 0-9 _ - .) or an absolute clean path without spaces or control characters", short(ns))
 		}
 		return nil
 	}
@@ -138,7 +138,16 @@ func CheckNetns(ns string) error {
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 	}
 	if !ok {
-		return fmt.Errorf("network namespace %q: want a name of 1-64 of A-Z a-z 0-9 _ - . (not - or . first) or an absolute clean path", ns)
+		return fmt.Errorf("network namespace %q: want a name of 1-64 of A-Z a-z 0-9 _ - . (not - or . first) or an absolute clean path", short(ns))
 	}
 	return nil
+}
+
+// short cuts a name from outside for an error message: errors are logged
+// and published, and the name may be as long as its document.
+func short(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "..."
 }
