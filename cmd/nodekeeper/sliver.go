@@ -104,7 +104,7 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 			}
 		})
 	}
-	cfg := container.Config{StateDir: n.stateDir, Node: n.node, Rootfs: n.rootfs, Bridges: map[netcfg.IfaceKind]string{}}
+	cfg := container.Config{StateDir: n.stateDir, Node: n.node, Rootfs: n.rootfs, Bridges: map[netcfg.IfaceKind]string{}, ReadOnly: n.readOnly}
 	lxcPath, netns := n.lxcPath, n.netns
 	if !local {
 		if c, err := n.agent.dial(); err != nil {
