@@ -121,6 +121,9 @@ type SliversConfig struct {
 	// MaxUnpacked what one unpacks to (container.Config).
 	MaxTemplate int64
 	MaxUnpacked int64
+	// RemoteLocalArchives lets documents' slivers name templates and
+	// data archives by a local path or file URL (default: http(s) only).
+	RemoteLocalArchives bool
 }
 
 // RemoteConfig is `config remote 'remote'`: signed desired state, and
@@ -163,7 +166,7 @@ var agentSections = map[string][]string{
 		"drain_rate", "reconnect_max", "publish_document", "override"},
 	"policy": {"dir", "cpu_budget", "memory_budget", "dry_run", "uci_allow"},
 	"slivers": {"enabled", "state_dir", "lxc_path", "netns", "rootfs", "min_free", "stop_timeout", "bridge",
-		"max_template_size", "max_unpacked_size"},
+		"max_template_size", "max_unpacked_size", "remote_local_archives"},
 	"remote":  {"enabled", "trusted_key", "threshold", "confirm_window", "unmanaged", "remote_allow", "peer", "peers_all", "max_peers"},
 	"network": {"enabled", "netns", "state_dir"},
 }
@@ -275,6 +278,8 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		Bridges:     map[netcfg.IfaceKind]string{},
 		MaxTemplate: sl.size("max_template_size", container.DefaultMaxArchiveBytes),
 		MaxUnpacked: sl.size("max_unpacked_size", container.DefaultMaxUnpackedBytes),
+
+		RemoteLocalArchives: sl.boolean("remote_local_archives", false),
 	}
 	cfg.Slivers.LXCPath = sl.path("lxc_path", filepath.Join(cfg.Slivers.StateDir, "lxc"))
 	for _, b := range sl.list("bridge") {

@@ -156,6 +156,14 @@ type source struct {
 	file string
 }
 
+// Local reports whether the archive names a file on the node (an
+// absolute path or a file URL) rather than a download: a document from
+// elsewhere may name one only if the node's owner lets it.
+func (a Archive) Local() bool {
+	src, err := parseSource(a.URL)
+	return err == nil && src.file != ""
+}
+
 func parseSource(s string) (source, error) {
 	if strings.HasPrefix(s, "/") {
 		return source{file: filepath.Clean(s)}, nil
