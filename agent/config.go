@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,6 +289,10 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 			sl.fail("bridge", "%q: want KIND=BRIDGE with a veth kind (private, public4, public6, debug, management)", b)
 			continue
 		}
+		if err := netcfg.CheckLinkName(v); err != nil {
+			sl.fail("bridge", "%v", err)
+			continue
+		}
 		cfg.Slivers.Bridges[netcfg.IfaceKind(k)] = v
 	}
 
@@ -396,6 +401,9 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	c.CertFile = r.path("cert_file", "")
 	c.KeyFile = r.path("key_file", "")
 	c.Username = r.str("username", "")
+	if len(c.Username) > 256 || strings.ContainsAny(c.Username, controlChars) {
+		r.fail("username", "want at most 256 bytes without control characters")
+	}
 	if pf := r.path("password_file", ""); pf != "" {
 		// The error names the file, never its contents.
 		b, err := safefile.ReadFile(pf, maxPasswordFile)
@@ -419,6 +427,11 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 		c.Collectors[n] = on
 	}
 	c.Sources.Filesystems = r.list("filesystems")
+	for _, fs := range c.Sources.Filesystems {
+		if !cleanPath(fs) {
+			r.fail("filesystems", "%q: want an absolute path in clean form", fs)
+		}
+	}
 	c.StartDelay = r.duration("start_delay", d.StartDelay, -time.Hour)
 	c.Spool = r.oneOf("spool", d.Spool, "ram", "file")
 	c.SpoolPath = r.path("spool_path", filepath.Join(a.RunDir, "spool"))
@@ -429,6 +442,11 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	c.HADiscovery = r.boolean("ha_discovery", false)
 	c.HAPrefix = r.str("ha_prefix", d.HAPrefix)
 	c.PrometheusListen = r.str("prometheus_listen", "")
+	if l := c.PrometheusListen; l != "" {
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" || strings.ContainsAny(l, controlChars+" ") {
+			r.fail("prometheus_listen", "%q: want HOST:PORT, such as 127.0.0.1:9100", l)
+		}
+	}
 	c.DrainRate = r.float("drain_rate", d.DrainRate, 0.01, 1e6)
 	c.ReconnectMax = r.duration("reconnect_max", d.ReconnectMax, 100*time.Millisecond)
 	t.PublishDocument = r.boolean("publish_document", true)

@@ -36,6 +36,13 @@ func TestConfigGrammarClasses(t *testing.T) {
 		{"node id carriage return", "config agent 'agent'\n\toption node_id 'n1\rx'\n", "option node_id"},
 		{"node id too long", "config agent 'agent'\n\toption node_id '" + strings.Repeat("n", maxNodeID+1) + "'\n", "option node_id"},
 		{"peer control character", "config remote 'remote'\n\tlist peer 'n2\x7f'\n", "option peer"},
+		// Names and addresses that reach netlink, statfs, a listener and
+		// the broker's CONNECT.
+		{"sliver bridge", "config slivers 'slivers'\n\tlist bridge 'private=br lan'\n", "option bridge"},
+		{"sliver bridge too long", "config slivers 'slivers'\n\tlist bridge 'private=" + strings.Repeat("b", 16) + "'\n", "option bridge"},
+		{"filesystem path", "config telemetry 'telemetry'\n\tlist filesystems 'overlay'\n", "option filesystems"},
+		{"prometheus address", "config telemetry 'telemetry'\n\toption prometheus_listen '9100'\n", "option prometheus_listen"},
+		{"username control character", "config telemetry 'telemetry'\n\toption username 'u\x01'\n", "option username"},
 		// Templates and unpacked archives are bounded by the owner.
 		{"template size", "config slivers 'slivers'\n\toption max_template_size 'lots'\n", "option max_template_size"},
 		{"unpacked size", "config slivers 'slivers'\n\toption max_unpacked_size '-1'\n", "option max_unpacked_size"},
