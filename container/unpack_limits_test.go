@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -81,4 +82,39 @@ func hugeHeader(t *testing.T) []byte {
 	tw.Flush() // body left short: the reader never gets there
 	zw.Close()
 	return buf.Bytes()
+}
+
+// TestExtractTrailingBomb: a small archive followed by an endless stream,
+// compressed with a tool of the node's (xz), is refused once more than
+// maxTrailing bytes follow the archive's end, not read to that end; an
+// archive with ordinary padding unpacks.
+func TestExtractTrailingBomb(t *testing.T) {
+	_, err := exec.LookPath("xz")
+	need(t, "needs xz", err)
+	xz := func(b []byte) []byte {
+		cmd := exec.Command("xz", "-c", "-1")
+		cmd.Stdin = bytes.NewReader(b)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	plain := func(trailing int) []byte {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
+		tw.Write([]byte("x"))
+		tw.Close()
+		buf.Write(make([]byte, trailing))
+		return buf.Bytes()
+	}
+	lim := unpackLimits{bytes: 1 << 20, entries: 100}
+	if _, err := extract(context.Background(), bytes.NewReader(xz(plain(10240))), t.TempDir(), lim); err != nil {
+		t.Errorf("archive with 10 KiB of padding: %v", err)
+	}
+	_, err = extract(context.Background(), bytes.NewReader(xz(plain(64<<20))), t.TempDir(), lim)
+	if !errors.Is(err, errTooBig) {
+		t.Errorf("archive followed by 64 MiB: %v, want errTooBig", err)
+	}
 }

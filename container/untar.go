@@ -18,18 +18,19 @@ import (
 
 // decompress returns the tar stream inside r: plain and gzip are read
 // here; xz, bzip2 and zstd go through the node's own tool when it has one.
-// close waits for that tool.
-func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func() error, err error) {
+// close waits for that tool; with abort (the archive was refused) it
+// stops it first.
+func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func(abort bool) error, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(6)
-	nop := func() error { return nil }
+	nop := func(bool) error { return nil }
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		z, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return z, z.Close, nil
+		return z, func(bool) error { return z.Close() }, nil
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		return viaTool(ctx, br, "xz")
 	case bytes.HasPrefix(magic, []byte("BZh")):
@@ -40,23 +41,42 @@ func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func() er
 	return br, nop, nil
 }
 
-func viaTool(ctx context.Context, r io.Reader, tool string) (io.Reader, func() error, error) {
+// maxTrailing bounds what a tool's output may hold after the end of the
+// tar archive (tar pads to its record size, 10 KiB by default): a stream
+// that goes on (a bomb behind a small archive) is stopped, not read to
+// its end.
+const maxTrailing = 1 << 20
+
+func viaTool(ctx context.Context, r io.Reader, tool string) (io.Reader, func(abort bool) error, error) {
 	if _, err := exec.LookPath(tool); err != nil {
 		return nil, nil, fmt.Errorf("archive is %s-compressed and %s is not installed: %w", tool, tool, err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(ctx, tool, "-dc")
 	cmd.Stdin = r
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		cancel()
 		return nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("%s: %w", tool, err)
 	}
-	return out, func() error {
-		io.Copy(io.Discard, out)
+	return out, func(abort bool) error {
+		defer cancel()
+		if abort {
+			cancel()
+			cmd.Wait()
+			return nil
+		}
+		if n, _ := io.CopyN(io.Discard, out, maxTrailing+1); n > maxTrailing {
+			cancel()
+			cmd.Wait()
+			return fmt.Errorf("%w: more than %d bytes after the end of the tar archive", errTooBig, maxTrailing)
+		}
 		if err := cmd.Wait(); err != nil {
 			return fmt.Errorf("%s -dc: %w: %s", tool, err, truncate(strings.TrimSpace(stderr.String()), 200))
 		}
@@ -105,7 +125,7 @@ func extract(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (ex
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		closeTool()
+		closeTool(true)
 		return st, err
 	}
 	defer root.Close()
@@ -116,7 +136,7 @@ func extract(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (ex
 		lim.entries = maxEntries
 	}
 	err = extractTar(ctx, tar.NewReader(tr0), root, &st, lim)
-	if cerr := closeTool(); err == nil {
+	if cerr := closeTool(err != nil); err == nil {
 		err = cerr
 	}
 	return st, err
