@@ -333,5 +333,5 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 		code, err := m.Attach(ctx, req.Name, req.Argv, files[0], files[1], files[2])
 		return map[string]int{"code": code}, err
 	}
-	return nil, fmt.Errorf("unknown request %q", req.Op)
+	return nil, fmt.Errorf("unknown request %q", boundText(req.Op, 32))
 }

@@ -1,9 +1,14 @@
 package agent
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // TestConfigGrammarClasses holds every option that takes a string from
@@ -86,5 +91,40 @@ func TestPeerSetRecovers(t *testing.T) {
 		if node, ok := peerOf("nk", topic, "document"); ok {
 			t.Errorf("peerOf(%q) = %q: a name outside the node id grammar", topic, node)
 		}
+	}
+}
+
+// TestPublishedErrorsBounded: an envelope anyone on the broker can publish
+// (unsigned, refused) with a 512 KiB unknown field used to put the whole
+// field, quoted by encoding/json, into the error kept in the state report
+// (16 of them, each published with every report) and into the
+// desired_refused event. Every error text kept or published is bounded.
+func TestPublishedErrorsBounded(t *testing.T) {
+	key, _ := wire.GenerateKey()
+	a := &Agent{
+		cfg:     &Config{Agent: AgentConfig{NodeID: "n1"}, Remote: RemoteConfig{TrustedKeys: []wire.PublicKey{key.Public()}}},
+		log:     slog.New(slog.DiscardHandler),
+		store:   stateStore{t.TempDir()},
+		dirty:   make(chan struct{}, 1),
+		desired: make(chan envelopeMsg, 1),
+	}
+	huge := strings.Repeat("x", 512<<10)
+	for _, payload := range []string{
+		`{"` + huge + `":1}`,                        // unknown field, quoted by encoding/json
+		`{"document":"` + huge + `","signature":1}`, // not base64, a wrong type
+		`{"document":1e` + strings.Repeat("9", 100000) + `}`,
+	} {
+		a.handleDesired(context.Background(), envelopeMsg{payload: []byte(payload), size: len(payload)})
+	}
+	if len(a.errs) == 0 {
+		t.Fatal("no error kept")
+	}
+	for _, e := range a.errs {
+		if len(e.Message) > maxErrorText || len(e.Member) > maxMemberText {
+			t.Errorf("error entry of %d bytes (member %d): %.80s...", len(e.Message), len(e.Member), e.Message)
+		}
+	}
+	if s := boundText(strings.Repeat("é", 20), 20); len(s) > 20 || !utf8.ValidString(s) {
+		t.Errorf("boundText cut a rune: %q", s)
 	}
 }

@@ -97,7 +97,7 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 	// Only a document for this node spends its seq: one for another node,
 	// republished here, must not (its seq could be 2^64-1).
 	if head.Node != cfg.Agent.NodeID {
-		a.refuse(head.Seq, fmt.Errorf("desired document: node %q, but this node is %q (its seq is not spent)", head.Node, cfg.Agent.NodeID))
+		a.refuse(head.Seq, fmt.Errorf("desired document: node %q, but this node is %q (its seq is not spent)", boundText(head.Node, 64), cfg.Agent.NodeID))
 		return
 	}
 	a.mu.Lock()
@@ -167,7 +167,8 @@ func docDigest(doc []byte) string {
 
 // refuse reports a refused document.
 func (a *Agent) refuse(seq uint64, err error) {
-	a.log.Warn("desired document refused", "seq", seq, "err", oneLine(err))
+	// The error may quote what a broker user sent: bounded everywhere.
+	a.log.Warn("desired document refused", "seq", seq, "err", boundText(oneLine(err), maxErrorText))
 	a.addError("desired", seq, "refused: "+err.Error())
 	a.remoteEvent("desired_refused", "warning", seq, err.Error())
 }
@@ -216,7 +217,7 @@ func (a *Agent) remoteEvent(kind, severity string, seq uint64, msg string, field
 		for i := 0; i+1 < len(fields); i += 2 {
 			f[fields[i].(string)] = fields[i+1]
 		}
-		e := telemetry.Event{Kind: kind, Source: "desired", Severity: severity, Message: msg, Fields: f}
+		e := telemetry.Event{Kind: kind, Source: "desired", Severity: severity, Message: boundText(msg, maxErrorText), Fields: f}
 		if err := pub.PublishEvent(e); err != nil {
 			a.log.Warn("event not published", "kind", kind, "err", err)
 		}
