@@ -128,3 +128,14 @@ func TestPublishedErrorsBounded(t *testing.T) {
 		t.Errorf("boundText cut a rune: %q", s)
 	}
 }
+
+// TestPushNodeGrammar: `nodekeeper push NODE` names a topic level: a node
+// with a separator or a wildcard would publish the document elsewhere.
+func TestPushNodeGrammar(t *testing.T) {
+	for _, node := range []string{"n1/x", "+", "#", "n 1", "n1\x1b", ""} {
+		err := Push(context.Background(), PushOptions{Broker: "tcp://127.0.0.1:9"}, node, []byte("{}"))
+		if err == nil || !strings.Contains(err.Error(), "push: node") {
+			t.Errorf("push to %q: %v, want the node refused", node, err)
+		}
+	}
+}
