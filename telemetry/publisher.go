@@ -34,7 +34,7 @@ type Publisher struct {
 	connGen   atomic.Uint64 // bumped on every (re)connection
 	connCh    chan struct{}
 	haWake    chan struct{}
-	ha        haPace // how often a broker user's "online" may wake haWake
+	ha        haPace              // how often a broker user's "online" may wake haWake
 	sampleReq chan chan *Document // SampleNow's requests to the sample loop
 	published atomic.Uint64
 	drain     drainStats // what the drain limit did (sendloop.go)
