@@ -139,3 +139,29 @@ func TestPushNodeGrammar(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerDocumentsBounded: with peers_all and max_peers 1024 (both
+// settings a document may change), anyone on the broker could have the
+// node keep 1024 documents of 256 KiB (256 MiB). The documents kept add
+// up to at most maxPeerBytes (counted, not measured); a peer that goes
+// offline frees its share.
+func TestPeerDocumentsBounded(t *testing.T) {
+	p := newPeerSet(1024, func(string, map[string]any) {})
+	doc := []byte(`"` + strings.Repeat("x", maxPeerDocument-2) + `"`)
+	for i := range 1024 {
+		p.document(fmt.Sprintf("fake%d", i), doc)
+	}
+	total := 0
+	for _, d := range p.PeerDocuments() {
+		total += len(d)
+	}
+	if total > maxPeerBytes || p.bytes != total {
+		t.Errorf("%d bytes of peer documents kept (counter %d), at most %d", total, p.bytes, maxPeerBytes)
+	}
+	p.status("fake0", []byte("online"))
+	p.status("fake0", []byte("offline"))
+	p.document("real", []byte(`{"node":"real"}`))
+	if _, ok := p.PeerDocuments()["real"]; !ok {
+		t.Error("a real peer's small document is not kept after a fake one went offline")
+	}
+}
