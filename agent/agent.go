@@ -59,6 +59,7 @@ type Agent struct {
 	adapter    *sliversAdapter
 	peers      *peerSet
 	events     chan policy.Event
+	dropped    eventDrops // events that found the queue full (events.go)
 	desired    chan envelopeMsg // the latest desired envelope, capacity one
 	dirty      chan struct{}
 	sighup     chan os.Signal

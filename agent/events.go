@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
@@ -10,13 +11,37 @@ import (
 )
 
 // event queues a node event for the policies waiting for it (on = name).
-// It never blocks: events that find the queue full are dropped and logged.
+// It never blocks: events that find the queue full are dropped and
+// logged, once a minute with their count (a peer's status toggled by
+// anyone on the broker would otherwise fill the log at the broker's rate).
 func (a *Agent) event(name string, data map[string]any) {
 	select {
 	case a.events <- policy.Event{Name: name, Data: data}:
 	default:
-		a.log.Warn("policy event dropped: queue full", "event", name)
+		if n, ok := a.dropped.add(time.Now()); ok {
+			a.log.Warn("policy events dropped: queue full", "event", name, "dropped", n)
+		}
 	}
+}
+
+// eventDrops counts dropped events and says when to log them.
+type eventDrops struct {
+	mu     sync.Mutex
+	n      int
+	logged time.Time
+}
+
+// add counts a drop at now; ok when a line is due (the first drop, then
+// at most one a minute), with the drops since the last line.
+func (d *eventDrops) add(now time.Time) (n int, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n++
+	if !d.logged.IsZero() && now.Sub(d.logged) < time.Minute {
+		return 0, false
+	}
+	n, d.n, d.logged = d.n, 0, now
+	return n, true
 }
 
 // runEvents hands queued events to the policy engine, one at a time.

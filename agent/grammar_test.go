@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/nodekeeper/nodekeeper/policy"
 	"github.com/nodekeeper/nodekeeper/wire"
 )
 
@@ -163,5 +165,22 @@ func TestPeerDocumentsBounded(t *testing.T) {
 	p.document("real", []byte(`{"node":"real"}`))
 	if _, ok := p.PeerDocuments()["real"]; !ok {
 		t.Error("a real peer's small document is not kept after a fake one went offline")
+	}
+}
+
+// TestDroppedEventsLogOnce: a flood of events (a peer's status toggled by
+// anyone on the broker) that finds the queue full costs one log line a
+// minute, with the count, not one per event.
+func TestDroppedEventsLogOnce(t *testing.T) {
+	var logs strings.Builder
+	a := &Agent{log: slog.New(slog.NewTextHandler(&logs, nil)), events: make(chan policy.Event, 1)}
+	for range 10000 {
+		a.event("peer.up", map[string]any{"peer": "fake"})
+	}
+	if n := strings.Count(logs.String(), "policy events dropped"); n != 1 {
+		t.Errorf("%d log lines for 9999 dropped events, want 1:\n%.300s", n, logs.String())
+	}
+	if n, ok := a.dropped.add(time.Now().Add(2 * time.Minute)); !ok || n != 9999 {
+		t.Errorf("a minute later: %d, %v; want the 9998 unlogged drops and this one", n, ok)
 	}
 }
