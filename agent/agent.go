@@ -59,7 +59,8 @@ type Agent struct {
 	adapter    *sliversAdapter
 	peers      *peerSet
 	events     chan policy.Event
-	dropped    eventDrops // events that found the queue full (events.go)
+	dropped    pacer            // events that found the queue full (events.go)
+	unsigned   pacer            // desired messages refused before any signature verified (remote.go)
 	desired    chan envelopeMsg // the latest desired envelope, capacity one
 	dirty      chan struct{}
 	sighup     chan os.Signal

@@ -24,16 +24,18 @@ func (a *Agent) event(name string, data map[string]any) {
 	}
 }
 
-// eventDrops counts dropped events and says when to log them.
-type eventDrops struct {
+// pacer counts what happens at someone else's rate (dropped events,
+// refused unsigned documents) and says when to report it: the first time,
+// then at most once a minute, with the count since the last report.
+type pacer struct {
 	mu     sync.Mutex
 	n      int
 	logged time.Time
 }
 
-// add counts a drop at now; ok when a line is due (the first drop, then
-// at most one a minute), with the drops since the last line.
-func (d *eventDrops) add(now time.Time) (n int, ok bool) {
+// add counts one at now; ok when a report is due, with the count since
+// the last one.
+func (d *pacer) add(now time.Time) (n int, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.n++

@@ -184,3 +184,39 @@ func TestDroppedEventsLogOnce(t *testing.T) {
 		t.Errorf("a minute later: %d, %v; want the 9998 unlogged drops and this one", n, ok)
 	}
 }
+
+// TestUnsignedFloodPaced: anyone on the broker can publish on a node's
+// desired topic. 1000 unsigned messages, each different, cost one log
+// line and one event (then one a minute, with the count), keep one error
+// entry, and do not push the node's other errors out of its state report.
+func TestUnsignedFloodPaced(t *testing.T) {
+	key, _ := wire.GenerateKey()
+	var logs strings.Builder
+	a := &Agent{
+		cfg:     &Config{Agent: AgentConfig{NodeID: "n1"}, Remote: RemoteConfig{TrustedKeys: []wire.PublicKey{key.Public()}}},
+		log:     slog.New(slog.NewTextHandler(&logs, nil)),
+		store:   stateStore{t.TempDir()},
+		dirty:   make(chan struct{}, 1),
+		desired: make(chan envelopeMsg, 1),
+	}
+	a.addError("sliver s1", 0, "allocate: no room")
+	for i := range 1000 {
+		p := fmt.Sprintf(`{"junk%d":1}`, i)
+		a.handleDesired(context.Background(), envelopeMsg{payload: []byte(p), size: len(p)})
+	}
+	if n := strings.Count(logs.String(), "desired document refused"); n != 1 {
+		t.Errorf("%d log lines for 1000 unsigned messages, want 1", n)
+	}
+	var docs, slivers int
+	for _, e := range a.errs {
+		switch e.Kind {
+		case wire.KindDocument:
+			docs++
+		case "sliver":
+			slivers++
+		}
+	}
+	if docs != 1 || slivers != 1 {
+		t.Errorf("errors %+v: want one refusal and the sliver's error kept", a.errs)
+	}
+}

@@ -67,12 +67,12 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 		return
 	}
 	if m.payload == nil {
-		a.refuse(0, fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", m.size, wire.MaxEnvelopeBytes))
+		a.refuseUnsigned(fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", m.size, wire.MaxEnvelopeBytes))
 		return
 	}
 	doc, signers, err := wire.OpenThreshold(cfg.Remote.TrustedKeys, cfg.Remote.Threshold, m.payload)
 	if err != nil {
-		a.refuse(0, err)
+		a.refuseUnsigned(err)
 		return
 	}
 	ids := make([]string, len(signers))
@@ -171,6 +171,29 @@ func (a *Agent) refuse(seq uint64, err error) {
 	a.log.Warn("desired document refused", "seq", seq, "err", boundText(oneLine(err), maxErrorText))
 	a.addError("desired", seq, "refused: "+err.Error())
 	a.remoteEvent("desired_refused", "warning", seq, err.Error())
+}
+
+// refuseUnsigned reports a message refused before enough trusted
+// signatures verified: anyone on the broker can send those, as fast as
+// the broker carries them, so they are reported (log, error, event) the
+// first time and then at most once a minute, with the count.
+func (a *Agent) refuseUnsigned(err error) {
+	// One entry for them all: a flood of them must not push the other
+	// errors (a sliver's, a policy's) out of the state report.
+	a.mu.Lock()
+	a.errs = dropErrors(a.errs, func(o *wire.ErrorEntry) bool { return o.Kind == wire.KindDocument && o.Seq == 0 })
+	a.mu.Unlock()
+	n, ok := a.unsigned.add(time.Now())
+	if !ok {
+		// The newest refusal still replaces the error entry, without a
+		// log line or an event of its own.
+		a.addError("desired", 0, "refused: "+err.Error())
+		return
+	}
+	if n > 1 {
+		err = fmt.Errorf("%w (and %d more unsigned or oversized messages refused since the last report)", err, n-1)
+	}
+	a.refuse(0, err)
 }
 
 // documentApplied reports a document that applied: the desired_applied
