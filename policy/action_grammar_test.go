@@ -72,3 +72,17 @@ func TestActionGrammar(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyNameGrammar: a policy's name reaches logs, events and the
+// admin's terminal: printable ASCII only, 1 to 64 bytes.
+func TestPolicyNameGrammar(t *testing.T) {
+	for _, name := range []string{`"cpu\27[2J"`, `"a\nb"`, `"\0"`, `string.rep("p", 65)`, `"é"`} {
+		e, _ := newTestEngine(t, nil)
+		err := e.Load("p.lua", []byte(`policy(`+name+`) { every = "1s", act = function(node) end }`))
+		if err == nil || !strings.Contains(err.Error(), "policy needs a name") {
+			t.Errorf("policy %s: %v, want the name refused", name, err)
+		}
+	}
+	e, _ := newTestEngine(t, nil)
+	mustLoad(t, e, "p.lua", `policy "cpu guard-1.2" { every = "1s", act = function(node) end }`)
+}

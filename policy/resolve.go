@@ -225,3 +225,18 @@ func checkLimits(cpu float64, mem, pids int64) string {
 	}
 	return ""
 }
+
+// validPolicyName reports whether s can name a policy: 1 to maxNameLen
+// bytes of printable ASCII (spaces too). Names reach logs, events and the
+// admin's terminal.
+func validPolicyName(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
