@@ -271,15 +271,16 @@ func stateLine(r wire.StateReport) string {
 }
 
 func (w *WatchView) line(node, what, text string) {
-	fmt.Fprintf(w.out, "%s  %-12s %-9s %s\n", w.now().Format("15:04:05"), terminalSafe(node, 128), what, terminalSafe(text, 2048))
+	fmt.Fprintf(w.out, "%s  %-12s %-9s %s\n", w.now().Format("15:04:05"), TerminalSafe(node, 128), what, TerminalSafe(text, 2048))
 }
 
-// terminalSafe makes text from the broker (anyone on it names a node by
-// its topic, publishes an event or a status) fit for an admin's terminal:
+// TerminalSafe makes text from others (anyone on the broker names a node
+// by its topic, publishes an event or a status; a policy's error, a
+// sliver's) fit for an admin's terminal:
 // control characters (an escape sequence could rewrite the screen or the
 // window title) and invalid UTF-8 become '?', and the text is cut at max
 // bytes.
-func terminalSafe(s string, max int) string {
+func TerminalSafe(s string, max int) string {
 	s = boundText(s, max)
 	clean := true
 	for _, r := range s {
