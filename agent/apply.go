@@ -260,7 +260,13 @@ func (a *Agent) prepare(ctx context.Context, d *desiredDoc, signer wire.PublicKe
 			wanted[spec.Name] = true
 			old, err := a.slivers.Get(spec.Name)
 			exists := err == nil
-			if no, why := un.slice(spec.Slice); no || (exists && old.Slice != spec.Slice && unmanagedSlice(un, old.Slice)) {
+			no, why := un.slice(spec.Slice)
+			if !no && !cfg.Slivers.RemoteLocalArchives && (spec.Template.Local() || spec.Data != nil && spec.Data.Local()) {
+				// A path names a file of the node: an oracle of its hash,
+				// or a local archive of secrets unpacked into the sliver.
+				no, why = true, "its template or data archive is a file on the node, which documents name only if the owner lets them (option remote_local_archives in config slivers)"
+			}
+			if no || (exists && old.Slice != spec.Slice && unmanagedSlice(un, old.Slice)) {
 				refused = append(refused, refusal{"sliver " + spec.Name, why + ": not changed"})
 				if slices.Contains(prev.Slivers, spec.Name) {
 					plan.managedSlivers = append(plan.managedSlivers, spec.Name)

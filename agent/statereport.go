@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/wire"
@@ -21,6 +22,7 @@ const maxErrors = 16
 // "sliver N", or one of the agent's parts). The same problem again only
 // moves to the end with its new time.
 func (a *Agent) addError(member string, seq uint64, msg string) {
+	member, msg = boundText(member, maxMemberText), boundText(msg, maxErrorText)
 	e := wire.ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg}
 	kind, id, _ := strings.Cut(member, " ")
 	e.Kind, e.ID = kind, id
@@ -212,4 +214,26 @@ func reached(r container.Request, s container.State) bool {
 		return s == container.Registered
 	}
 	return false
+}
+
+// Bounds of what an error entry or event says: the text of an error may
+// quote what anyone on the broker sent (an unknown JSON field of any
+// length), and errors are kept (16) and published with every state report.
+const (
+	maxErrorText  = 512
+	maxMemberText = 128
+)
+
+// boundText cuts s to at most max bytes (at a UTF-8 boundary), marking
+// the cut.
+func boundText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const mark = "... (truncated)"
+	cut := max - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
