@@ -96,9 +96,9 @@ func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wir
 	a.remote.Signer = signer.ID()
 	a.remote.Slivers = plan.managedSlivers
 	a.remote.Policies = plan.managedPolicies
-	a.health.reset()
 	rs := a.remote
 	a.mu.Unlock()
+	a.leaveFailure(ctx, fmt.Sprintf("document seq %d applied", d.Seq))
 	if err := a.store.save(rs); err != nil {
 		a.internalError("state", err)
 	}
