@@ -45,7 +45,9 @@ func (e *Engine) Reload() error {
 			// Too big, or not a regular file: the file's load error, as a
 			// syntax error is (logged by Reload's caller); its previous
 			// version keeps running.
+			// It counts as failed (FailedFiles) until a read succeeds.
 			problem := name + ":1: " + se.Reason
+			e.failed[name] = nil
 			e.emit(Decision{Time: now, Source: name, Trigger: "load", Error: problem})
 			errs = append(errs, &LoadError{File: name, Problems: []string{problem}})
 			continue
@@ -55,9 +57,10 @@ func (e *Engine) Reload() error {
 			continue
 		}
 		if f := e.files[name]; f != nil && bytes.Equal(f.src, src) {
+			delete(e.failed, name) // a failed edit reverted: what runs is the file
 			continue
 		}
-		if prev, ok := e.failed[name]; ok && bytes.Equal(prev, src) {
+		if prev, ok := e.failed[name]; ok && prev != nil && bytes.Equal(prev, src) {
 			continue // already reported
 		}
 		if err := e.load(name, src, now); err != nil {
