@@ -56,7 +56,11 @@ type Config struct {
 	// before unpacking) a download or a copy of a local file may give.
 	// Default DefaultMaxArchiveBytes.
 	MaxArchiveBytes int64
-	Logger          *slog.Logger
+	// BootTime is when the host booted: a started sliver whose record is
+	// older finds its container stopped by the reboot, which is no
+	// warning. Default: btime of /proc/stat.
+	BootTime time.Time
+	Logger   *slog.Logger
 }
 
 // Manager keeps the slivers of one node: their records, templates,
@@ -138,6 +142,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	}
 	if cfg.MaxArchiveBytes <= 0 {
 		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
+	}
+	if cfg.BootTime.IsZero() {
+		cfg.BootTime = bootTime("/proc/stat")
 	}
 	log := cfg.Logger
 	if log == nil {
