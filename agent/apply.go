@@ -101,13 +101,13 @@ func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wir
 	a.remote.Refused = nil
 	rs := a.remote
 	a.mu.Unlock()
-	a.leaveFailure(ctx, fmt.Sprintf("document seq %d applied", d.Seq))
 	if err := a.store.save(rs); err != nil {
 		a.internalError("state", err)
 	}
 	if err := a.store.clearPending(); err != nil {
 		a.internalError("state", err)
 	}
+	a.leaveFailure(ctx, fmt.Sprintf("document seq %d applied", d.Seq))
 	a.log.Info("desired document applied", "seq", d.Seq, "signer", signer.ID())
 	a.documentApplied(d.Seq, plan, undo)
 	a.markDirty()
