@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -56,6 +57,7 @@ config remote 'remote'
 // applies, the `node` error clears (the network's own error stays: its
 // namespace is still missing), and a sliver the failure held down is given
 // back its request (a document applied in failure asked it to start).
+// A sliver removed from the CLI leaves the state topic at once.
 func TestLeavingFailure(t *testing.T) {
 	requireRoot(t, "lxc-start", "unshare")
 	ns := newNetns(t)
@@ -117,6 +119,17 @@ func TestLeavingFailure(t *testing.T) {
 		}
 		if s := r.Slivers[0]; s.SetState != string(container.Start) || s.Held != "" || s.State != string(container.Started) {
 			return fmt.Errorf("sliver s1 still held down: %+v", s)
+		}
+		return nil
+	})
+
+	// A sliver removed from the CLI: the state topic says so at once.
+	if out, code := nk(t, exec.Command(nkBin, "sliver", "remove", "s1", "--socket", filepath.Join(dir, "run", "control.sock"))); code != 0 {
+		t.Fatalf("sliver remove: exit %d: %s", code, out)
+	}
+	inState("the sliver removed from the CLI", Production, "network", func(r wire.StateReport) error {
+		if len(r.Slivers) != 0 {
+			return fmt.Errorf("slivers %+v", r.Slivers)
 		}
 		return nil
 	})
