@@ -106,7 +106,7 @@ func TestLeavingFailure(t *testing.T) {
 
 	// Left by a document, which asks a sliver to start while the node is
 	// in failure: held down to deploy, then given back.
-	agent = startAgent(t, ns, conf)
+	startAgent(t, ns, conf) // stopped when the test ends
 	inState("failure at the next start", Failure, "network,node", nil)
 	spec := container.Spec{Name: "s1", Slice: "exp", Template: busyboxTemplate(t), Request: container.Start,
 		Resources: container.Resources{MemoryBytes: 64 << 20}}
