@@ -112,6 +112,13 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 		a.refuse(head.Seq, fmt.Errorf("desired document seq %d (sha256 %s) is not the document applied with seq %d (sha256 %s): a different document reuses a spent seq, refused", head.Seq, got, rs.AppliedSeq, applied))
 		return
 	}
+	if r := rs.Refused; r != nil && head.Seq == r.Seq && docDigest(doc) == r.Digest {
+		// Refused before (this run or an earlier one): no news, but the
+		// state report says so again.
+		a.log.Info("desired document refused earlier received again: still refused", "seq", head.Seq)
+		a.addError("desired", head.Seq, r.Reason)
+		return
+	}
 	if head.Seq <= rs.SeenSeq {
 		a.refuse(head.Seq, fmt.Errorf("desired document seq %d is not above the last seen %d: replayed or old, refused", head.Seq, rs.SeenSeq))
 		return
@@ -135,7 +142,7 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 	}
 	d, err := parseDesired(doc, cfg.Agent.NodeID)
 	if err != nil {
-		a.refuse(head.Seq, err)
+		a.refuseSpent(head.Seq, docDigest(doc), err)
 		return
 	}
 	a.log.Info("desired document received", "seq", d.Seq, "signers", signedBy)
@@ -194,6 +201,25 @@ func (a *Agent) refuseUnsigned(err error) {
 		err = fmt.Errorf("%w (and %d more unsigned or oversized messages refused since the last report)", err, n-1)
 	}
 	a.refuse(0, err)
+}
+
+// refuseSpent reports a refused document whose seq is spent, and
+// remembers it (remoteState.Refused).
+func (a *Agent) refuseSpent(seq uint64, digest string, err error) {
+	a.refuse(seq, err)
+	a.rememberRefused(seq, digest, "refused: "+err.Error())
+}
+
+// rememberRefused records the document seq (docDigest digest) that did
+// not apply and the message of its error entry.
+func (a *Agent) rememberRefused(seq uint64, digest, reason string) {
+	a.mu.Lock()
+	a.remote.Refused = &refusedDoc{Seq: seq, Digest: digest, Reason: reason}
+	rs := a.remote
+	a.mu.Unlock()
+	if err := a.store.save(rs); err != nil {
+		a.internalError("state", err)
+	}
 }
 
 // documentApplied reports a document that applied: the desired_applied

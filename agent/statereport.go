@@ -75,7 +75,7 @@ func (a *Agent) report() wire.StateReport {
 		a.adapter.observe(recs)
 	}
 	loaded, quarantined := policyCounter{a}.PolicyCounts()
-	a.resolveErrors(recs)
+	a.resolveErrors(recs, a.slivers != nil)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := wire.StateReport{
@@ -177,15 +177,18 @@ func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.Tr
 
 // resolveErrors clears the errors of what has since succeeded: a sliver
 // that reached the state it is asked for, a policy file that loads (its
-// last load did not fail) and whose policies are out of quarantine. Errors
+// last load did not fail) and whose policies are out of quarantine; and
+// of what is gone: a sliver no longer there (slivers says recs lists them
+// all), a policy file the engine neither runs nor failed to load. Errors
 // a document brought (Seq set) wait for a later document instead.
-func (a *Agent) resolveErrors(recs []container.Sliver) {
+func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 	okSliver := map[string]bool{}
 	for _, s := range recs {
 		okSliver[s.Name] = reached(s.Request, s.State)
 	}
+	e := a.policyEngine()
 	okPolicy := map[string]bool{}
-	if e := a.policyEngine(); e != nil {
+	if e != nil {
 		now := time.Now()
 		for _, p := range e.Policies() {
 			f := policyFileOf(p.Source)
@@ -198,8 +201,19 @@ func (a *Agent) resolveErrors(recs []container.Sliver) {
 			okPolicy[f] = false
 		}
 	}
-	a.clearErrors(func(e *wire.ErrorEntry) bool {
-		return e.Seq == 0 && (e.Kind == wire.KindSliver && okSliver[e.ID] || e.Kind == wire.KindPolicy && okPolicy[e.ID])
+	a.clearErrors(func(x *wire.ErrorEntry) bool {
+		if x.Seq != 0 {
+			return false
+		}
+		switch x.Kind {
+		case wire.KindSliver:
+			ok, there := okSliver[x.ID]
+			return ok || slivers && !there
+		case wire.KindPolicy:
+			ok, there := okPolicy[x.ID]
+			return ok || e != nil && !there
+		}
+		return false
 	})
 }
 

@@ -67,6 +67,10 @@ type Config struct {
 	// a shared lock, if the directory has a lock file, so that it reads
 	// no record a writer is changing.
 	ReadOnly bool
+	// BootTime is when the host booted: a started sliver whose record is
+	// older finds its container stopped by the reboot, which is no
+	// warning. Default: btime of /proc/stat.
+	BootTime time.Time
 	Logger   *slog.Logger
 }
 
@@ -156,6 +160,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	}
 	if cfg.MaxUnpackedBytes <= 0 {
 		cfg.MaxUnpackedBytes = DefaultMaxUnpackedBytes
+	}
+	if cfg.BootTime.IsZero() {
+		cfg.BootTime = bootTime("/proc/stat")
 	}
 	log := cfg.Logger
 	if log == nil {
