@@ -42,6 +42,9 @@ type PushOptions struct {
 // Push publishes a signed envelope, retained, on <prefix>/<node>/desired,
 // after checking that its document is for node.
 func Push(ctx context.Context, o PushOptions, node string, envelope []byte) error {
+	if !validTopicLevel(node) {
+		return fmt.Errorf("push: node %q: want 1 to %d bytes without '/', '+', '#', spaces or control characters", boundText(node, 64), maxNodeID)
+	}
 	env, err := wire.ParseEnvelope(envelope)
 	if err != nil {
 		return fmt.Errorf("push: not a signed envelope (sign the document with -k KEY or `nodekeeper sign`): %w", err)

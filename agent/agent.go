@@ -59,6 +59,8 @@ type Agent struct {
 	adapter    *sliversAdapter
 	peers      *peerSet
 	events     chan policy.Event
+	dropped    pacer            // events that found the queue full (events.go)
+	unsigned   pacer            // desired messages refused before any signature verified (remote.go)
 	desired    chan envelopeMsg // the latest desired envelope, capacity one
 	dirty      chan struct{}
 	sighup     chan os.Signal
@@ -251,6 +253,7 @@ func (a *Agent) openSlivers(ctx context.Context) error {
 	m, rep, err := container.Open(octx, container.Config{
 		StateDir: sc.StateDir, Node: a.cfg.Agent.NodeID, Bridges: a.bridges(), Driver: d, Rootfs: sc.Rootfs,
 		MinFreeBytes: sc.MinFree, StopTimeout: sc.StopTimeout, Logger: a.log.With("component", "slivers"),
+		MaxArchiveBytes: sc.MaxTemplate, MaxUnpackedBytes: sc.MaxUnpacked,
 	})
 	if err != nil {
 		return fmt.Errorf("slivers: %w", err)

@@ -58,18 +58,20 @@ type refusal struct{ member, msg string }
 // apply runs a document through prepare, execute and confirm. The caller
 // holds applyMu.
 func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wire.PublicKey) {
+	digest := docDigest(raw)
 	plan, undo, refusals, err := a.prepare(ctx, d, signer)
 	for _, r := range refusals {
 		a.log.Warn("desired document: part left out", "seq", d.Seq, "member", r.member, "why", r.msg)
 		a.addError(r.member, d.Seq, r.msg)
 	}
 	if err != nil {
-		a.refuse(d.Seq, err)
+		a.refuseSpent(d.Seq, digest, err)
 		return
 	}
+	undo.Digest = digest
 	if err := a.store.savePending(undo); err != nil {
 		a.internalError("state", err)
-		a.refuse(d.Seq, fmt.Errorf("cannot save the undo log: %w", err))
+		a.refuseSpent(d.Seq, digest, fmt.Errorf("cannot save the undo log: %w", err))
 		return
 	}
 	err = a.execute(ctx, plan)
@@ -96,7 +98,7 @@ func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wir
 	a.remote.Signer = signer.ID()
 	a.remote.Slivers = plan.managedSlivers
 	a.remote.Policies = plan.managedPolicies
-	a.health.reset()
+	a.remote.Refused = nil
 	rs := a.remote
 	a.mu.Unlock()
 	if err := a.store.save(rs); err != nil {
@@ -105,6 +107,7 @@ func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wir
 	if err := a.store.clearPending(); err != nil {
 		a.internalError("state", err)
 	}
+	a.leaveFailure(ctx, fmt.Sprintf("document seq %d applied", d.Seq))
 	a.log.Info("desired document applied", "seq", d.Seq, "signer", signer.ID())
 	a.documentApplied(d.Seq, plan, undo)
 	a.markDirty()
@@ -260,7 +263,13 @@ func (a *Agent) prepare(ctx context.Context, d *desiredDoc, signer wire.PublicKe
 			wanted[spec.Name] = true
 			old, err := a.slivers.Get(spec.Name)
 			exists := err == nil
-			if no, why := un.slice(spec.Slice); no || (exists && old.Slice != spec.Slice && unmanagedSlice(un, old.Slice)) {
+			no, why := un.slice(spec.Slice)
+			if !no && !cfg.Slivers.RemoteLocalArchives && (spec.Template.Local() || spec.Data != nil && spec.Data.Local()) {
+				// A path names a file of the node: an oracle of its hash,
+				// or a local archive of secrets unpacked into the sliver.
+				no, why = true, "its template or data archive is a file on the node, which documents name only if the owner lets them (option remote_local_archives in config slivers)"
+			}
+			if no || (exists && old.Slice != spec.Slice && unmanagedSlice(un, old.Slice)) {
 				refused = append(refused, refusal{"sliver " + spec.Name, why + ": not changed"})
 				if slices.Contains(prev.Slivers, spec.Name) {
 					plan.managedSlivers = append(plan.managedSlivers, spec.Name)
@@ -565,6 +574,9 @@ func (a *Agent) rollback(ctx context.Context, u *undoLog, cause error) {
 		msg += "; rollback incomplete: " + oneLine(err)
 	}
 	a.addError("desired", u.Seq, msg)
+	if u.Digest != "" {
+		a.rememberRefused(u.Seq, u.Digest, msg)
+	}
 	a.remoteEvent("desired_rolled_back", "critical", u.Seq, msg)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -117,6 +118,13 @@ type SliversConfig struct {
 	MinFree     int64
 	StopTimeout time.Duration
 	Bridges     map[netcfg.IfaceKind]string
+	// MaxTemplate bounds a template or data archive as fetched,
+	// MaxUnpacked what one unpacks to (container.Config).
+	MaxTemplate int64
+	MaxUnpacked int64
+	// RemoteLocalArchives lets documents' slivers name templates and
+	// data archives by a local path or file URL (default: http(s) only).
+	RemoteLocalArchives bool
 }
 
 // RemoteConfig is `config remote 'remote'`: signed desired state, and
@@ -157,8 +165,9 @@ var agentSections = map[string][]string{
 		"password_file", "keepalive", "clean_session", "collectors", "filesystems", "start_delay", "spool", "spool_path",
 		"spool_max_bytes", "spool_flush", "seq_path", "format", "ha_discovery", "ha_prefix", "prometheus_listen",
 		"drain_rate", "reconnect_max", "publish_document", "override"},
-	"policy":  {"dir", "cpu_budget", "memory_budget", "dry_run", "uci_allow"},
-	"slivers": {"enabled", "state_dir", "lxc_path", "netns", "rootfs", "min_free", "stop_timeout", "bridge"},
+	"policy": {"dir", "cpu_budget", "memory_budget", "dry_run", "uci_allow"},
+	"slivers": {"enabled", "state_dir", "lxc_path", "netns", "rootfs", "min_free", "stop_timeout", "bridge",
+		"max_template_size", "max_unpacked_size", "remote_local_archives"},
 	"remote":  {"enabled", "trusted_key", "threshold", "confirm_window", "unmanaged", "remote_allow", "peer", "peers_all", "max_peers"},
 	"network": {"enabled", "netns", "state_dir"},
 }
@@ -236,7 +245,7 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		cfg.Agent.NodeID = DefaultNodeID()
 	}
 	if !validTopicLevel(cfg.Agent.NodeID) {
-		a.fail("node_id", "%q: want a name without '/', '+', '#' or spaces", cfg.Agent.NodeID)
+		a.fail("node_id", "%q: want 1 to %d bytes without '/', '+', '#', spaces or control characters", cfg.Agent.NodeID, maxNodeID)
 	}
 
 	cfg.Telemetry = readTelemetry(rd("telemetry"), cfg.Agent)
@@ -263,17 +272,25 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 	cfg.Slivers = SliversConfig{
 		Enabled:     sl.boolean("enabled", true),
 		StateDir:    sl.path("state_dir", container.DefaultStateDir),
-		Netns:       sl.str("netns", ""),
+		Netns:       sl.netns("netns"),
 		Rootfs:      sl.oneOf("rootfs", "", "", "overlay", "copy"),
 		MinFree:     sl.size("min_free", 64<<20),
 		StopTimeout: sl.duration("stop_timeout", 10*time.Second, time.Second),
 		Bridges:     map[netcfg.IfaceKind]string{},
+		MaxTemplate: sl.size("max_template_size", container.DefaultMaxArchiveBytes),
+		MaxUnpacked: sl.size("max_unpacked_size", container.DefaultMaxUnpackedBytes),
+
+		RemoteLocalArchives: sl.boolean("remote_local_archives", false),
 	}
 	cfg.Slivers.LXCPath = sl.path("lxc_path", filepath.Join(cfg.Slivers.StateDir, "lxc"))
 	for _, b := range sl.list("bridge") {
 		k, v, ok := strings.Cut(b, "=")
 		if _, _, err := netcfg.IfaceNumber(netcfg.IfaceKind(k), 0); !ok || v == "" || err != nil || k == string(netcfg.Isolated) {
 			sl.fail("bridge", "%q: want KIND=BRIDGE with a veth kind (private, public4, public6, debug, management)", b)
+			continue
+		}
+		if err := netcfg.CheckLinkName(v); err != nil {
+			sl.fail("bridge", "%v", err)
 			continue
 		}
 		cfg.Slivers.Bridges[netcfg.IfaceKind(k)] = v
@@ -321,7 +338,7 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 	nw := rd("network")
 	cfg.Network = NetworkConfig{
 		Enabled: nw.boolean("enabled", true),
-		Netns:   nw.str("netns", ""),
+		Netns:   nw.netns("netns"),
 	}
 	cfg.Network.StateDir = nw.path("state_dir", filepath.Join(cfg.Agent.RunDir, "netcfg"))
 	for _, s := range p.Sections() {
@@ -384,6 +401,9 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	c.CertFile = r.path("cert_file", "")
 	c.KeyFile = r.path("key_file", "")
 	c.Username = r.str("username", "")
+	if len(c.Username) > 256 || strings.ContainsAny(c.Username, controlChars) {
+		r.fail("username", "want at most 256 bytes without control characters")
+	}
 	if pf := r.path("password_file", ""); pf != "" {
 		// The error names the file, never its contents.
 		b, err := safefile.ReadFile(pf, maxPasswordFile)
@@ -407,6 +427,11 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 		c.Collectors[n] = on
 	}
 	c.Sources.Filesystems = r.list("filesystems")
+	for _, fs := range c.Sources.Filesystems {
+		if !cleanPath(fs) {
+			r.fail("filesystems", "%q: want an absolute path in clean form", fs)
+		}
+	}
 	c.StartDelay = r.duration("start_delay", d.StartDelay, -time.Hour)
 	c.Spool = r.oneOf("spool", d.Spool, "ram", "file")
 	c.SpoolPath = r.path("spool_path", filepath.Join(a.RunDir, "spool"))
@@ -417,7 +442,12 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 	c.HADiscovery = r.boolean("ha_discovery", false)
 	c.HAPrefix = r.str("ha_prefix", d.HAPrefix)
 	c.PrometheusListen = r.str("prometheus_listen", "")
-	c.DrainRate = r.float("drain_rate", d.DrainRate, 0.01)
+	if l := c.PrometheusListen; l != "" {
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" || strings.ContainsAny(l, controlChars+" ") {
+			r.fail("prometheus_listen", "%q: want HOST:PORT, such as 127.0.0.1:9100", l)
+		}
+	}
+	c.DrainRate = r.float("drain_rate", d.DrainRate, 0.01, 1e6)
 	c.ReconnectMax = r.duration("reconnect_max", d.ReconnectMax, 100*time.Millisecond)
 	t.PublishDocument = r.boolean("publish_document", true)
 	t.Override = r.path("override", "")
@@ -427,7 +457,20 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 // maxPasswordFile bounds telemetry.password_file.
 const maxPasswordFile = 4 << 10
 
-// validTopicLevel reports whether s can be one MQTT topic level and a node id.
+// validTopicLevel reports whether s can be one MQTT topic level and a node
+// id: 1 to maxNodeID bytes, none of them '/', '+', '#', a space or a
+// control character (node ids reach topics, logs and terminals).
 func validTopicLevel(s string) bool {
-	return s != "" && !strings.ContainsAny(s, "/+#\x00 \t\n")
+	if s == "" || len(s) > maxNodeID {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f || c == '/' || c == '+' || c == '#' {
+			return false
+		}
+	}
+	return true
 }
+
+// maxNodeID bounds a node id.
+const maxNodeID = 128

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/netcfg"
 	"github.com/nodekeeper/nodekeeper/uci"
 )
 
@@ -153,14 +155,15 @@ func (r *optionReader) integer(opt string, def, lo, hi int) int {
 	return n
 }
 
-func (r *optionReader) float(opt string, def, lo float64) float64 {
+func (r *optionReader) float(opt string, def, lo, hi float64) float64 {
 	v, ok := r.raw(opt)
 	if !ok {
 		return def
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || f < lo {
-		r.fail(opt, "%q: want a number of at least %g", v, lo)
+	// NaN compares false with everything: it would pass a bare f < lo.
+	if err != nil || !(f >= lo && f <= hi) {
+		r.fail(opt, "%q: want a number in %g..%g", v, lo, hi)
 		return def
 	}
 	return f
@@ -183,10 +186,19 @@ func (r *optionReader) duration(opt string, def, lo time.Duration) time.Duration
 func parseDuration(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		// A bare number of seconds: NaN, infinities and what overflows a
+		// Duration convert to whatever the CPU gives, so they are refused.
+		if !(f > -maxSeconds && f < maxSeconds) {
+			return 0, fmt.Errorf("%q: out of range", v)
+		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
 	return time.ParseDuration(v)
 }
+
+// maxSeconds bounds a duration given as a bare number of seconds: about
+// 292 years fit a time.Duration.
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
 
 // size reads a byte count: "64M", "1G", "4096".
 func (r *optionReader) size(opt string, def int64) int64 {
@@ -208,6 +220,18 @@ func (r *optionReader) path(opt, def string) string {
 	v := r.str(opt, def)
 	if v != "" && !cleanPath(v) {
 		r.fail(opt, "%q: want an absolute path in clean form", v)
+	}
+	return v
+}
+
+// netns reads a network namespace: a name under /run/netns or an
+// absolute path (netcfg.CheckNetns), or empty for the agent's own.
+func (r *optionReader) netns(opt string) string {
+	v := r.str(opt, "")
+	if v != "" {
+		if err := netcfg.CheckNetns(v); err != nil {
+			r.fail(opt, "%v", err)
+		}
 	}
 	return v
 }

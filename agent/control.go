@@ -279,6 +279,13 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 	}
 	m := a.slivers
 	switch req.Op {
+	case "sliver.get", "sliver.set_request", "sliver.remove", "sliver.attach":
+		// Checked before it is looked up, remembered (held) or quoted.
+		if err := container.CheckName(req.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", req.Op, err)
+		}
+	}
+	switch req.Op {
 	case "sliver.list":
 		return m.List(ctx)
 	case "sliver.get":
@@ -288,14 +295,25 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 			return nil, errors.New("sliver.create: no spec")
 		}
 		spec := *req.Spec
-		want := spec.Request
-		if spec.Request = capRequest(want, a.nodeState()); spec.Request != want {
-			a.setHeld(spec.Name, want)
+		// The whole spec is checked before anything of it is kept: a
+		// refused spec leaves no held request behind.
+		if err := spec.Validate(); err != nil {
+			return nil, fmt.Errorf("sliver.create: %w", err)
 		}
+		want := spec.Request
+		spec.Request = capRequest(want, a.nodeState())
 		s, err := m.Create(ctx, spec)
+		if spec.Request != want && !errors.Is(err, container.ErrExists) {
+			if _, gerr := m.Get(spec.Name); gerr == nil { // registered, even if it failed later
+				a.setHeld(spec.Name, want)
+			}
+		}
 		a.markDirty()
 		return s, err
 	case "sliver.set_request":
+		if _, err := container.ParseRequest(string(req.Request)); err != nil {
+			return nil, fmt.Errorf("sliver.set_request: %w", err)
+		}
 		if st := a.nodeState(); capRequest(req.Request, st) != req.Request {
 			return nil, fmt.Errorf("sliver %s: %w (node state %s)", req.Name, errNodeState, st)
 		}
@@ -315,5 +333,5 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 		code, err := m.Attach(ctx, req.Name, req.Argv, files[0], files[1], files[2])
 		return map[string]int{"code": code}, err
 	}
-	return nil, fmt.Errorf("unknown request %q", req.Op)
+	return nil, fmt.Errorf("unknown request %q", boundText(req.Op, 32))
 }

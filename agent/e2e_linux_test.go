@@ -42,6 +42,7 @@ config slivers 'slivers'
 	option state_dir '%[2]s/slivers'
 	option netns '%[3]s'
 	option stop_timeout '2s'
+	option remote_local_archives '1'
 
 config remote 'remote'
 	list trusted_key '%[4]s'

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
@@ -10,13 +11,39 @@ import (
 )
 
 // event queues a node event for the policies waiting for it (on = name).
-// It never blocks: events that find the queue full are dropped and logged.
+// It never blocks: events that find the queue full are dropped and
+// logged, once a minute with their count (a peer's status toggled by
+// anyone on the broker would otherwise fill the log at the broker's rate).
 func (a *Agent) event(name string, data map[string]any) {
 	select {
 	case a.events <- policy.Event{Name: name, Data: data}:
 	default:
-		a.log.Warn("policy event dropped: queue full", "event", name)
+		if n, ok := a.dropped.add(time.Now()); ok {
+			a.log.Warn("policy events dropped: queue full", "event", name, "dropped", n)
+		}
 	}
+}
+
+// pacer counts what happens at someone else's rate (dropped events,
+// refused unsigned documents) and says when to report it: the first time,
+// then at most once a minute, with the count since the last report.
+type pacer struct {
+	mu     sync.Mutex
+	n      int
+	logged time.Time
+}
+
+// add counts one at now; ok when a report is due, with the count since
+// the last one.
+func (d *pacer) add(now time.Time) (n int, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n++
+	if !d.logged.IsZero() && now.Sub(d.logged) < time.Minute {
+		return 0, false
+	}
+	n, d.n, d.logged = d.n, 0, now
+	return n, true
 }
 
 // runEvents hands queued events to the policy engine, one at a time.

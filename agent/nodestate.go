@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // nodeHealth counts internal errors (a network apply that fails, state
@@ -106,6 +107,35 @@ func (a *Agent) internalError(member string, err error) {
 		}()
 	}
 	a.markDirty()
+}
+
+// leaveFailure resets the count of internal errors (a document applied):
+// a node in the failure state leaves it. The caller holds applyMu.
+func (a *Agent) leaveFailure(ctx context.Context, why string) {
+	if a.resetHealth() {
+		a.leftFailure(ctx, why)
+	}
+}
+
+// resetHealth resets the count of internal errors and tells whether the
+// node was in the failure state.
+func (a *Agent) resetHealth() (wasFailed bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	wasFailed = a.health.failed
+	a.health.reset()
+	return wasFailed
+}
+
+// leftFailure follows a node out of the failure state, unless it entered
+// it again meanwhile: it says so (log, and its `node` error clears) and
+// gives the slivers their held requests back. The caller holds applyMu.
+func (a *Agent) leftFailure(ctx context.Context, why string) {
+	if st := a.nodeState(); st != Failure {
+		a.log.Info("node leaves the failure state: "+why, "state", st)
+		a.clearErrors(func(e *wire.ErrorEntry) bool { return e.Kind == "node" })
+		a.enforceNodeState(ctx)
+	}
 }
 
 // enforceNodeState brings every sliver's request within what the node

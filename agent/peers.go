@@ -9,6 +9,11 @@ import (
 // maxPeerDocument bounds one peer's document kept for policies.
 const maxPeerDocument = 256 << 10
 
+// maxPeerBytes bounds the documents of all peers together: max_peers
+// (up to 1024) times maxPeerDocument would be 256 MiB, from anyone on the
+// broker when peers_all is on. A document that would go beyond is dropped.
+const maxPeerBytes = 4 << 20
+
 // peerSet keeps the latest document of each peer node (policies read them
 // with peers()) and turns their status topic into peer.up and peer.down
 // events. It holds at most max peers.
@@ -18,6 +23,7 @@ type peerSet struct {
 
 	mu     sync.Mutex
 	docs   map[string][]byte
+	bytes  int // of docs together, at most maxPeerBytes
 	online map[string]bool
 }
 
@@ -43,7 +49,7 @@ func peerOf(prefix, topic, what string) (string, bool) {
 		return "", false
 	}
 	node, tail, ok := strings.Cut(rest, "/")
-	if !ok || tail != what || node == "" {
+	if !ok || tail != what || !validTopicLevel(node) {
 		return "", false
 	}
 	return node, true
@@ -56,9 +62,14 @@ func (p *peerSet) document(node string, payload []byte) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.docs[node]; !ok && len(p.docs) >= p.max {
+	old, ok := p.docs[node]
+	if !ok && len(p.docs) >= p.max {
 		return
 	}
+	if p.bytes-len(old)+len(payload) > maxPeerBytes {
+		return
+	}
+	p.bytes += len(payload) - len(old)
 	p.docs[node] = append([]byte(nil), payload...)
 }
 
@@ -68,9 +79,13 @@ func (p *peerSet) status(node string, payload []byte) {
 	p.mu.Lock()
 	was, known := p.online[node]
 	if !up {
+		// Forgotten, not remembered as down: names a broker user
+		// publishes "offline" for would otherwise fill the slots for
+		// good and keep real peers out.
+		p.bytes -= len(p.docs[node])
 		delete(p.docs, node)
-	}
-	if known || len(p.online) < p.max {
+		delete(p.online, node)
+	} else if known || len(p.online) < p.max {
 		p.online[node] = up
 	}
 	p.mu.Unlock()
@@ -97,6 +112,7 @@ func (p *peerSet) retain(filters []string) {
 	p.mu.Lock()
 	for n := range p.docs {
 		if !keep[n] {
+			p.bytes -= len(p.docs[n])
 			delete(p.docs, n)
 		}
 	}

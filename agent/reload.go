@@ -20,19 +20,18 @@ func (a *Agent) reload(ctx context.Context) {
 		a.addError("config", 0, "refused: "+err.Error())
 		return
 	}
-	a.mu.Lock()
-	wasFailed := a.health.failed
-	a.health.reset()
-	a.mu.Unlock()
-	if err := a.reconfigure(ctx, cfg); err != nil {
+	wasFailed := a.resetHealth()
+	err = a.reconfigure(ctx, cfg)
+	if err != nil {
 		a.internalError("config", err)
+	}
+	if wasFailed {
+		a.leftFailure(ctx, "configuration reloaded")
+	}
+	if err != nil {
 		return
 	}
 	a.loadSysInfo()
-	if wasFailed {
-		a.log.Info("node leaves the failure state: configuration reloaded")
-		a.enforceNodeState(ctx)
-	}
 	if e := a.policyEngine(); e != nil {
 		if err := e.Reload(); err != nil {
 			a.log.Warn("policies reloaded with errors", "err", oneLine(err))

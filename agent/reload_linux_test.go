@@ -129,6 +129,10 @@ config remote 'remote'
 		}
 		resident("after a reload (" + s.name + ")")
 		if i == 0 {
+			// Turning remote management on by SIGHUP is logged.
+			if !strings.Contains(agent.log.String(), "remote management on: desired documents are taken") {
+				t.Errorf("remote management turned on by SIGHUP, not logged:\n%s", agent.log.String())
+			}
 			// The kept connection took the new subscription: a signed
 			// document is applied.
 			keyFile := filepath.Join(dir, "admin.sec")

@@ -67,12 +67,12 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 		return
 	}
 	if m.payload == nil {
-		a.refuse(0, fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", m.size, wire.MaxEnvelopeBytes))
+		a.refuseUnsigned(fmt.Errorf("desired document of %d bytes exceeds the %d-byte limit", m.size, wire.MaxEnvelopeBytes))
 		return
 	}
 	doc, signers, err := wire.OpenThreshold(cfg.Remote.TrustedKeys, cfg.Remote.Threshold, m.payload)
 	if err != nil {
-		a.refuse(0, err)
+		a.refuseUnsigned(err)
 		return
 	}
 	ids := make([]string, len(signers))
@@ -97,7 +97,7 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 	// Only a document for this node spends its seq: one for another node,
 	// republished here, must not (its seq could be 2^64-1).
 	if head.Node != cfg.Agent.NodeID {
-		a.refuse(head.Seq, fmt.Errorf("desired document: node %q, but this node is %q (its seq is not spent)", head.Node, cfg.Agent.NodeID))
+		a.refuse(head.Seq, fmt.Errorf("desired document: node %q, but this node is %q (its seq is not spent)", boundText(head.Node, 64), cfg.Agent.NodeID))
 		return
 	}
 	a.mu.Lock()
@@ -110,6 +110,13 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 			return
 		}
 		a.refuse(head.Seq, fmt.Errorf("desired document seq %d (sha256 %s) is not the document applied with seq %d (sha256 %s): a different document reuses a spent seq, refused", head.Seq, got, rs.AppliedSeq, applied))
+		return
+	}
+	if r := rs.Refused; r != nil && head.Seq == r.Seq && docDigest(doc) == r.Digest {
+		// Refused before (this run or an earlier one): no news, but the
+		// state report says so again.
+		a.log.Info("desired document refused earlier received again: still refused", "seq", head.Seq)
+		a.addError("desired", head.Seq, r.Reason)
 		return
 	}
 	if head.Seq <= rs.SeenSeq {
@@ -135,7 +142,7 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 	}
 	d, err := parseDesired(doc, cfg.Agent.NodeID)
 	if err != nil {
-		a.refuse(head.Seq, err)
+		a.refuseSpent(head.Seq, docDigest(doc), err)
 		return
 	}
 	a.log.Info("desired document received", "seq", d.Seq, "signers", signedBy)
@@ -167,9 +174,52 @@ func docDigest(doc []byte) string {
 
 // refuse reports a refused document.
 func (a *Agent) refuse(seq uint64, err error) {
-	a.log.Warn("desired document refused", "seq", seq, "err", oneLine(err))
+	// The error may quote what a broker user sent: bounded everywhere.
+	a.log.Warn("desired document refused", "seq", seq, "err", boundText(oneLine(err), maxErrorText))
 	a.addError("desired", seq, "refused: "+err.Error())
 	a.remoteEvent("desired_refused", "warning", seq, err.Error())
+}
+
+// refuseUnsigned reports a message refused before enough trusted
+// signatures verified: anyone on the broker can send those, as fast as
+// the broker carries them, so they are reported (log, error, event) the
+// first time and then at most once a minute, with the count.
+func (a *Agent) refuseUnsigned(err error) {
+	// One entry for them all: a flood of them must not push the other
+	// errors (a sliver's, a policy's) out of the state report.
+	a.mu.Lock()
+	a.errs = dropErrors(a.errs, func(o *wire.ErrorEntry) bool { return o.Kind == wire.KindDocument && o.Seq == 0 })
+	a.mu.Unlock()
+	n, ok := a.unsigned.add(time.Now())
+	if !ok {
+		// The newest refusal still replaces the error entry, without a
+		// log line or an event of its own.
+		a.addError("desired", 0, "refused: "+err.Error())
+		return
+	}
+	if n > 1 {
+		err = fmt.Errorf("%w (and %d more unsigned or oversized messages refused since the last report)", err, n-1)
+	}
+	a.refuse(0, err)
+}
+
+// refuseSpent reports a refused document whose seq is spent, and
+// remembers it (remoteState.Refused).
+func (a *Agent) refuseSpent(seq uint64, digest string, err error) {
+	a.refuse(seq, err)
+	a.rememberRefused(seq, digest, "refused: "+err.Error())
+}
+
+// rememberRefused records the document seq (docDigest digest) that did
+// not apply and the message of its error entry.
+func (a *Agent) rememberRefused(seq uint64, digest, reason string) {
+	a.mu.Lock()
+	a.remote.Refused = &refusedDoc{Seq: seq, Digest: digest, Reason: reason}
+	rs := a.remote
+	a.mu.Unlock()
+	if err := a.store.save(rs); err != nil {
+		a.internalError("state", err)
+	}
 }
 
 // documentApplied reports a document that applied: the desired_applied
@@ -216,7 +266,7 @@ func (a *Agent) remoteEvent(kind, severity string, seq uint64, msg string, field
 		for i := 0; i+1 < len(fields); i += 2 {
 			f[fields[i].(string)] = fields[i+1]
 		}
-		e := telemetry.Event{Kind: kind, Source: "desired", Severity: severity, Message: msg, Fields: f}
+		e := telemetry.Event{Kind: kind, Source: "desired", Severity: severity, Message: boundText(msg, maxErrorText), Fields: f}
 		if err := pub.PublishEvent(e); err != nil {
 			a.log.Warn("event not published", "kind", kind, "err", err)
 		}

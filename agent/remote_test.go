@@ -181,3 +181,61 @@ func TestDesiredSeqAndTime(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedDocumentAgain: a document that spent its seq and was refused
+// comes again (the retained message after a restart, or sealed anew): no
+// news, quietly (no warning, so no desired_refused event), and the state
+// report says again why it was refused, not "replayed". A different
+// document with that seq is refused loudly.
+func TestRefusedDocumentAgain(t *testing.T) {
+	k1, _ := wire.GenerateKey()
+	k2, _ := wire.GenerateKey()
+	bad := `{"node":"n1","seq":8,"slivers":"many"}`
+	seal := func(k wire.SecretKey, doc string) []byte { e, _ := wire.Seal(k, []byte(doc)); return e }
+	dir := t.TempDir()
+	var logs strings.Builder
+	// start is the agent as it starts, from the state file.
+	start := func() *Agent {
+		a := &Agent{
+			cfg: &Config{Agent: AgentConfig{NodeID: "n1"}, Remote: RemoteConfig{Threshold: 1,
+				TrustedKeys: []wire.PublicKey{k1.Public(), k2.Public()}}},
+			log:    slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			store:  stateStore{dir},
+			dirty:  make(chan struct{}, 1),
+			events: make(chan policy.Event, 8),
+		}
+		var err error
+		if a.remote, err = a.store.load(); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	first := start()
+	first.remote = remoteState{AppliedSeq: 6, SeenSeq: 7}
+	first.handleDesired(context.Background(), envelopeMsg{payload: seal(k1, bad), size: 1})
+	if len(first.errs) != 1 || !strings.Contains(logs.String(), "refused") {
+		t.Fatalf("the bad document: errors %+v, log %s", first.errs, logs.String())
+	}
+	why := first.errs[0].Message
+	steps := []struct {
+		name  string
+		env   []byte
+		loud  bool   // a warning
+		error string // the one error entry's message
+	}{
+		{"the retained document after a restart", seal(k1, bad), false, why},
+		{"the same document sealed by another key", seal(k2, bad), false, why},
+		{"a different document with the refused seq", seal(k1, `{"node":"n1","seq":8}`), true, "not above the last seen 8"},
+	}
+	for _, st := range steps {
+		logs.Reset()
+		a := start()
+		a.handleDesired(context.Background(), envelopeMsg{payload: st.env, size: len(st.env)})
+		if loud := logs.Len() != 0; loud != st.loud {
+			t.Errorf("%s: warning %v, want %v: %s", st.name, loud, st.loud, logs.String())
+		}
+		if len(a.errs) != 1 || !strings.Contains(a.errs[0].Message, st.error) || a.errs[0].Seq != 8 {
+			t.Errorf("%s: errors %+v, want one of seq 8 saying %q", st.name, a.errs, st.error)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/wire"
@@ -21,6 +22,7 @@ const maxErrors = 16
 // "sliver N", or one of the agent's parts). The same problem again only
 // moves to the end with its new time.
 func (a *Agent) addError(member string, seq uint64, msg string) {
+	member, msg = boundText(member, maxMemberText), boundText(msg, maxErrorText)
 	e := wire.ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg}
 	kind, id, _ := strings.Cut(member, " ")
 	e.Kind, e.ID = kind, id
@@ -73,7 +75,7 @@ func (a *Agent) report() wire.StateReport {
 		a.adapter.observe(recs)
 	}
 	loaded, quarantined := policyCounter{a}.PolicyCounts()
-	a.resolveErrors(recs)
+	a.resolveErrors(recs, a.slivers != nil)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := wire.StateReport{
@@ -175,15 +177,18 @@ func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.Tr
 
 // resolveErrors clears the errors of what has since succeeded: a sliver
 // that reached the state it is asked for, a policy file that loads (its
-// last load did not fail) and whose policies are out of quarantine. Errors
+// last load did not fail) and whose policies are out of quarantine; and
+// of what is gone: a sliver no longer there (slivers says recs lists them
+// all), a policy file the engine neither runs nor failed to load. Errors
 // a document brought (Seq set) wait for a later document instead.
-func (a *Agent) resolveErrors(recs []container.Sliver) {
+func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 	okSliver := map[string]bool{}
 	for _, s := range recs {
 		okSliver[s.Name] = reached(s.Request, s.State)
 	}
+	e := a.policyEngine()
 	okPolicy := map[string]bool{}
-	if e := a.policyEngine(); e != nil {
+	if e != nil {
 		now := time.Now()
 		for _, p := range e.Policies() {
 			f := policyFileOf(p.Source)
@@ -196,8 +201,19 @@ func (a *Agent) resolveErrors(recs []container.Sliver) {
 			okPolicy[f] = false
 		}
 	}
-	a.clearErrors(func(e *wire.ErrorEntry) bool {
-		return e.Seq == 0 && (e.Kind == wire.KindSliver && okSliver[e.ID] || e.Kind == wire.KindPolicy && okPolicy[e.ID])
+	a.clearErrors(func(x *wire.ErrorEntry) bool {
+		if x.Seq != 0 {
+			return false
+		}
+		switch x.Kind {
+		case wire.KindSliver:
+			ok, there := okSliver[x.ID]
+			return ok || slivers && !there
+		case wire.KindPolicy:
+			ok, there := okPolicy[x.ID]
+			return ok || e != nil && !there
+		}
+		return false
 	})
 }
 
@@ -212,4 +228,26 @@ func reached(r container.Request, s container.State) bool {
 		return s == container.Registered
 	}
 	return false
+}
+
+// Bounds of what an error entry or event says: the text of an error may
+// quote what anyone on the broker sent (an unknown JSON field of any
+// length), and errors are kept (16) and published with every state report.
+const (
+	maxErrorText  = 512
+	maxMemberText = 128
+)
+
+// boundText cuts s to at most max bytes (at a UTF-8 boundary), marking
+// the cut.
+func boundText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const mark = "... (truncated)"
+	cut := max - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }

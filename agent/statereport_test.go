@@ -2,6 +2,10 @@ package agent
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nodekeeper/nodekeeper/container"
@@ -42,12 +46,69 @@ func TestErrorLifecycle(t *testing.T) {
 	a.resolveErrors([]container.Sliver{
 		{Spec: container.Spec{Name: "s1", Request: container.Start}, State: container.Started},
 		{Spec: container.Spec{Name: "s2", Request: container.Start}, State: container.FailStart},
-	})
+	}, true)
 	var got []string
 	for _, e := range a.errs {
 		got = append(got, e.Member)
 	}
 	if len(got) != 4 || got[0] != "sliver s2" || got[1] != "network" || got[2] != "setting agent.log_level" || got[3] != "config" {
 		t.Errorf("after document 6 applied and s1 started: %q, want sliver s2, network, setting agent.log_level, config", got)
+	}
+}
+
+// TestErrorsOfWhatIsGone: an error of a policy file or a sliver clears
+// when it is gone (the file removed from the directory, the sliver removed
+// from the CLI): nothing is wrong any more. A file the engine refuses to
+// read (too big) stays an error while it is there, even though its
+// previous version runs on.
+func TestErrorsOfWhatIsGone(t *testing.T) {
+	dir := t.TempDir()
+	a := &Agent{log: slog.New(slog.DiscardHandler), dirty: make(chan struct{}, 1), events: make(chan policy.Event, 8)}
+	e, err := policy.New(policy.Config{Dir: dir, Sink: decisionSink{a}, Logger: slog.New(slog.DiscardHandler),
+		Worker: policy.WorkerSpec{Argv: []string{nkBin, "policy-worker"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	a.engine = e
+	good := `policy "p" { every = "1m", when = function(node) return false end, act = function(node) end }`
+	s2 := container.Sliver{Spec: container.Spec{Name: "s2", Request: container.Start}, State: container.FailStart}
+	steps := []struct {
+		name    string
+		files   map[string]string // written ("" removes)
+		slivers []container.Sliver
+		want    []string // the members with an error
+	}{
+		{"a broken file and a sliver that failed", map[string]string{"broken.lua": "policy {", "big.lua": good},
+			[]container.Sliver{s2}, []string{"policy broken.lua", "sliver s2"}},
+		{"the broken file removed", map[string]string{"broken.lua": ""},
+			[]container.Sliver{s2}, []string{"sliver s2"}},
+		{"the sliver removed", nil, nil, nil},
+		{"a file too big to read (its previous version runs)", map[string]string{"big.lua": good + strings.Repeat("\n-- padding", 40000)},
+			nil, []string{"policy big.lua"}},
+		{"the big file back as it runs", map[string]string{"big.lua": good}, nil, nil},
+		{"a broken edit of a running file", map[string]string{"big.lua": good + "\npolicy {"}, nil, []string{"policy big.lua"}},
+		{"the edit reverted", map[string]string{"big.lua": good}, nil, nil},
+	}
+	for _, st := range steps {
+		for f, src := range st.files {
+			if src == "" {
+				os.Remove(filepath.Join(dir, f))
+			} else if err := os.WriteFile(filepath.Join(dir, f), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.Reload()
+		if st.slivers != nil && st.slivers[0].Name == "s2" {
+			a.sliverChanged("s2", "", container.Deployed, container.FailStart)
+		}
+		a.resolveErrors(st.slivers, true)
+		var got []string
+		for _, x := range a.errs {
+			got = append(got, x.Member)
+		}
+		if !slices.Equal(got, st.want) {
+			t.Errorf("%s: errors of %q, want %q (%+v)", st.name, got, st.want, a.errs)
+		}
 	}
 }

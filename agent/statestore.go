@@ -35,6 +35,18 @@ type remoteState struct {
 	// Held are the requested states of slivers the node state holds down
 	// (safe, debug, failure), given back when it allows them again.
 	Held map[string]container.Request `json:"held,omitempty"`
+	// Refused is the newest document that spent its seq but did not
+	// apply (refused or rolled back), and why: when it comes again (the
+	// retained message after a restart) the state report says the same,
+	// quietly. A document that applies clears it.
+	Refused *refusedDoc `json:"refused,omitempty"`
+}
+
+// refusedDoc names a document that spent its seq without applying.
+type refusedDoc struct {
+	Seq    uint64 `json:"seq"`
+	Digest string `json:"digest"` // docDigest
+	Reason string `json:"reason"` // the error entry's message
 }
 
 // undoLog is what an apply in progress changed, kept on disk from before
@@ -43,6 +55,7 @@ type remoteState struct {
 // rolls the document back at its next start.
 type undoLog struct {
 	Seq     uint64       `json:"seq"`
+	Digest  string       `json:"digest,omitempty"` // the document's docDigest
 	Started time.Time    `json:"started"`
 	Prev    remoteState  `json:"prev"`
 	UCI     []uciUndo    `json:"uci,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nodekeeper/nodekeeper/telemetry"
 	"github.com/nodekeeper/nodekeeper/wire"
@@ -270,7 +271,35 @@ func stateLine(r wire.StateReport) string {
 }
 
 func (w *WatchView) line(node, what, text string) {
-	fmt.Fprintf(w.out, "%s  %-12s %-9s %s\n", w.now().Format("15:04:05"), node, what, text)
+	fmt.Fprintf(w.out, "%s  %-12s %-9s %s\n", w.now().Format("15:04:05"), TerminalSafe(node, 128), what, TerminalSafe(text, 2048))
+}
+
+// TerminalSafe makes text from others (anyone on the broker names a node
+// by its topic, publishes an event or a status; a policy's error, a
+// sliver's) fit for an admin's terminal:
+// control characters (an escape sequence could rewrite the screen or the
+// window title) and invalid UTF-8 become '?', and the text is cut at max
+// bytes.
+func TerminalSafe(s string, max int) string {
+	s = boundText(s, max)
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == utf8.RuneError {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // jsonNum prints a JSON number briefly: integers as such, others with one

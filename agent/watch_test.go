@@ -141,3 +141,28 @@ func signedReport(t *testing.T, k wire.SecretKey, node, report string) string {
 	}
 	return string(signed)
 }
+
+// TestWatchTerminalSafe: what anyone on the broker publishes (a node name
+// in a topic, an event, a status) reaches the admin's terminal without
+// escape sequences or other control characters, and bounded.
+func TestWatchTerminalSafe(t *testing.T) {
+	var b strings.Builder
+	w := NewWatchView("nk", nil, &b)
+	w.Handle("nk/n1\x1b]0;owned\x07/status", []byte("online"))
+	w.Handle("nk/n1/events", []byte(`{"kind":"alert","source":"x","severity":"warning","message":"\u001b[2J\u001b[1;1Hall is well\r\u009b"}`))
+	w.Handle("nk/n1/status", []byte("offline\x1b[2J"+strings.Repeat("x", 10000)))
+	out := b.String()
+	for _, c := range []string{"\x1b", "\x07", "\r", "\u009b"} {
+		if strings.Contains(out, c) {
+			t.Errorf("output holds %q:\n%q", c, out)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if len(l) > 2300 {
+			t.Errorf("a line of %d bytes", len(l))
+		}
+	}
+	if !strings.Contains(out, "all is well") {
+		t.Errorf("the event's text is gone:\n%s", out)
+	}
+}

@@ -40,6 +40,8 @@ type cache struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	// unpack bounds what one archive unpacks to (Config.MaxUnpackedBytes).
+	unpack unpackLimits
 }
 
 type templateMeta struct {
@@ -109,7 +111,7 @@ func (c *cache) template(ctx context.Context, a Archive) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", a.URL, err)
 	}
-	st, err := extract(ctx, f, rootfs)
+	st, err := extract(ctx, f, rootfs, c.unpack)
 	f.Close()
 	if err != nil {
 		return "", fmt.Errorf("template %s: unpack: %w", a.URL, err)
@@ -152,6 +154,14 @@ func (c *cache) data(ctx context.Context, a Archive) (string, error) {
 type source struct {
 	http string
 	file string
+}
+
+// Local reports whether the archive names a file on the node (an
+// absolute path or a file URL) rather than a download: a document from
+// elsewhere may name one only if the node's owner lets it.
+func (a Archive) Local() bool {
+	src, err := parseSource(a.URL)
+	return err == nil && src.file != ""
 }
 
 func parseSource(s string) (source, error) {

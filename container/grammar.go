@@ -14,6 +14,10 @@ import (
 // maxURLLen bounds a template or data archive URL or path.
 const maxURLLen = 1024
 
+// maxAddrLen bounds an address with its prefix length (an IPv6 address
+// is at most 45 bytes, "/128" 4 more).
+const maxAddrLen = 64
+
 // maxTypeLen bounds an archive's informational type.
 const maxTypeLen = 32
 
@@ -45,9 +49,9 @@ func checkText(what, s string, typ bool) error {
 	}
 	if !ok {
 		if typ {
-			return fmt.Errorf("%s %q: want up to %d of A-Z a-z 0-9 . _ + -", what, s, max)
+			return fmt.Errorf("%s %q: want up to %d of A-Z a-z 0-9 . _ + -", what, truncate(s, 40), max)
 		}
-		return fmt.Errorf("%s %q: want up to %d bytes of printable ASCII without space", what, s, max)
+		return fmt.Errorf("%s %q: want up to %d bytes of printable ASCII without space", what, truncate(s, 100), max)
 	}
 	return nil
 }
@@ -57,6 +61,9 @@ func checkText(what, s string, typ bool) error {
 // for, without a zone (ParseAddr takes any text after '%' as one).
 func checkAddr(what, val string, v6, prefix bool) error {
 	var addr netip.Addr
+	if len(val) > maxAddrLen { // netip's errors quote it whole
+		return fmt.Errorf("%s %q: longer than any address", what, truncate(val, 60))
+	}
 	if prefix {
 		p, err := netip.ParsePrefix(val)
 		if err != nil {

@@ -117,7 +117,7 @@ func (m *Manager) buildLayer(ctx context.Context, s *Sliver, lower string) error
 		if err != nil {
 			return fmt.Errorf("data archive: %w", err)
 		}
-		_, err = extract(ctx, f, top)
+		_, err = extract(ctx, f, top, m.cache.unpack)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("data archive %s: %w", s.Data.URL, err)

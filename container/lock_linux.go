@@ -30,3 +30,21 @@ func lockExclusive(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// lockShared takes a non-blocking shared flock on the lock file at path,
+// which must exist (it is never created: os.ErrNotExist then). ErrLocked
+// if a writer holds it.
+func lockShared(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return f, nil
+}

@@ -10,3 +10,7 @@ import (
 func lockExclusive(string) (*os.File, error) {
 	return nil, errors.New("slivers need Linux")
 }
+
+func lockShared(string) (*os.File, error) {
+	return nil, errors.New("slivers need Linux")
+}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/netcfg"
 )
 
 // LXCOptions configure the LXC driver.
@@ -59,6 +61,11 @@ func NewLXC(o LXCOptions) (*LXC, error) {
 	p, err := filepath.Abs(o.Path)
 	if err != nil {
 		return nil, fmt.Errorf("lxc: path %s: %w", o.Path, err)
+	}
+	if o.Netns != "" {
+		if err := netcfg.CheckNetns(o.Netns); err != nil {
+			return nil, fmt.Errorf("lxc: %w", err)
+		}
 	}
 	tools := []string{"lxc-start", "lxc-stop", "lxc-info", "lxc-attach", "lxc-cgroup", "lxc-destroy", "lxc-ls"}
 	if o.Netns != "" {

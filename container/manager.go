@@ -56,7 +56,22 @@ type Config struct {
 	// before unpacking) a download or a copy of a local file may give.
 	// Default DefaultMaxArchiveBytes.
 	MaxArchiveBytes int64
-	Logger          *slog.Logger
+	// MaxUnpackedBytes bounds the contents of the files one template or
+	// data archive unpacks to (a small gzip of zeros unpacks to a disk
+	// full). Default DefaultMaxUnpackedBytes.
+	MaxUnpackedBytes int64
+	// ReadOnly opens the state directory to read it only (`sliver list`,
+	// `sliver show`): nothing is created, no record is written (what
+	// reconciling finds stays in memory), no cache is opened, and every
+	// method that would change a sliver fails with ErrReadOnly. It takes
+	// a shared lock, if the directory has a lock file, so that it reads
+	// no record a writer is changing.
+	ReadOnly bool
+	// BootTime is when the host booted: a started sliver whose record is
+	// older finds its container stopped by the reboot, which is no
+	// warning. Default: btime of /proc/stat.
+	BootTime time.Time
+	Logger   *slog.Logger
 }
 
 // Manager keeps the slivers of one node: their records, templates,
@@ -85,6 +100,10 @@ type entry struct {
 
 // ErrNotFound is wrapped by errors about a sliver that does not exist.
 var ErrNotFound = errors.New("no such sliver")
+
+// ErrReadOnly is wrapped by the errors of the methods that change slivers
+// on a Manager opened with Config.ReadOnly.
+var ErrReadOnly = errors.New("the slivers were opened read-only")
 
 // ErrExists is wrapped by Create's error for a name or id already in use.
 var ErrExists = errors.New("sliver already exists")
@@ -139,9 +158,18 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if cfg.MaxArchiveBytes <= 0 {
 		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
 	}
+	if cfg.MaxUnpackedBytes <= 0 {
+		cfg.MaxUnpackedBytes = DefaultMaxUnpackedBytes
+	}
+	if cfg.BootTime.IsZero() {
+		cfg.BootTime = bootTime("/proc/stat")
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReadOnly {
+		return openReadOnly(ctx, cfg, log)
 	}
 	st, err := openStore(ctx, cfg.StateDir)
 	if err != nil {
@@ -168,6 +196,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 	if m.cache, err = newCache(cfg.CacheDir, &fetcher{command: cfg.FetchCommand, timeout: cfg.FetchTimeout, max: cfg.MaxArchiveBytes}, cfg.MinFreeBytes, log); err != nil {
 		return fail(err)
 	}
+	m.cache.unpack = unpackLimits{bytes: cfg.MaxUnpackedBytes, entries: maxEntries}
 	recs, err := st.load()
 	if err != nil {
 		return fail(err)
@@ -180,6 +209,45 @@ func Open(ctx context.Context, cfg Config) (*Manager, Report, error) {
 		return fail(err)
 	}
 	return m, rep, nil
+}
+
+// openReadOnly is Open for Config.ReadOnly.
+func openReadOnly(ctx context.Context, cfg Config, log *slog.Logger) (*Manager, Report, error) {
+	st, err := openStoreShared(ctx, cfg.StateDir)
+	if err != nil {
+		return nil, Report{}, fmt.Errorf("slivers: %w", err)
+	}
+	m := &Manager{cfg: cfg, store: st, log: log, driver: cfg.Driver, slivers: map[string]*entry{}}
+	if m.driver == nil {
+		d, err := NewLXC(LXCOptions{Path: filepath.Join(cfg.StateDir, "lxc"), Logger: log})
+		if err != nil {
+			st.close()
+			return nil, Report{}, fmt.Errorf("slivers: %w", err)
+		}
+		m.driver = d
+	}
+	recs, err := st.load()
+	if err != nil {
+		st.close()
+		return nil, Report{}, fmt.Errorf("slivers: %w", err)
+	}
+	for n, s := range recs {
+		m.slivers[n] = &entry{s: *s}
+	}
+	rep, err := m.reconcile(ctx)
+	if err != nil {
+		st.close()
+		return nil, Report{}, fmt.Errorf("slivers: %w", err)
+	}
+	return m, rep, nil
+}
+
+// writable fails on a Manager opened read-only.
+func (m *Manager) writable(what string) error {
+	if m.cfg.ReadOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	return nil
 }
 
 func (m *Manager) chooseRootfs() (bool, error) {
@@ -252,6 +320,9 @@ func cloneSliver(s Sliver) Sliver {
 // returned error is that of a failed step; the sliver then stays in a
 // fail_* state (and is returned) until asked again.
 func (m *Manager) Create(ctx context.Context, spec Spec) (Sliver, error) {
+	if err := m.writable("create"); err != nil {
+		return Sliver{}, err
+	}
 	if err := spec.validate(); err != nil {
 		return Sliver{}, err
 	}
@@ -298,6 +369,9 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (Sliver, error) {
 // InstanceSN or a changed request also retries a failed step. Other
 // changes reach a deployed sliver at its next deployment.
 func (m *Manager) Apply(ctx context.Context, spec Spec) (Sliver, error) {
+	if err := m.writable("apply"); err != nil {
+		return Sliver{}, err
+	}
 	e, err := m.lookup(spec.Name)
 	if errors.Is(err, ErrNotFound) {
 		return m.Create(ctx, spec)
@@ -326,6 +400,9 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Sliver, error) {
 // SetRequest asks a sliver for a state (register, deploy or start) and
 // moves it there one step at a time. Asking again retries a failed step.
 func (m *Manager) SetRequest(ctx context.Context, name string, req Request) (Sliver, error) {
+	if err := m.writable("set request"); err != nil {
+		return Sliver{}, err
+	}
 	if _, err := ParseRequest(string(req)); err != nil {
 		return Sliver{}, err
 	}
@@ -354,6 +431,9 @@ func (m *Manager) SetRequest(ctx context.Context, name string, req Request) (Sli
 // Converge moves one sliver towards its requested state without retrying
 // a failure.
 func (m *Manager) Converge(ctx context.Context, name string) (Sliver, error) {
+	if err := m.writable("converge"); err != nil {
+		return Sliver{}, err
+	}
 	e, err := m.lookup(name)
 	if err != nil {
 		return Sliver{}, err
@@ -365,6 +445,9 @@ func (m *Manager) Converge(ctx context.Context, name string) (Sliver, error) {
 
 // ConvergeAll converges every sliver, several at a time, and joins the errors.
 func (m *Manager) ConvergeAll(ctx context.Context) error {
+	if err := m.writable("converge"); err != nil {
+		return err
+	}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -390,6 +473,9 @@ func (m *Manager) ConvergeAll(ctx context.Context) error {
 // Remove takes a sliver all the way down (stop, undeploy, release) and
 // forgets it, leaving nothing of it behind.
 func (m *Manager) Remove(ctx context.Context, name string) error {
+	if err := m.writable("remove"); err != nil {
+		return err
+	}
 	e, err := m.lookup(name)
 	if err != nil {
 		return err
@@ -463,6 +549,9 @@ func (m *Manager) hostVeth(s *Sliver, ifc Interface) (string, bool) {
 
 // Attach runs argv inside a started sliver and returns its exit status.
 func (m *Manager) Attach(ctx context.Context, name string, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	if err := m.writable("attach"); err != nil {
+		return 0, err
+	}
 	if _, err := m.lookup(name); err != nil {
 		return 0, err
 	}
@@ -492,6 +581,9 @@ func (m *Manager) Limits(ctx context.Context, name string) (Resources, error) {
 // PruneTemplates removes templates and data archives no sliver uses while
 // the cache's disk is low on space, and returns their hashes.
 func (m *Manager) PruneTemplates() ([]string, error) {
+	if err := m.writable("prune templates"); err != nil {
+		return nil, err
+	}
 	return m.cache.prune(m.inUse())
 }
 
@@ -512,6 +604,10 @@ func (m *Manager) inUse() map[string]bool {
 
 // publish changes a sliver's record and saves it. The caller holds e.op.
 func (m *Manager) publish(e *entry, change func(*Sliver)) error {
+	if m.cfg.ReadOnly { // reconcile's findings: in memory only
+		m.note(e, change)
+		return nil
+	}
 	m.mu.Lock()
 	change(&e.s)
 	e.s.Updated = time.Now().UTC()

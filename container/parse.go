@@ -23,7 +23,7 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || f < 0 || f*float64(mult) > 1<<62 {
+	if err != nil || !(f >= 0 && f*float64(mult) <= 1<<62) { // NaN fails both
 		return 0, fmt.Errorf("size %q: want a number with an optional unit K, M, G or T (binary)", s)
 	}
 	return int64(f * float64(mult)), nil

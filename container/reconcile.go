@@ -44,7 +44,11 @@ func (m *Manager) reconcile(ctx context.Context) (Report, error) {
 			change = func(r *Sliver) { r.State, r.Error, r.DeployedSN = Started, "", mk.InstanceSN }
 		case s.State == Started:
 			rep.Stopped = append(rep.Stopped, s.Name)
-			m.log.Warn("sliver's container is not running", "sliver", s.Name, "container_state", in.State)
+			if s.Updated.Before(m.cfg.BootTime) {
+				m.log.Info("sliver's container stopped with the host's restart", "sliver", s.Name, "started", s.Updated, "boot", m.cfg.BootTime)
+			} else {
+				m.log.Warn("sliver's container is not running", "sliver", s.Name, "container_state", in.State)
+			}
 			change = func(r *Sliver) { r.State = Deployed }
 		default:
 			continue

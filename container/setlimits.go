@@ -22,6 +22,14 @@ var ErrNotRunning = errors.New("sliver is not running")
 // Zero fields of r are left as they are. The record keeps the spec's
 // limits: a restarted container gets those again.
 func (m *Manager) SetLimits(ctx context.Context, name string, r Resources) error {
+	if err := m.writable("set limits"); err != nil {
+		return err
+	}
+	// The limits come from a policy: held to the spec's bounds (no
+	// negative, nothing beyond any node) before any reaches lxc-cgroup.
+	if err := r.validate(); err != nil {
+		return fmt.Errorf("sliver %s: %w", truncate(name, 40), err)
+	}
 	e, err := m.lookup(name)
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func ParseRequest(s string) (Request, error) {
 	case Register, Deploy, Start:
 		return r, nil
 	}
-	return "", fmt.Errorf("unknown requested state %q (want register, deploy or start)", s)
+	return "", fmt.Errorf("unknown requested state %q (want register, deploy or start)", truncate(s, 40))
 }
 
 // Archive names a rootfs template or a data archive: a tarball (plain,
@@ -177,12 +177,29 @@ func validName(s string) bool {
 	return true
 }
 
+// CheckName checks a sliver name given from outside (a flag, the control
+// socket, a policy's action) against the grammar of validName, so that a
+// name that could never be a sliver is refused where it enters, before it
+// is looked up, remembered or quoted.
+func CheckName(s string) error {
+	if !validName(s) {
+		return fmt.Errorf("sliver name %q: want 1-32 of a-z, 0-9 and '-', not starting or ending with '-'", truncate(s, 40))
+	}
+	return nil
+}
+
 // ContainerPrefix starts the name of every container nodekeeper makes; a
 // container with it that no record explains is an orphan.
 const ContainerPrefix = "nk-"
 
 // ContainerName is the driver's name for a sliver's container.
 func ContainerName(sliver string) string { return ContainerPrefix + sliver }
+
+// Interfaces of one sliver: netcfg numbers isolated ones 5..15.
+const (
+	maxIsolated   = 11
+	maxInterfaces = 5 + maxIsolated
+)
 
 // minMemory is the smallest memory limit a sliver can boot with.
 const minMemory = 4 << 20
@@ -191,13 +208,13 @@ const minMemory = 4 << 20
 // hashes, interface kinds and addresses, limits that are never possible.
 func (s *Spec) validate() error {
 	if !validName(s.Name) {
-		return fmt.Errorf("sliver name %q: want 1-32 of a-z, 0-9 and '-', not starting or ending with '-'", s.Name)
+		return fmt.Errorf("sliver name %q: want 1-32 of a-z, 0-9 and '-', not starting or ending with '-'", truncate(s.Name, 40))
 	}
 	if s.Slice == "" {
 		s.Slice = s.Name
 	}
 	if !validName(s.Slice) {
-		return fmt.Errorf("sliver %s: slice name %q: want 1-32 of a-z, 0-9 and '-'", s.Name, s.Slice)
+		return fmt.Errorf("sliver %s: slice name %q: want 1-32 of a-z, 0-9 and '-'", s.Name, truncate(s.Slice, 40))
 	}
 	if s.ID < 0 || s.ID > netcfg.MaxSliverID {
 		return fmt.Errorf("sliver %s: id %d out of range 1..%d", s.Name, s.ID, netcfg.MaxSliverID)
@@ -219,7 +236,11 @@ func (s *Spec) validate() error {
 	if err := s.Resources.validate(); err != nil {
 		return fmt.Errorf("sliver %s: %w", s.Name, err)
 	}
+	if len(s.Interfaces) > maxInterfaces {
+		return fmt.Errorf("sliver %s: %d interfaces, at most %d (one of each veth kind, %d isolated)", s.Name, len(s.Interfaces), maxInterfaces, maxIsolated)
+	}
 	seen := map[netcfg.IfaceKind]bool{}
+	isolated := 0
 	for i := range s.Interfaces {
 		ifc := &s.Interfaces[i]
 		if _, _, err := netcfg.IfaceNumber(ifc.Kind, 0); err != nil {
@@ -229,6 +250,11 @@ func (s *Spec) validate() error {
 			return fmt.Errorf("sliver %s: interface %d: a second %s interface (at most one of each kind but isolated)", s.Name, i, ifc.Kind)
 		}
 		seen[ifc.Kind] = true
+		if ifc.Kind == netcfg.Isolated {
+			if isolated++; isolated > maxIsolated {
+				return fmt.Errorf("sliver %s: interface %d: more than %d isolated interfaces", s.Name, i, maxIsolated)
+			}
+		}
 		if err := ifc.validate(); err != nil {
 			return fmt.Errorf("sliver %s: interface %d (%s): %w", s.Name, i, ifc.Kind, err)
 		}
@@ -251,7 +277,7 @@ func (a *Archive) validate() error {
 	}
 	a.SHA256 = strings.ToLower(a.SHA256)
 	if len(a.SHA256) != 64 || strings.Trim(a.SHA256, "0123456789abcdef") != "" {
-		return fmt.Errorf("%s: sha256 %q is not 64 hex digits", a.URL, a.SHA256)
+		return fmt.Errorf("%s: sha256 %q is not 64 hex digits", a.URL, truncate(a.SHA256, 70))
 	}
 	return nil
 }

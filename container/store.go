@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/nodekeeper/nodekeeper/internal/safefile"
 )
 
 // ErrLocked is returned by Open when another process (the agent, or another
@@ -20,6 +22,7 @@ var ErrLocked = errors.New("state directory is in use by another nodekeeper proc
 // atomically, and holds an exclusive lock on dir for as long as it is open.
 type store struct {
 	dir   string
+	ro    bool // openStoreShared: save and delete refuse
 	lock  *os.File
 	saves atomic.Uint64 // records written (each an fsync'ed write)
 }
@@ -33,6 +36,32 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 		f, err := lockExclusive(lockPath)
 		if err == nil {
 			return &store{dir: dir, lock: f}, nil
+		}
+		if !errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("state dir %s: %w", dir, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("state dir %s: %w (%v)", dir, err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// openStoreShared opens dir to read only: nothing is created; a shared
+// lock is taken on its lock file if there is one (a writer holding it
+// exclusively is waited for until ctx ends).
+func openStoreShared(ctx context.Context, dir string) (*store, error) {
+	st := &store{dir: dir, ro: true}
+	lockPath := filepath.Join(dir, "lock")
+	for {
+		f, err := lockShared(lockPath)
+		if errors.Is(err, os.ErrNotExist) {
+			return st, nil
+		}
+		if err == nil {
+			st.lock = f
+			return st, nil
 		}
 		if !errors.Is(err, ErrLocked) {
 			return nil, fmt.Errorf("state dir %s: %w", dir, err)
@@ -62,6 +91,9 @@ func (s *store) path(name string) string {
 // its file: a sliver is never silently forgotten.
 func (s *store) load() (map[string]*Sliver, error) {
 	ents, err := os.ReadDir(filepath.Join(s.dir, "slivers"))
+	if s.ro && errors.Is(err, os.ErrNotExist) {
+		return map[string]*Sliver{}, nil // nothing made yet: no slivers
+	}
 	if err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
@@ -71,7 +103,7 @@ func (s *store) load() (map[string]*Sliver, error) {
 		if !ok || e.IsDir() {
 			continue // temp files of an interrupted write among them
 		}
-		b, err := os.ReadFile(s.path(name))
+		b, err := safefile.ReadFile(s.path(name), maxRecord)
 		if err != nil {
 			return nil, fmt.Errorf("sliver record: %w", err)
 		}
@@ -90,7 +122,13 @@ func (s *store) load() (map[string]*Sliver, error) {
 	return out, nil
 }
 
+// maxRecord bounds a sliver record file (a spec is at most some KiB).
+const maxRecord = 1 << 20
+
 func (s *store) save(sl *Sliver) error {
+	if s.ro {
+		return fmt.Errorf("sliver %s: save: %w", sl.Name, ErrReadOnly)
+	}
 	b, err := json.MarshalIndent(sl, "", "  ")
 	if err != nil {
 		return fmt.Errorf("sliver %s: %w", sl.Name, err)
@@ -103,6 +141,9 @@ func (s *store) save(sl *Sliver) error {
 }
 
 func (s *store) delete(name string) error {
+	if s.ro {
+		return fmt.Errorf("sliver %s: delete record: %w", name, ErrReadOnly)
+	}
 	if err := os.Remove(s.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("sliver %s: delete record: %w", name, err)
 	}

@@ -18,18 +18,19 @@ import (
 
 // decompress returns the tar stream inside r: plain and gzip are read
 // here; xz, bzip2 and zstd go through the node's own tool when it has one.
-// close waits for that tool.
-func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func() error, err error) {
+// close waits for that tool; with abort (the archive was refused) it
+// stops it first.
+func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func(abort bool) error, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(6)
-	nop := func() error { return nil }
+	nop := func(bool) error { return nil }
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		z, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return z, z.Close, nil
+		return z, func(bool) error { return z.Close() }, nil
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		return viaTool(ctx, br, "xz")
 	case bytes.HasPrefix(magic, []byte("BZh")):
@@ -40,23 +41,42 @@ func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func() er
 	return br, nop, nil
 }
 
-func viaTool(ctx context.Context, r io.Reader, tool string) (io.Reader, func() error, error) {
+// maxTrailing bounds what a tool's output may hold after the end of the
+// tar archive (tar pads to its record size, 10 KiB by default): a stream
+// that goes on (a bomb behind a small archive) is stopped, not read to
+// its end.
+const maxTrailing = 1 << 20
+
+func viaTool(ctx context.Context, r io.Reader, tool string) (io.Reader, func(abort bool) error, error) {
 	if _, err := exec.LookPath(tool); err != nil {
 		return nil, nil, fmt.Errorf("archive is %s-compressed and %s is not installed: %w", tool, tool, err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(ctx, tool, "-dc")
 	cmd.Stdin = r
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		cancel()
 		return nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("%s: %w", tool, err)
 	}
-	return out, func() error {
-		io.Copy(io.Discard, out)
+	return out, func(abort bool) error {
+		defer cancel()
+		if abort {
+			cancel()
+			cmd.Wait()
+			return nil
+		}
+		if n, _ := io.CopyN(io.Discard, out, maxTrailing+1); n > maxTrailing {
+			cancel()
+			cmd.Wait()
+			return fmt.Errorf("%w: more than %d bytes after the end of the tar archive", errTooBig, maxTrailing)
+		}
 		if err := cmd.Wait(); err != nil {
 			return fmt.Errorf("%s -dc: %w: %s", tool, err, truncate(strings.TrimSpace(stderr.String()), 200))
 		}
@@ -67,13 +87,37 @@ func viaTool(ctx context.Context, r io.Reader, tool string) (io.Reader, func() e
 // extractStats counts what an extraction skipped.
 type extractStats struct {
 	Files, Skipped int
+	// Bytes are the regular files' contents written (their sizes, sparse
+	// files at their full size).
+	Bytes int64
 }
+
+// unpackLimits bound what one archive may unpack to: the bytes of its
+// files (a gzip of zeros unpacks 1000 to 1) and its entries (inodes).
+type unpackLimits struct {
+	bytes   int64
+	entries int
+}
+
+// DefaultMaxUnpackedBytes bounds what one template or data archive
+// unpacks to when Config.MaxUnpackedBytes is zero.
+const DefaultMaxUnpackedBytes = 4 << 30
+
+// maxEntries bounds the entries (files, directories, links) of one
+// archive: far above any router's rootfs, far below what fills a
+// filesystem's inodes.
+const maxEntries = 1 << 20
+
+// errTooBig is wrapped by an extraction that went past its limits.
+var errTooBig = errors.New("archive unpacks to more than allowed")
 
 // extract unpacks the (possibly compressed) tarball r into dir, which must
 // exist. Every path stays inside dir, whatever the archive's names and
 // symlinks say (os.Root). Ownership, modes and file times are kept.
 // Device nodes and FIFOs are skipped: LXC fills /dev itself (lxc.autodev).
-func extract(ctx context.Context, r io.Reader, dir string) (extractStats, error) {
+// Files larger in sum than lim.bytes, or more than lim.entries entries,
+// stop it with errTooBig before they are written.
+func extract(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (extractStats, error) {
 	var st extractStats
 	tr0, closeTool, err := decompress(ctx, r)
 	if err != nil {
@@ -81,19 +125,25 @@ func extract(ctx context.Context, r io.Reader, dir string) (extractStats, error)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		closeTool()
+		closeTool(true)
 		return st, err
 	}
 	defer root.Close()
-	err = extractTar(ctx, tar.NewReader(tr0), root, &st)
-	if cerr := closeTool(); err == nil {
+	if lim.bytes <= 0 {
+		lim.bytes = DefaultMaxUnpackedBytes
+	}
+	if lim.entries <= 0 {
+		lim.entries = maxEntries
+	}
+	err = extractTar(ctx, tar.NewReader(tr0), root, &st, lim)
+	if cerr := closeTool(err != nil); err == nil {
 		err = cerr
 	}
 	return st, err
 }
 
-func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractStats) error {
-	for {
+func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractStats, lim unpackLimits) error {
+	for entries := 1; ; entries++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -103,6 +153,17 @@ func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractS
 		}
 		if err != nil {
 			return fmt.Errorf("tar: %w", err)
+		}
+		if entries > lim.entries {
+			return fmt.Errorf("%w: more than %d entries", errTooBig, lim.entries)
+		}
+		if h.Typeflag == tar.TypeReg {
+			// The size in the header is what the reader gives (sparse
+			// holes filled), so the sum is checked before any is written.
+			if h.Size < 0 || h.Size > lim.bytes-st.Bytes {
+				return fmt.Errorf("%w: files of more than %d bytes (at %q)", errTooBig, lim.bytes, h.Name)
+			}
+			st.Bytes += h.Size
 		}
 		name := path.Clean("/" + h.Name)[1:] // rooted: "../x" and "/x" land inside
 		if name == "" {

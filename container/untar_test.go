@@ -43,7 +43,7 @@ func TestExtractStaysInside(t *testing.T) {
 					tt.entries[i].link = outside
 				}
 			}
-			extract(context.Background(), bytes.NewReader(makeTar(t, tt.entries)), dir)
+			extract(context.Background(), bytes.NewReader(makeTar(t, tt.entries)), dir, unpackLimits{})
 			ents, _ := os.ReadDir(outside)
 			if len(ents) != 1 {
 				t.Errorf("outside directory now holds %d entries", len(ents))
@@ -86,7 +86,7 @@ func TestExtractKeepsMetadata(t *testing.T) {
 		}
 	}
 	tw.Close()
-	stats, err := extract(context.Background(), &buf, dir)
+	stats, err := extract(context.Background(), &buf, dir, unpackLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestExtractCompressions(t *testing.T) {
 				}
 			}
 			dir := t.TempDir()
-			if _, err := extract(context.Background(), bytes.NewReader(data), dir); err != nil {
+			if _, err := extract(context.Background(), bytes.NewReader(data), dir, unpackLimits{}); err != nil {
 				t.Fatal(err)
 			}
 			if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "hello" {
@@ -155,10 +155,10 @@ func TestExtractCompressions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := extract(context.Background(), bytes.NewReader([]byte("\x1f\x8bnot gzip")), t.TempDir()); err == nil {
+	if _, err := extract(context.Background(), bytes.NewReader([]byte("\x1f\x8bnot gzip")), t.TempDir(), unpackLimits{}); err == nil {
 		t.Error("corrupt gzip extracted without error")
 	}
-	if _, err := extract(context.Background(), bytes.NewReader(bytes.Repeat([]byte{1}, 1024)), t.TempDir()); err == nil {
+	if _, err := extract(context.Background(), bytes.NewReader(bytes.Repeat([]byte{1}, 1024)), t.TempDir(), unpackLimits{}); err == nil {
 		t.Error("garbage extracted without error")
 	}
 }

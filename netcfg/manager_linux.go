@@ -39,6 +39,11 @@ type Manager struct {
 func Open(opts Options) (*Manager, error) {
 	var ns netns.NsHandle
 	var err error
+	if opts.NetNS != "" {
+		if err := CheckNetns(opts.NetNS); err != nil {
+			return nil, fmt.Errorf("netcfg: %w", err)
+		}
+	}
 	switch {
 	case opts.NetNS == "":
 		ns, err = netns.Get()

@@ -408,6 +408,11 @@ func (l *Link) validate() error {
 		if p.NetNS != "" && p.PID != 0 {
 			return fmt.Errorf("peer: netns and pid both given")
 		}
+		if p.NetNS != "" {
+			if err := CheckNetns(p.NetNS); err != nil {
+				return fmt.Errorf("peer: %w", err)
+			}
+		}
 		if p.PID < 0 {
 			return fmt.Errorf("peer: pid %d", p.PID)
 		}

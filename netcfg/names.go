@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net"
+	"path"
+	"strings"
 )
 
 // Prefix starts the name of every link the agent creates. A link whose name
@@ -45,7 +47,7 @@ func IfaceNumber(kind IfaceKind, index int) (num int, inner string, err error) {
 		}
 		return 5 + index, fmt.Sprintf("iso%d", index), nil
 	}
-	return 0, "", fmt.Errorf("unknown sliver interface kind %q (want private, management, public4, public6, debug or isolated)", kind)
+	return 0, "", fmt.Errorf("unknown sliver interface kind %q (want private, management, public4, public6, debug or isolated)", short(string(kind)))
 }
 
 // NodeNumber folds a node id into the 16 bits that names and MAC addresses
@@ -97,7 +99,7 @@ func CheckLinkName(name string) error {
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 	}
 	if !ok {
-		return fmt.Errorf("interface name %q: want 1-15 characters of A-Z a-z 0-9 _ - . (not - or . first)", name)
+		return fmt.Errorf("interface name %q: want 1-15 characters of A-Z a-z 0-9 _ - . (not - or . first)", short(name))
 	}
 	return nil
 }
@@ -110,4 +112,42 @@ func checkSliverIface(sliverID, ifaceNum int) error {
 		return fmt.Errorf("interface number %d out of range 0..15", ifaceNum)
 	}
 	return nil
+}
+
+// CheckNetns checks a network namespace given from outside (a UCI option,
+// a flag, a veth peer's peer_netns): either a name under /run/netns, 1-64
+// bytes of A-Z, a-z, 0-9, '_', '-' and '.', not starting with '-' or '.'
+// (so never "..", never an option to nsenter or ip), or an absolute path
+// in clean form (such as /proc/PID/ns/net) of at most 4096 bytes without
+// control characters or spaces. The empty string (the current namespace)
+// is the caller's to allow.
+func CheckNetns(ns string) error {
+	if strings.HasPrefix(ns, "/") {
+		ok := len(ns) <= 4096 && path.Clean(ns) == ns
+		for i := 0; ok && i < len(ns); i++ {
+			ok = ns[i] > ' ' && ns[i] < 0x7f
+		}
+		if !ok {
+			return fmt.Errorf("network namespace %q: want a name (A-Z a-z 0-9 _ - .) or an absolute clean path without spaces or control characters", short(ns))
+		}
+		return nil
+	}
+	ok := ns != "" && len(ns) <= 64 && ns[0] != '-' && ns[0] != '.'
+	for i := 0; ok && i < len(ns); i++ {
+		c := ns[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("network namespace %q: want a name of 1-64 of A-Z a-z 0-9 _ - . (not - or . first) or an absolute clean path", short(ns))
+	}
+	return nil
+}
+
+// short cuts a name from outside for an error message: errors are logged
+// and published, and the name may be as long as its document.
+func short(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "..."
 }

@@ -76,3 +76,35 @@ func TestIfaceNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestNetnsGrammar: a network namespace from outside (UCI, a flag, a veth
+// peer) is a plain name or an absolute clean path; nothing that climbs out
+// of /run/netns, reads as an option, or carries a control character.
+func TestNetnsGrammar(t *testing.T) {
+	for _, tt := range []struct {
+		ns string
+		ok bool
+	}{
+		{"lab1", true}, {"node-a.b_c", true}, {"/proc/1/ns/net", true}, {"/run/netns/x", true},
+		{strings.Repeat("n", 64), true},
+		{"", false}, // the caller's to allow
+		{"..", false}, {".hidden", false}, {"-n", false}, {"--net=/proc/1/ns/net", false},
+		{"../../proc/1/ns/net", false}, {"a b", false}, {"a\nb", false}, {"a\x00", false},
+		{strings.Repeat("n", 65), false}, {"ns/x", false},
+		{"/run/netns/../../etc/shadow", false}, {"/run//netns/x", false}, {"/run/netns/x/", false},
+		{"/proc/1/ns/net\nlxc.hook.pre-start = /bin/sh", false}, {"/a b", false},
+		{"/" + strings.Repeat("p", 4096), false},
+	} {
+		if err := CheckNetns(tt.ns); (err == nil) != tt.ok {
+			t.Errorf("CheckNetns(%q) = %v, want ok %v", tt.ns, err, tt.ok)
+		}
+	}
+	// A veth peer's namespace goes through the same grammar.
+	c := Config{Links: []Link{{Name: "nkv0", Kind: Veth, Peer: &VethPeer{Name: "nkv1", NetNS: "../x"}}}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "network namespace") {
+		t.Errorf("veth peer netns ../x: %v, want a network namespace error", err)
+	}
+	if _, err := Open(Options{NetNS: "--help"}); err == nil || !strings.Contains(err.Error(), "network namespace") {
+		t.Errorf("Open(--help): %v, want a network namespace error", err)
+	}
+}

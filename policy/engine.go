@@ -230,6 +230,10 @@ func (e *Engine) load(name string, src []byte, now time.Time) error {
 		return fail(problems)
 	}
 	for _, m := range metas {
+		if !validPolicyName(m.Name) { // the worker's word is not taken
+			w.unload(id)
+			return fail([]string{fmt.Sprintf("%s:%d: a policy name of %d bytes outside the grammar", name, m.Line, len(m.Name))})
+		}
 		if p, ok := e.policies[m.Name]; ok && p.file.name != name {
 			w.unload(id)
 			return fail([]string{fmt.Sprintf("%s:%d: policy %q is already declared in %s", name, m.Line, m.Name, p.source())})

@@ -245,8 +245,8 @@ func where(L *lua.LState) string {
 func (fs *fileState) declare(L *lua.LState) int {
 	pos := where(L)
 	name, ok := L.Get(1).(lua.LString)
-	if !ok || name == "" || len(name) > maxNameLen {
-		L.RaiseError("policy needs a name: policy \"cpu-guard\" { ... } (a string of 1 to %d bytes)", maxNameLen)
+	if !ok || !validPolicyName(string(name)) {
+		L.RaiseError("policy needs a name: policy \"cpu-guard\" { ... } (a string of 1 to %d printable bytes)", maxNameLen)
 	}
 	if !fs.loading {
 		L.RaiseError("policy %q: policies are declared when the file loads, not from a policy function", string(name))

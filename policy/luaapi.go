@@ -88,8 +88,8 @@ func (fs *fileState) action(L *lua.LState, a Action) {
 // name checks a sliver or interface name argument.
 func name(L *lua.LState, op string, n int) string {
 	s, ok := L.Get(n).(lua.LString)
-	if !ok || s == "" || len(s) > maxNameLen || strings.ContainsAny(string(s), " \t\n/") {
-		L.RaiseError("%s: argument %d must be a name (1 to %d characters, no spaces or slashes), got %s", op, n, maxNameLen, L.Get(n).Type())
+	if !ok || !validActionName(string(s)) {
+		L.RaiseError("%s: argument %d must be a name (1 to %d printable characters, no spaces or slashes), got %s", op, n, maxNameLen, L.Get(n).Type())
 	}
 	return string(s)
 }
@@ -113,23 +113,24 @@ func (fs *fileState) sliverLimit(L *lua.LState) int {
 	if !ok {
 		L.RaiseError("sliver.limit: argument 2 must be a table such as {cpu = 0.5, memory_bytes = 67108864, pids = 64}")
 	}
-	num := func(k string, v lua.LValue, whole bool) float64 {
+	num := func(k string, v lua.LValue, whole bool, hi float64) float64 {
 		n, ok := v.(lua.LNumber)
-		if !ok || n <= 0 || math.IsInf(float64(n), 0) || math.IsNaN(float64(n)) || (whole && float64(n) != math.Trunc(float64(n))) {
-			L.RaiseError("sliver.limit: %s must be a positive number, got %s", k, lua.LVAsString(v))
+		// NaN fails the range; beyond hi, int64 conversion is undefined.
+		if !ok || !(n > 0 && float64(n) <= hi) || (whole && float64(n) != math.Trunc(float64(n))) {
+			L.RaiseError("sliver.limit: %s must be a positive number up to %g, got %s", k, hi, truncate(lua.LVAsString(v), 32))
 		}
 		return float64(n)
 	}
 	t.ForEach(func(k, v lua.LValue) {
 		switch lua.LVAsString(k) {
 		case "cpu":
-			a.CPU = num("cpu", v, false)
+			a.CPU = num("cpu", v, false, maxLimitCPU)
 		case "memory_bytes":
-			a.MemoryBytes = int64(num("memory_bytes", v, true))
+			a.MemoryBytes = int64(num("memory_bytes", v, true, maxLimitMemory))
 		case "pids":
-			a.Pids = int64(num("pids", v, true))
+			a.Pids = int64(num("pids", v, true, maxLimitPids))
 		default:
-			L.RaiseError("sliver.limit: unknown limit %s (limits: cpu, memory_bytes, pids)", lua.LVAsString(k))
+			L.RaiseError("sliver.limit: unknown limit %s (limits: cpu, memory_bytes, pids)", truncate(lua.LVAsString(k), 32))
 		}
 	})
 	if a.CPU == 0 && a.MemoryBytes == 0 && a.Pids == 0 {
@@ -144,10 +145,13 @@ func (fs *fileState) sliverLimit(L *lua.LState) int {
 func (fs *fileState) uciArgs(L *lua.LState, op string, n int) (pkg, section, option string) {
 	pkg = L.CheckString(1)
 	if !fs.uciAllow[pkg] {
-		L.RaiseError("%s: package %q is not allow-listed for policies (nodekeeper.policy.uci_allow)", op, pkg)
+		L.RaiseError("%s: package %q is not allow-listed for policies (nodekeeper.policy.uci_allow)", op, truncate(pkg, 64))
 	}
 	if n > 1 {
 		section, option = L.CheckString(2), L.CheckString(3)
+		if len(section) > maxNameLen || len(option) > maxNameLen {
+			L.RaiseError("%s: section and option names are at most %d bytes", op, maxNameLen)
+		}
 	}
 	return
 }

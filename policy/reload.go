@@ -45,7 +45,14 @@ func (e *Engine) Reload() error {
 			// Too big, or not a regular file: the file's load error, as a
 			// syntax error is (logged by Reload's caller); its previous
 			// version keeps running.
+			// It counts as failed (FailedFiles) until a read succeeds,
+			// and is reported once while it stays as it is.
+			mark := []byte("\x00refused " + f.stat)
+			if prev, ok := e.failed[name]; ok && bytes.Equal(prev, mark) {
+				continue
+			}
 			problem := name + ":1: " + se.Reason
+			e.failed[name] = mark
 			e.emit(Decision{Time: now, Source: name, Trigger: "load", Error: problem})
 			errs = append(errs, &LoadError{File: name, Problems: []string{problem}})
 			continue
@@ -55,6 +62,7 @@ func (e *Engine) Reload() error {
 			continue
 		}
 		if f := e.files[name]; f != nil && bytes.Equal(f.src, src) {
+			delete(e.failed, name) // a failed edit reverted: what runs is the file
 			continue
 		}
 		if prev, ok := e.failed[name]; ok && bytes.Equal(prev, src) {
@@ -82,6 +90,7 @@ type dirFile struct {
 	name string
 	src  []byte
 	err  error
+	stat string // for a file refused unread: its type, size and mtime
 }
 
 // readPolicyDir reads the policy files of dir. Anyone who can write the
@@ -99,8 +108,13 @@ func readPolicyDir(dir string) ([]dirFile, error) {
 		if ent.IsDir() || !strings.HasSuffix(name, ".lua") || strings.HasSuffix(name, "_test.lua") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		src, err := safefile.ReadFile(filepath.Join(dir, name), maxFileSize)
-		files = append(files, dirFile{name: name, src: src, err: err})
+		path := filepath.Join(dir, name)
+		src, err := safefile.ReadFile(path, maxFileSize)
+		f := dirFile{name: name, src: src, err: err}
+		if fi, serr := os.Lstat(path); err != nil && serr == nil {
+			f.stat = fmt.Sprintf("%v %d %d", fi.Mode().Type(), fi.Size(), fi.ModTime().UnixNano())
+		}
+		files = append(files, f)
 	}
 	return files, nil
 }

@@ -12,7 +12,8 @@ import (
 // TestReloadHostileFiles: whoever can write the policy directory cannot
 // stop the engine: a FIFO named x.lua, a link to /dev/zero and a huge file
 // are each refused as that file's load error, the other policies keep
-// running, and Tick is never held up by a read.
+// running, and Tick is never held up by a read. Each stays a failed file,
+// reported once while it stays as it is.
 func TestReloadHostileFiles(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -77,6 +78,17 @@ func TestReloadHostileFiles(t *testing.T) {
 			}
 			if !reported {
 				t.Errorf("no load decision for x.lua saying %q", tt.problem)
+			}
+			// Reloaded as it is (a SIGHUP, another file changed): failed
+			// still, and no news.
+			if err := e.Reload(); err != nil {
+				t.Errorf("Reload of the same directory: %v, want nil (reported already)", err)
+			}
+			rec.mu.Lock()
+			again := len(rec.decisions) - len(ds)
+			rec.mu.Unlock()
+			if f := e.FailedFiles(); again != 0 || len(f) != 1 || f[0] != "x.lua" {
+				t.Errorf("the same directory again: %d new decisions, failed files %q; want none, x.lua", again, f)
 			}
 		})
 	}

@@ -107,27 +107,43 @@ func (e *Engine) resolve(ctx context.Context, now time.Time, ps []*rtPolicy, res
 
 // check validates an action the worker reported: the worker runs
 // untrusted code, so the engine does not take its word for the allow-list.
+// Every field is held to the grammar the Lua API enforces (luaapi.go), so a
+// worker that lies gets no further than an honest one.
 func (e *Engine) check(p *rtPolicy, a Action) string {
 	switch a.Op {
 	case OpSliverStart, OpSliverStop, OpSliverLimit:
-		if a.Sliver == "" {
-			return "no sliver named"
+		if !validActionName(a.Sliver) {
+			return "no valid sliver named"
+		}
+		if a.Op == OpSliverLimit {
+			if problem := checkLimits(a.CPU, a.MemoryBytes, a.Pids); problem != "" {
+				return problem
+			}
 		}
 	case OpIfaceUp, OpIfaceDown:
-		if a.Iface == "" {
-			return "no interface named"
+		if !validActionName(a.Iface) {
+			return "no valid interface named"
 		}
 	case OpUCISet, OpUCICommit:
 		if !allowed(e.cfg.UCIAllow, a.Package) {
-			return fmt.Sprintf("UCI package %q is not allow-listed", a.Package)
+			return fmt.Sprintf("UCI package %q is not allow-listed", truncate(a.Package, 64))
+		}
+		if len(a.Section) > maxNameLen || len(a.Option) > maxNameLen || len(a.Value) > maxUCIValue {
+			return "UCI section, option or value too long"
 		}
 	case OpAlert:
+		if !alertLevels[a.Level] || len(a.Message) > maxMessage {
+			return "alert level or message out of bounds"
+		}
 	case OpRefuse:
+		if len(a.Message) > maxMessage {
+			return "refusal message too long"
+		}
 		if p.meta.On != EventAdmit {
 			return "refuse outside an admission policy"
 		}
 	default:
-		return fmt.Sprintf("unknown action %q", a.Op)
+		return fmt.Sprintf("unknown action %q", truncate(a.Op, 32))
 	}
 	return ""
 }
@@ -167,4 +183,60 @@ func (p *rtPolicy) observe(now time.Time, when, acted, gate bool) {
 	if acted {
 		p.lastAct = now
 	}
+}
+
+// Bounds of what an action may carry (luaapi.go checks them in Lua, the
+// engine again when the worker reports the action).
+const (
+	maxLimitCPU    = 1 << 20 / 1000 // cores: container's cap of 1<<20 millicores
+	maxLimitMemory = 1 << 62
+	maxLimitPids   = 1 << 22 // the kernel's PID_MAX_LIMIT
+	maxUCIValue    = 1024
+	maxMessage     = 1024 + len("... (truncated)")
+)
+
+// validActionName reports whether s can name a sliver or an interface in
+// an action: 1 to maxNameLen bytes of printable ASCII but space and '/'.
+func validActionName(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkLimits checks sliver.limit's values: each zero (left as it is) or
+// positive, finite and within what a node can have (a float beyond int64
+// converts to whatever the CPU gives); at least one set.
+func checkLimits(cpu float64, mem, pids int64) string {
+	switch {
+	case cpu == 0 && mem == 0 && pids == 0:
+		return "sliver.limit without a limit"
+	case !(cpu >= 0 && cpu <= maxLimitCPU):
+		return fmt.Sprintf("sliver.limit: cpu %g out of range 0..%d cores", cpu, maxLimitCPU)
+	case mem < 0 || mem > maxLimitMemory:
+		return fmt.Sprintf("sliver.limit: memory_bytes %d out of range", mem)
+	case pids < 0 || pids > maxLimitPids:
+		return fmt.Sprintf("sliver.limit: pids %d out of range 0..%d", pids, maxLimitPids)
+	}
+	return ""
+}
+
+// validPolicyName reports whether s can name a policy: 1 to maxNameLen
+// bytes of printable ASCII (spaces too). Names reach logs, events and the
+// admin's terminal.
+func validPolicyName(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

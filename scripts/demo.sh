@@ -213,6 +213,8 @@ config slivers 'slivers'
 	option state_dir '$d/slivers'
 	option netns '$(ns_of "$n")'
 	option stop_timeout '2s'
+	# the demo's document names its template by a local path
+	option remote_local_archives '1'
 
 config remote 'remote'
 	list trusted_key '$pubkey'

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -121,9 +120,22 @@ func secureScheme(s string) bool { return s == "ssl" || s == "tls" || s == "mqtt
 // MinInterval is the shortest sampling interval accepted (for tests).
 const MinInterval = 100 * time.Millisecond
 
-// topicLevel tells a non-empty MQTT topic level without '/', '+', '#' or
-// NUL (regexp would cost the binary 0.26 MB, docs/packaging.md).
-func topicLevel(s string) bool { return s != "" && !strings.ContainsAny(s, "/+#\x00") }
+// topicLevel tells one MQTT topic level of 1 to 128 printable bytes
+// without space, "/", "+" or "#" (regexp would cost the binary 0.26 MB,
+// docs/packaging.md).
+func topicLevel(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		// No wildcard, no level separator, nothing that is not one
+		// printable word (topics reach logs and terminals).
+		if c := s[i]; c <= ' ' || c == 0x7f || c == '/' || c == '+' || c == '#' {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the configuration and names the first bad field.
 func (c *Config) Validate() error {
@@ -148,10 +160,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("broker %q: no host", c.Broker)
 	}
 	if !topicLevel(c.NodeID) {
-		return fmt.Errorf("node id %q: must be non-empty without '/', '+', '#'", c.NodeID)
+		return fmt.Errorf("node id %q: must be 1 to 128 bytes without '/', '+', '#', spaces or control characters", c.NodeID)
 	}
 	if !topicLevel(c.Prefix) {
-		return fmt.Errorf("prefix %q: must be non-empty without '/', '+', '#'", c.Prefix)
+		return fmt.Errorf("prefix %q: must be 1 to 128 bytes without '/', '+', '#', spaces or control characters", c.Prefix)
 	}
 	if c.QoS != 0 && c.QoS != 1 {
 		return fmt.Errorf("qos %d: must be 0 or 1", c.QoS)
@@ -212,8 +224,8 @@ func (c *Config) Validate() error {
 	if c.HADiscovery && !topicLevel(c.HAPrefix) {
 		return fmt.Errorf("home assistant prefix %q: must be one topic level", c.HAPrefix)
 	}
-	if c.DrainRate <= 0 || c.DrainBurst < 1 {
-		return fmt.Errorf("drain rate %v burst %d: must be positive", c.DrainRate, c.DrainBurst)
+	if !(c.DrainRate > 0 && c.DrainRate <= 1e6) || c.DrainBurst < 1 { // NaN fails both
+		return fmt.Errorf("drain rate %v burst %d: must be positive (rate at most 1e6)", c.DrainRate, c.DrainBurst)
 	}
 	if c.AckTimeout < 100*time.Millisecond {
 		return fmt.Errorf("ack timeout %v: must be at least 100ms", c.AckTimeout)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -396,6 +397,13 @@ func TestConfigErrors(t *testing.T) {
 		// Errors are published: a password in the URL never appears in one.
 		{"credentials in the URL", func(c *Config) { c.Broker = "tcp://u:s3cret@127.0.0.1:1883" }, "no credentials in the URL"},
 		{"not a URL, with a password", func(c *Config) { c.Broker = "tcp://u:s3cret@[::1" }, "broker: not a URL"},
+		// Classes of issue 11's corpus: numbers that are no numbers, topic
+		// levels with control characters or beyond any node id.
+		{"drain rate NaN", func(c *Config) { c.DrainRate = math.NaN() }, "drain rate"},
+		{"drain rate Inf", func(c *Config) { c.DrainRate = math.Inf(1) }, "drain rate"},
+		{"node id escape", func(c *Config) { c.NodeID = "n1\x1b[2J" }, "node id"},
+		{"prefix newline", func(c *Config) { c.Prefix = "nk\nx" }, "prefix"},
+		{"node id huge", func(c *Config) { c.NodeID = strings.Repeat("n", 129) }, "node id"},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()

@@ -34,6 +34,7 @@ type Publisher struct {
 	connGen   atomic.Uint64 // bumped on every (re)connection
 	connCh    chan struct{}
 	haWake    chan struct{}
+	ha        haPace              // how often a broker user's "online" may wake haWake
 	sampleReq chan chan *Document // SampleNow's requests to the sample loop
 	published atomic.Uint64
 	drain     drainStats // what the drain limit did (sendloop.go)
@@ -357,8 +358,45 @@ func (p *Publisher) announce(ctx context.Context, gen uint64) bool {
 // onHAStatus runs in paho's router: it only signals.
 func (p *Publisher) onHAStatus(_ mqtt.Client, m mqtt.Message) {
 	if string(m.Payload()) == "online" {
-		signal(p.haWake)
+		p.ha.online(p.haWake, time.Now())
 	}
+}
+
+// haMinInterval is the least time between two republications of the
+// discovery configs that Home Assistant's "online" asks for.
+const haMinInterval = 10 * time.Second
+
+// haPace paces the discovery configs: anyone on the broker can publish
+// "online" on Home Assistant's status topic, and each costs the node every
+// discovery config again. The first wakes the send loop at once; the
+// others within haMinInterval are folded into one wake-up at its end (so
+// a real Home Assistant restart during a flood still gets its configs).
+type haPace struct {
+	mu      sync.Mutex
+	last    time.Time
+	pending bool
+	wakes   int // how many wake-ups were signalled, for tests
+}
+
+func (h *haPace) online(wake chan struct{}, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if wait := h.last.Add(haMinInterval).Sub(now); wait > 0 {
+		if !h.pending {
+			h.pending = true
+			time.AfterFunc(wait, func() {
+				h.mu.Lock()
+				h.pending, h.last = false, time.Now()
+				h.wakes++
+				h.mu.Unlock()
+				signal(wake)
+			})
+		}
+		return
+	}
+	h.last = now
+	h.wakes++
+	signal(wake)
 }
 
 // publish sends one message and waits for its acknowledgement (QoS 1) or

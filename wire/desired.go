@@ -103,7 +103,25 @@ const (
 	MaxPolicyBytes = 256 << 10
 	// MaxSlivers bounds the slivers of one document.
 	MaxSlivers = 256
+	// MaxPolicies bounds the policy files of one document.
+	MaxPolicies = 64
+	// MaxSettings bounds the settings of one document.
+	MaxSettings = 256
+	// MaxSettingValues bounds the values of one list setting.
+	MaxSettingValues = 256
+	// MaxSettingValue bounds one value of a setting (UCI values the agent
+	// reads are paths, names, keys and numbers).
+	MaxSettingValue = 4096
 )
+
+// quoted quotes s for an error, cut to 64 bytes: errors are logged and
+// published, and s may be as long as its document.
+func quoted(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q...", s[:64])
+	}
+	return fmt.Sprintf("%q", s)
+}
 
 // ValidPolicyFile reports whether name is a policy file name a desired
 // document may carry: a letter or digit, then up to 63 letters, digits, '_',
@@ -156,7 +174,7 @@ func ParseDesired(doc []byte, node string) (*Desired, error) {
 		return nil, errors.New("desired document: trailing data after the JSON object")
 	}
 	if d.Node != node {
-		return nil, fmt.Errorf("desired document: node %q, but this node is %q", d.Node, node)
+		return nil, fmt.Errorf("desired document: node %s, but this node is %q", quoted(d.Node), node)
 	}
 	if d.Seq == 0 {
 		return nil, errors.New("desired document: seq missing or 0 (it starts at 1 and grows with every document)")
@@ -168,7 +186,7 @@ func ParseDesired(doc []byte, node string) (*Desired, error) {
 		switch d.NodeState {
 		case Production, Safe, Debug:
 		default:
-			return nil, fmt.Errorf("desired document: node_state %q: want production, safe or debug", d.NodeState)
+			return nil, fmt.Errorf("desired document: node_state %s: want production, safe or debug", quoted(d.NodeState))
 		}
 		if s, ok := d.Settings["agent.node_state"]; ok && (s.Delete || len(s.Values) != 1 || s.Values[0] != d.NodeState) {
 			return nil, errors.New("desired document: node_state and settings agent.node_state disagree")
@@ -177,10 +195,16 @@ func ParseDesired(doc []byte, node string) (*Desired, error) {
 	if d.Slivers != nil && len(*d.Slivers) > MaxSlivers {
 		return nil, fmt.Errorf("desired document: %d slivers, at most %d", len(*d.Slivers), MaxSlivers)
 	}
+	if d.Policies != nil && len(*d.Policies) > MaxPolicies {
+		return nil, fmt.Errorf("desired document: %d policy files, at most %d", len(*d.Policies), MaxPolicies)
+	}
+	if len(d.Settings) > MaxSettings {
+		return nil, fmt.Errorf("desired document: %d settings, at most %d", len(d.Settings), MaxSettings)
+	}
 	if d.Policies != nil {
 		for name, src := range *d.Policies {
 			if !ValidPolicyFile(name) {
-				return nil, fmt.Errorf("desired document: policy file name %q: want NAME.lua (letters, digits, '_', '-', '.'), not a test", name)
+				return nil, fmt.Errorf("desired document: policy file name %s: want NAME.lua (letters, digits, '_', '-', '.'), not a test", quoted(name))
 			}
 			if len(src) > MaxPolicyBytes {
 				return nil, fmt.Errorf("desired document: policy %s: %d bytes, at most %d", name, len(src), MaxPolicyBytes)
@@ -190,14 +214,20 @@ func ParseDesired(doc []byte, node string) (*Desired, error) {
 	for key, s := range d.Settings {
 		sec, opt, ok := strings.Cut(key, ".")
 		if !ok || !validUCIName(sec) || !validUCIName(opt) {
-			return nil, fmt.Errorf("desired document: setting %q: want SECTION.OPTION", key)
+			return nil, fmt.Errorf("desired document: setting %s: want SECTION.OPTION", quoted(key))
 		}
 		if !s.Delete && !s.List && len(s.Values) != 1 {
 			return nil, fmt.Errorf("desired document: setting %s: no value", key)
 		}
+		if len(s.Values) > MaxSettingValues {
+			return nil, fmt.Errorf("desired document: setting %s: %d values, at most %d", key, len(s.Values), MaxSettingValues)
+		}
 		for _, v := range s.Values {
 			if strings.ContainsAny(v, "\x00") {
 				return nil, fmt.Errorf("desired document: setting %s: NUL byte in a value", key)
+			}
+			if len(v) > MaxSettingValue {
+				return nil, fmt.Errorf("desired document: setting %s: a value of %d bytes, at most %d", key, len(v), MaxSettingValue)
 			}
 		}
 	}

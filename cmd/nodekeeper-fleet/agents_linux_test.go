@@ -204,6 +204,8 @@ config slivers 'slivers'
 	option state_dir '%[2]s/slivers'
 	option netns '%[3]s'
 	option stop_timeout '2s'
+	# The lab's templates are files on the node, named by documents.
+	option remote_local_archives '1'
 
 config remote 'remote'
 	list trusted_key '%[4]s'

@@ -41,7 +41,11 @@ func runNet(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	sub, args := args[0], args[1:]
 	fs := flagSet("net "+sub, netUsage, stderr)
 	file := fs.String("f", "", "desired state (JSON)")
-	ns := fs.String("netns", "", "network namespace (name under /run/netns or a path); default: this process's")
+	ns := new(string)
+	fs.Func("netns", "network namespace (name under /run/netns or a path); default: this process's", func(v string) error {
+		*ns = v
+		return netcfg.CheckNetns(v)
+	})
 	asJSON := fs.Bool("json", false, "print JSON")
 	confirm := fs.Duration("confirm", 0, "apply: revert unless -check passes within this window")
 	check := fs.String("check", "", "apply: health check, a TCP address to reach (ADDR:PORT)")

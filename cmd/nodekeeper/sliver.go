@@ -71,7 +71,10 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	n.agent.register(fs)
 	fs.StringVar(&n.stateDir, "state-dir", container.DefaultStateDir, "state directory: sliver records, layers, template cache")
 	fs.StringVar(&n.lxcPath, "lxcpath", "", "LXC path (default STATE-DIR/lxc)")
-	fs.StringVar(&n.netns, "netns", "", "run the LXC tools in this network namespace (name or path)")
+	fs.Func("netns", "run the LXC tools in this network namespace (name or path)", func(v string) error {
+		n.netns = v
+		return netcfg.CheckNetns(v)
+	})
 	fs.StringVar(&n.node, "node", "", "node id, naming veths and MACs (default: the config's, else as the agent's, docs/config.md)")
 	fs.StringVar(&n.rootfs, "rootfs", "", "overlay or copy (default: overlay where it works)")
 	fs.Func("bridge", "KIND=BRIDGE: the host bridge of an interface kind (repeatable)", func(s string) error {
@@ -101,7 +104,7 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 			}
 		})
 	}
-	cfg := container.Config{StateDir: n.stateDir, Node: n.node, Rootfs: n.rootfs, Bridges: map[netcfg.IfaceKind]string{}}
+	cfg := container.Config{StateDir: n.stateDir, Node: n.node, Rootfs: n.rootfs, Bridges: map[netcfg.IfaceKind]string{}, ReadOnly: n.readOnly}
 	lxcPath, netns := n.lxcPath, n.netns
 	if !local {
 		if c, err := n.agent.dial(); err != nil {
@@ -121,6 +124,7 @@ var openSlivers = func(ctx context.Context, n *nodeFlags) (sliverAPI, error) {
 		fmt.Fprintf(n.stderr, "nodekeeper: no agent is running: using the slivers of %s\n", conf)
 		if ok {
 			cfg.StateDir, lxcPath, netns = sc.StateDir, sc.LXCPath, sc.Netns
+			cfg.MaxArchiveBytes, cfg.MaxUnpackedBytes = sc.MaxTemplate, sc.MaxUnpacked
 			maps.Copy(cfg.Bridges, sc.Bridges)
 			if !given["node"] {
 				cfg.Node = node

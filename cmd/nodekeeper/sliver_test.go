@@ -71,6 +71,10 @@ func TestSliverUsageErrors(t *testing.T) {
 		{[]string{"sliver", "create", "s1", "--iface", "private,bridge=nkrtbr\nlxc.hook.pre-start = /bin/touch /tmp/pwned"}, "bridge: interface name"},
 		{[]string{"sliver", "create", "s1", "--bridge", "private=nkrtbr\nlxc.hook.pre-start = /bin/touch /tmp/pwned"}, "interface name"},
 		{[]string{"sliver", "create", "s1", "--iface", "public4,bridge=br/x"}, "bridge: interface name"},
+		// A network namespace is a name or an absolute clean path.
+		{[]string{"sliver", "list", "--netns", "../../proc/1/ns/net"}, "network namespace"},
+		{[]string{"sliver", "list", "--netns", "--net=/x"}, "network namespace"},
+		{[]string{"net", "show", "--netns", ".."}, "network namespace"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

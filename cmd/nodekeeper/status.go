@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodekeeper/nodekeeper/agent"
 	"github.com/nodekeeper/nodekeeper/container"
 )
 
@@ -92,7 +93,7 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			if held == "" {
 				held = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", x.Name, x.Slice, x.ID, x.State, x.SetState, held, limits, firstLine(x.Error))
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", x.Name, x.Slice, x.ID, x.State, x.SetState, held, limits, agent.TerminalSafe(firstLine(x.Error), 512))
 		}
 		tw.Flush()
 	}
@@ -103,7 +104,10 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			if e.Seq > 0 {
 				seq = fmt.Sprintf(" (seq %d)", e.Seq)
 			}
-			fmt.Fprintf(stdout, "  %s %s%s: %s\n", e.Time.Local().Format(time.DateTime), e.Member, seq, strings.ReplaceAll(e.Message, "\n", "; "))
+			// Messages quote what policies, slivers and the broker said:
+			// no escape sequence reaches the terminal.
+			fmt.Fprintf(stdout, "  %s %s%s: %s\n", e.Time.Local().Format(time.DateTime), agent.TerminalSafe(e.Member, 128), seq,
+				agent.TerminalSafe(strings.ReplaceAll(e.Message, "\n", "; "), 1024))
 		}
 	}
 	return 0
