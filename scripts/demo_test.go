@@ -207,7 +207,7 @@ func TestDemoUnattended(t *testing.T) {
 		regexp.MustCompile(`node1 +state .*sliver s1 started \(wants start\) cpu limit 500m`),
 		regexp.MustCompile(`wave 1: 1 node\(s\): node1`),
 		regexp.MustCompile(`rollout [0-9a-f]+ done: 3 applied`),
-		regexp.MustCompile(`mesh +3 +3 started`),
+		regexp.MustCompile(`mesh +(\S+ +)?3 +3 started`), // OWNER (`-` without one), PLANNED, SLIVERS
 		regexp.MustCompile(`(?s)kill -9 node3's agent.*node3 +status +offline`),
 		regexp.MustCompile(`open http://127\.0\.0\.1:\d+/ \(live while the demo runs`),
 	} {
