@@ -1,7 +1,6 @@
 package container
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -85,33 +84,33 @@ func extract(ctx context.Context, r io.Reader, dir string) (extractStats, error)
 		return st, err
 	}
 	defer root.Close()
-	err = extractTar(ctx, tar.NewReader(tr0), root, &st)
+	err = extractTar(ctx, newTarReader(tr0), root, &st)
 	if cerr := closeTool(); err == nil {
 		err = cerr
 	}
 	return st, err
 }
 
-func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractStats) error {
+func extractTar(ctx context.Context, tr *tarReader, root *os.Root, st *extractStats) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		h, err := tr.Next()
+		h, err := tr.next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("tar: %w", err)
 		}
-		name := path.Clean("/" + h.Name)[1:] // rooted: "../x" and "/x" land inside
+		name := path.Clean("/" + h.name)[1:] // rooted: "../x" and "/x" land inside
 		if name == "" {
 			name = "."
 		}
 		if err := extractEntry(tr, root, name, h); err != nil {
-			return fmt.Errorf("tar entry %q: %w", h.Name, err)
+			return fmt.Errorf("tar entry %q: %w", h.name, err)
 		}
-		if h.Typeflag == tar.TypeChar || h.Typeflag == tar.TypeBlock || h.Typeflag == tar.TypeFifo {
+		if h.typ == tarChar || h.typ == tarBlockT || h.typ == tarFifo {
 			st.Skipped++
 		} else {
 			st.Files++
@@ -119,15 +118,24 @@ func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractS
 	}
 }
 
-func extractEntry(tr *tar.Reader, root *os.Root, name string, h *tar.Header) error {
+func extractEntry(tr *tarReader, root *os.Root, name string, h *tarHeader) error {
 	if dir := path.Dir(name); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	mode := h.FileInfo().Mode()
-	switch h.Typeflag {
-	case tar.TypeDir:
+	mode := fs.FileMode(h.mode).Perm()
+	if h.mode&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if h.mode&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if h.mode&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	switch h.typ {
+	case tarDir:
 		if name != "." {
 			if err := root.Mkdir(name, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
@@ -139,7 +147,7 @@ func extractEntry(tr *tar.Reader, root *os.Root, name string, h *tar.Header) err
 			}
 		}
 		return setOwnerMode(root, name, h, mode)
-	case tar.TypeReg:
+	case tarReg:
 		removeExisting(root, name)
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
@@ -155,20 +163,20 @@ func extractEntry(tr *tar.Reader, root *os.Root, name string, h *tar.Header) err
 		if err := setOwnerMode(root, name, h, mode); err != nil {
 			return err
 		}
-		return root.Chtimes(name, h.AccessTime, h.ModTime)
-	case tar.TypeSymlink:
+		return root.Chtimes(name, h.atime, h.mtime)
+	case tarSymlink:
 		removeExisting(root, name)
-		if err := root.Symlink(h.Linkname, name); err != nil {
+		if err := root.Symlink(h.linkname, name); err != nil {
 			return err
 		}
-		return root.Lchown(name, h.Uid, h.Gid)
-	case tar.TypeLink:
+		return root.Lchown(name, h.uid, h.gid)
+	case tarLink:
 		removeExisting(root, name)
-		return root.Link(path.Clean("/" + h.Linkname)[1:], name)
-	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		return root.Link(path.Clean("/" + h.linkname)[1:], name)
+	case tarChar, tarBlockT, tarFifo:
 		return nil
 	}
-	return nil // pax headers and other metadata entries
+	return nil // other entry types (contiguous files, GNU volume headers ...)
 }
 
 func removeExisting(root *os.Root, name string) {
@@ -178,8 +186,8 @@ func removeExisting(root *os.Root, name string) {
 }
 
 // setOwnerMode sets owner first: chown clears setuid and setgid bits.
-func setOwnerMode(root *os.Root, name string, h *tar.Header, mode fs.FileMode) error {
-	if err := root.Lchown(name, h.Uid, h.Gid); err != nil {
+func setOwnerMode(root *os.Root, name string, h *tarHeader, mode fs.FileMode) error {
+	if err := root.Lchown(name, h.uid, h.gid); err != nil {
 		return err
 	}
 	return root.Chmod(name, mode&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
