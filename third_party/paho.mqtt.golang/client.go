@@ -120,8 +120,8 @@ type Client interface {
 // clients are safe for concurrent use by multiple
 // goroutines
 type client struct {
-	lastSent        atomic.Value // time.Time - the last time a packet was successfully sent to network
-	lastReceived    atomic.Value // time.Time - the last time a packet was successfully received from network
+	lastSent        atomic.Int64 // monoNow() - the last time a packet was successfully sent to network
+	lastReceived    atomic.Int64 // monoNow() - the last time a packet was successfully received from network
 	pingOutstanding int32        // set to 1 if a ping has been sent but response not ret received
 
 	status connectionStatus // see constants in status.go for values
@@ -613,8 +613,8 @@ func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, 
 	c.stop = make(chan struct{})
 	if c.options.KeepAlive != 0 {
 		atomic.StoreInt32(&c.pingOutstanding, 0)
-		c.lastReceived.Store(time.Now())
-		c.lastSent.Store(time.Now())
+		c.lastReceived.Store(monoNow())
+		c.lastSent.Store(monoNow())
 		c.workers.Add(1)
 		go keepalive(c, conn)
 	}
@@ -824,13 +824,17 @@ func (c *client) Publish(topic string, qos byte, retained bool, payload interfac
 			publishWaitTimeout = time.Second * 30
 		}
 
-		t := time.NewTimer(publishWaitTimeout)
-		defer t.Stop()
-
+		pt := &PacketAndToken{p: pub, t: token}
 		select {
-		case c.obound <- &PacketAndToken{p: pub, t: token}:
-		case <-t.C:
-			token.setError(errors.New("publish was broken by timeout"))
+		case c.obound <- pt: // room at once: no timer
+		default:
+			t := time.NewTimer(publishWaitTimeout)
+			select {
+			case c.obound <- pt:
+			case <-t.C:
+				token.setError(errors.New("publish was broken by timeout"))
+			}
+			t.Stop()
 		}
 	}
 	return token
@@ -1232,18 +1236,29 @@ func DefaultConnectionLostHandler(client Client, reason error) {
 	DEBUG.Println("Connection lost:", reason.Error())
 }
 
+// monoBase is where monoNow counts from.
+var monoBase = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since monoBase: lastSent and
+// lastReceived keep it in an atomic.Int64, where a time.Time in an
+// atomic.Value cost an allocation per packet.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// sinceMono is the time elapsed since a monoNow reading.
+func sinceMono(t int64) time.Duration { return time.Duration(monoNow() - t) }
+
 // UpdateLastReceived - Will be called whenever a packet is received off the network
 // This is used by the keepalive routine to
 func (c *client) UpdateLastReceived() {
 	if c.options.KeepAlive != 0 {
-		c.lastReceived.Store(time.Now())
+		c.lastReceived.Store(monoNow())
 	}
 }
 
 // UpdateLastReceived - Will be called whenever a packet is successfully transmitted to the network
 func (c *client) UpdateLastSent() {
 	if c.options.KeepAlive != 0 {
-		c.lastSent.Store(time.Now())
+		c.lastSent.Store(monoNow())
 	}
 }
 

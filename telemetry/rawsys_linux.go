@@ -1,0 +1,163 @@
+package telemetry
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Syscalls that never block, made without telling the Go scheduler.
+//
+// A syscall through package syscall or x/sys/unix enters the scheduler's
+// syscall state, and the first one after an idle second wakes the
+// runtime's monitor thread (sysmon), which then polls every 20 µs until the
+// process is idle again, so that it can hand the P of a blocked syscall to
+// another thread. In `telemetry publish` that was a third of the
+// process's CPU time per cycle on the development machine, for syscalls that
+// cannot block: a pread of a /proc file, a netlink dump the kernel answers
+// before the send returns, a statfs of a local filesystem, a read or write
+// on a non-blocking socket (docs/telemetry.md, "Cost"). These go through
+// syscall.RawSyscall instead; anything that can wait (a socket with nothing
+// to read, a full send buffer, a network filesystem) still takes the
+// ordinary path.
+
+// rawPread0 reads from offset 0 of fd. The offset's argument words are all
+// zero, so the call is the same on 32- and 64-bit ABIs (mips o32 pads the
+// 64-bit offset to an even register pair).
+func rawPread0(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// rawRead reads from fd, which must be non-blocking.
+func rawRead(fd uintptr, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// rawWrite writes to fd, which must be non-blocking.
+func rawWrite(fd uintptr, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// ubifsMagic is UBIFS's f_type (x/sys/unix has no name for it).
+const ubifsMagic = 0x24051905
+
+// localFS reports whether a statfs f_type is a filesystem whose statfs
+// answers from memory (never waits on a network or a FUSE daemon).
+func localFS(magic int64) bool {
+	switch uint32(magic) {
+	case unix.TMPFS_MAGIC, unix.RAMFS_MAGIC, unix.OVERLAYFS_SUPER_MAGIC,
+		unix.SQUASHFS_MAGIC, unix.JFFS2_SUPER_MAGIC, ubifsMagic,
+		unix.F2FS_SUPER_MAGIC, unix.EXT4_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC,
+		unix.XFS_SUPER_MAGIC, unix.MSDOS_SUPER_MAGIC, unix.EXFAT_SUPER_MAGIC,
+		unix.PROC_SUPER_MAGIC, unix.SYSFS_MAGIC, unix.CGROUP2_SUPER_MAGIC:
+		return true
+	}
+	return false
+}
+
+// rawConn is a TCP connection whose reads and writes are raw syscalls on
+// its non-blocking socket; when the socket is not ready they wait in Go's
+// network poller as net.Conn does (deadlines included).
+type rawConn struct {
+	net.Conn
+	rc syscall.RawConn
+}
+
+// newRawConn wraps a *net.TCPConn (anything else is returned as it is).
+func newRawConn(c net.Conn) net.Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	return &rawConn{Conn: c, rc: rc}
+}
+
+func (c *rawConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	var n int
+	var err error
+	rerr := c.rc.Read(func(fd uintptr) bool {
+		for {
+			n, err = rawRead(fd, b)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		return err != unix.EAGAIN
+	})
+	if rerr != nil {
+		return 0, c.opError("read", rerr)
+	}
+	if err != nil {
+		return 0, c.opError("read", err)
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (c *rawConn) Write(b []byte) (int, error) {
+	var done int
+	var err error
+	rerr := c.rc.Write(func(fd uintptr) bool {
+		for done < len(b) {
+			var n int
+			n, err = rawWrite(fd, b[done:])
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return err != unix.EAGAIN
+			}
+			done += n
+		}
+		return true
+	})
+	if rerr != nil {
+		return done, c.opError("write", rerr)
+	}
+	if err != nil {
+		return done, c.opError("write", err)
+	}
+	return done, nil
+}
+
+func (c *rawConn) opError(op string, err error) error {
+	var ne *net.OpError
+	if errors.As(err, &ne) {
+		return err // from the poller: a deadline or a closed connection
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
