@@ -112,7 +112,7 @@ func systemPoints(ps []point, s *System) []point {
 	p.inum("entropy_bits", s.EntropyBits)
 	ps = append(ps, p)
 	for _, t := range s.Temperatures {
-		q := newPoint("system", "system/temperature/" + topicSafe(t.Name), "temperature", 1)
+		q := newPoint("system", "system/temperature/"+topicSafe(t.Name), "temperature", 1)
 		q.tag("sensor", t.Name)
 		q.num("celsius", t.Celsius)
 		ps = append(ps, q)
@@ -122,7 +122,7 @@ func systemPoints(ps []point, s *System) []point {
 		if f.Mount == "/" {
 			name = "root"
 		}
-		q := newPoint("system", "system/filesystem/" + name, "filesystem", 4)
+		q := newPoint("system", "system/filesystem/"+name, "filesystem", 4)
 		q.tag("mount", f.Mount)
 		q.inum("size_bytes", f.SizeBytes)
 		q.inum("used_bytes", f.UsedBytes)
@@ -144,7 +144,7 @@ func interfacePoints(ps []point, ifs []Interface) []point {
 	ps = append(ps, g)
 	for i := range ifs {
 		f := &ifs[i]
-		p := newPoint("interfaces", "interfaces/" + topicSafe(f.Name), "interface", 16)
+		p := newPoint("interfaces", "interfaces/"+topicSafe(f.Name), "interface", 16)
 		p.tag("device", f.Name)
 		p.str("state", f.State)
 		if f.MAC != "" {
@@ -178,7 +178,7 @@ func wifiPoints(ps []point, w *Wifi) []point {
 	ps = append(ps, g)
 	for i := range w.Radios {
 		r := &w.Radios[i]
-		p := newPoint("wifi", "wifi/radio/" + topicSafe(r.Name), "wifi_radio", 5)
+		p := newPoint("wifi", "wifi/radio/"+topicSafe(r.Name), "wifi_radio", 5)
 		p.tag("ifname", r.Name)
 		p.tag("phy", r.Phy)
 		p.str("mode", r.Mode)
@@ -201,7 +201,7 @@ func wifiPoints(ps []point, w *Wifi) []point {
 	}
 	for i := range w.Stations {
 		s := &w.Stations[i]
-		p := newPoint("wifi", "wifi/station/" + topicSafe(s.MAC), "wifi_station", 16)
+		p := newPoint("wifi", "wifi/station/"+topicSafe(s.MAC), "wifi_station", 16)
 		p.tag("ifname", s.Ifname)
 		p.tag("mac", s.MAC)
 		p.inum("signal_dbm", int64(s.SignalDBm))
@@ -240,7 +240,7 @@ func sliverPoints(ps []point, ss []SliverStats) []point {
 	ps = append(ps, g)
 	for i := range ss {
 		s := &ss[i]
-		p := newPoint("slivers", "slivers/" + topicSafe(s.Name), "sliver", 11)
+		p := newPoint("slivers", "slivers/"+topicSafe(s.Name), "sliver", 11)
 		p.tag("sliver", s.Name)
 		if s.Slice != "" {
 			p.tag("slice", s.Slice)
