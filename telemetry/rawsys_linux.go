@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -82,10 +83,25 @@ func localFS(magic int64) bool {
 
 // rawConn is a TCP connection whose reads and writes are raw syscalls on
 // its non-blocking socket; when the socket is not ready they wait in Go's
-// network poller as net.Conn does (deadlines included).
+// network poller as net.Conn does (deadlines included). The callbacks given
+// to the poller are made once and keep their state in the rawConn (a
+// closure per call was an allocation per read and write); a mutex per
+// direction keeps that state to one caller at a time.
 type rawConn struct {
 	net.Conn
 	rc syscall.RawConn
+
+	rmu    sync.Mutex
+	rbuf   []byte
+	rn     int
+	rerr   error
+	readFn func(uintptr) bool
+
+	wmu     sync.Mutex
+	wbuf    []byte
+	wdone   int
+	werr    error
+	writeFn func(uintptr) bool
 }
 
 // newRawConn wraps a *net.TCPConn (anything else is returned as it is).
@@ -98,27 +114,51 @@ func newRawConn(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &rawConn{Conn: c, rc: rc}
+	r := &rawConn{Conn: c, rc: rc}
+	r.readFn, r.writeFn = r.readOnce, r.writeSome
+	return r
+}
+
+// readOnce is the poller's read callback: false asks it to wait.
+func (c *rawConn) readOnce(fd uintptr) bool {
+	for {
+		c.rn, c.rerr = rawRead(fd, c.rbuf)
+		if c.rerr != unix.EINTR {
+			return c.rerr != unix.EAGAIN
+		}
+	}
+}
+
+// writeSome is the poller's write callback: false asks it to wait.
+func (c *rawConn) writeSome(fd uintptr) bool {
+	for c.wdone < len(c.wbuf) {
+		n, err := rawWrite(fd, c.wbuf[c.wdone:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			c.werr = err
+			return err != unix.EAGAIN
+		}
+		c.wdone += n
+	}
+	c.werr = nil
+	return true
 }
 
 func (c *rawConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var n int
-	var err error
-	rerr := c.rc.Read(func(fd uintptr) bool {
-		for {
-			n, err = rawRead(fd, b)
-			if err != unix.EINTR {
-				break
-			}
-		}
-		return err != unix.EAGAIN
-	})
-	if rerr != nil {
-		return 0, c.opError("read", rerr)
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.rbuf, c.rn, c.rerr = b, 0, nil
+	err := c.rc.Read(c.readFn)
+	n := c.rn
+	if err == nil {
+		err = c.rerr
 	}
+	c.rbuf = nil
 	if err != nil {
 		return 0, c.opError("read", err)
 	}
@@ -129,25 +169,15 @@ func (c *rawConn) Read(b []byte) (int, error) {
 }
 
 func (c *rawConn) Write(b []byte) (int, error) {
-	var done int
-	var err error
-	rerr := c.rc.Write(func(fd uintptr) bool {
-		for done < len(b) {
-			var n int
-			n, err = rawWrite(fd, b[done:])
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return err != unix.EAGAIN
-			}
-			done += n
-		}
-		return true
-	})
-	if rerr != nil {
-		return done, c.opError("write", rerr)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf, c.wdone, c.werr = b, 0, nil
+	err := c.rc.Write(c.writeFn)
+	done := c.wdone
+	if err == nil {
+		err = c.werr
 	}
+	c.wbuf = nil
 	if err != nil {
 		return done, c.opError("write", err)
 	}
