@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 )
 
 // daemonRuntime tunes the Go runtime for the long-running processes (the
@@ -27,5 +28,8 @@ func daemonRuntime(gcPercent int) {
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("NK_PAGEOUT") != "0" {
+		pageOutStartup(10 * time.Second)
 	}
 }
