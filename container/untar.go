@@ -3,7 +3,6 @@ package container
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -15,20 +14,17 @@ import (
 	"strings"
 )
 
-// decompress returns the tar stream inside r: plain and gzip are read
-// here; xz, bzip2 and zstd go through the node's own tool when it has one.
-// close waits for that tool.
+// decompress returns the tar stream inside r: plain is read here; gzip,
+// xz, bzip2 and zstd go through the node's own tool when it has one (every
+// OpenWrt image has busybox's gzip; compress/gzip cost 64 KB of the mips
+// binary, docs/packaging.md). close waits for that tool.
 func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func() error, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(6)
 	nop := func() error { return nil }
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return z, z.Close, nil
+		return viaTool(ctx, br, "gzip")
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		return viaTool(ctx, br, "xz")
 	case bytes.HasPrefix(magic, []byte("BZh")):
