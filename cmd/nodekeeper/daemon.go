@@ -29,7 +29,13 @@ func daemonRuntime(gcPercent int) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	pageOutAfter(10 * time.Second)
+}
+
+// pageOutAfter gives back the binary's startup pages after d
+// (pageout_linux.go), unless NK_PAGEOUT=0.
+func pageOutAfter(d time.Duration) {
 	if os.Getenv("NK_PAGEOUT") != "0" {
-		pageOutStartup(10 * time.Second)
+		pageOutStartup(d)
 	}
 }
