@@ -1,10 +1,8 @@
 package container
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -16,21 +14,18 @@ import (
 	"strings"
 )
 
-// decompress returns the tar stream inside r: plain and gzip are read
-// here; xz, bzip2 and zstd go through the node's own tool when it has one.
-// close waits for that tool; with abort (the archive was refused) it
-// stops it first.
+// decompress returns the tar stream inside r: plain is read here; gzip,
+// xz, bzip2 and zstd go through the node's own tool when it has one (every
+// OpenWrt image has busybox's gzip; compress/gzip cost 64 KB of the mips
+// binary, docs/packaging.md). close waits for that tool; with abort (the
+// archive was refused) it stops it first.
 func decompress(ctx context.Context, r io.Reader) (tr io.Reader, close func(abort bool) error, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(6)
 	nop := func(bool) error { return nil }
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return z, func(bool) error { return z.Close() }, nil
+		return viaTool(ctx, br, "gzip")
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		return viaTool(ctx, br, "xz")
 	case bytes.HasPrefix(magic, []byte("BZh")):
@@ -135,19 +130,19 @@ func extract(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (ex
 	if lim.entries <= 0 {
 		lim.entries = maxEntries
 	}
-	err = extractTar(ctx, tar.NewReader(tr0), root, &st, lim)
+	err = extractTar(ctx, newTarReader(tr0), root, &st, lim)
 	if cerr := closeTool(err != nil); err == nil {
 		err = cerr
 	}
 	return st, err
 }
 
-func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractStats, lim unpackLimits) error {
+func extractTar(ctx context.Context, tr *tarReader, root *os.Root, st *extractStats, lim unpackLimits) error {
 	for entries := 1; ; entries++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		h, err := tr.Next()
+		h, err := tr.next()
 		if err == io.EOF {
 			return nil
 		}
@@ -157,22 +152,23 @@ func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractS
 		if entries > lim.entries {
 			return fmt.Errorf("%w: more than %d entries", errTooBig, lim.entries)
 		}
-		if h.Typeflag == tar.TypeReg {
+		if h.typ == tarReg {
 			// The size in the header is what the reader gives (sparse
-			// holes filled), so the sum is checked before any is written.
-			if h.Size < 0 || h.Size > lim.bytes-st.Bytes {
-				return fmt.Errorf("%w: files of more than %d bytes (at %q)", errTooBig, lim.bytes, h.Name)
+			// files are refused), so the sum is checked before any is
+			// written.
+			if h.size < 0 || h.size > lim.bytes-st.Bytes {
+				return fmt.Errorf("%w: files of more than %d bytes (at %q)", errTooBig, lim.bytes, h.name)
 			}
-			st.Bytes += h.Size
+			st.Bytes += h.size
 		}
-		name := path.Clean("/" + h.Name)[1:] // rooted: "../x" and "/x" land inside
+		name := path.Clean("/" + h.name)[1:] // rooted: "../x" and "/x" land inside
 		if name == "" {
 			name = "."
 		}
 		if err := extractEntry(tr, root, name, h); err != nil {
-			return fmt.Errorf("tar entry %q: %w", h.Name, err)
+			return fmt.Errorf("tar entry %q: %w", h.name, err)
 		}
-		if h.Typeflag == tar.TypeChar || h.Typeflag == tar.TypeBlock || h.Typeflag == tar.TypeFifo {
+		if h.typ == tarChar || h.typ == tarBlockT || h.typ == tarFifo {
 			st.Skipped++
 		} else {
 			st.Files++
@@ -180,15 +176,24 @@ func extractTar(ctx context.Context, tr *tar.Reader, root *os.Root, st *extractS
 	}
 }
 
-func extractEntry(tr *tar.Reader, root *os.Root, name string, h *tar.Header) error {
+func extractEntry(tr *tarReader, root *os.Root, name string, h *tarHeader) error {
 	if dir := path.Dir(name); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	mode := h.FileInfo().Mode()
-	switch h.Typeflag {
-	case tar.TypeDir:
+	mode := fs.FileMode(h.mode).Perm()
+	if h.mode&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if h.mode&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if h.mode&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	switch h.typ {
+	case tarDir:
 		if name != "." {
 			if err := root.Mkdir(name, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
@@ -200,7 +205,7 @@ func extractEntry(tr *tar.Reader, root *os.Root, name string, h *tar.Header) err
 			}
 		}
 		return setOwnerMode(root, name, h, mode)
-	case tar.TypeReg:
+	case tarReg:
 		removeExisting(root, name)
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
@@ -216,20 +221,20 @@ func extractEntry(tr *tar.Reader, root *os.Root, name string, h *tar.Header) err
 		if err := setOwnerMode(root, name, h, mode); err != nil {
 			return err
 		}
-		return root.Chtimes(name, h.AccessTime, h.ModTime)
-	case tar.TypeSymlink:
+		return root.Chtimes(name, h.atime, h.mtime)
+	case tarSymlink:
 		removeExisting(root, name)
-		if err := root.Symlink(h.Linkname, name); err != nil {
+		if err := root.Symlink(h.linkname, name); err != nil {
 			return err
 		}
-		return root.Lchown(name, h.Uid, h.Gid)
-	case tar.TypeLink:
+		return root.Lchown(name, h.uid, h.gid)
+	case tarLink:
 		removeExisting(root, name)
-		return root.Link(path.Clean("/" + h.Linkname)[1:], name)
-	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		return root.Link(path.Clean("/" + h.linkname)[1:], name)
+	case tarChar, tarBlockT, tarFifo:
 		return nil
 	}
-	return nil // pax headers and other metadata entries
+	return nil // other entry types (contiguous files, GNU volume headers ...)
 }
 
 func removeExisting(root *os.Root, name string) {
@@ -239,8 +244,8 @@ func removeExisting(root *os.Root, name string) {
 }
 
 // setOwnerMode sets owner first: chown clears setuid and setgid bits.
-func setOwnerMode(root *os.Root, name string, h *tar.Header, mode fs.FileMode) error {
-	if err := root.Lchown(name, h.Uid, h.Gid); err != nil {
+func setOwnerMode(root *os.Root, name string, h *tarHeader, mode fs.FileMode) error {
+	if err := root.Lchown(name, h.uid, h.gid); err != nil {
 		return err
 	}
 	return root.Chmod(name, mode&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))

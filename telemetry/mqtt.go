@@ -74,6 +74,7 @@ func dialBroker(u *url.URL, tc tlsSettings, timeout time.Duration) (net.Conn, er
 	if err != nil {
 		return nil, err
 	}
+	c = newRawConn(c)
 	if secure {
 		tc, err := startTLS(c, tc, u.Hostname(), timeout)
 		if err != nil {

@@ -26,6 +26,32 @@ type numField struct {
 	isInt bool
 }
 
+// pointArena keeps a publisher's points and their numbers from one cycle
+// to the next: each cycle's points are garbage once encoded, and making
+// them anew was a third of what a cycle allocated. A nil arena allocates.
+type pointArena struct {
+	ps   []point
+	nums []numField
+	used int
+}
+
+// newPoint makes a point with room for nums numbers (more grow its slice
+// past the arena's).
+func (a *pointArena) newPoint(group, topic, measurement string, nums int) point {
+	p := point{group: group, topic: topic, measurement: measurement}
+	if a == nil {
+		p.nums = make([]numField, 0, nums)
+		return p
+	}
+	if a.used+nums > len(a.nums) {
+		a.nums = make([]numField, max(2*len(a.nums), 256, nums))
+		a.used = 0
+	}
+	p.nums = a.nums[a.used : a.used : a.used+nums]
+	a.used += nums
+	return p
+}
+
 func (p *point) num(k string, v float64) { p.nums = append(p.nums, numField{key: k, v: v}) }
 func (p *point) unum(k string, v uint64) { p.inum(k, int64(min(v, math.MaxInt64))) }
 func (p *point) inum(k string, v int64) {
@@ -53,33 +79,46 @@ func topicSafe(s string) string {
 // points turns the groups of doc named in groups into flat points. Each
 // group yields one point on its own topic; list groups add a point per
 // entity on a topic below it.
-func points(doc *Document, groups []string) []point {
+func points(doc *Document, groups []string) []point { return pointsIn(nil, doc, groups) }
+
+// pointsIn is points with the publisher's arena: the points are valid until
+// its next call.
+func pointsIn(a *pointArena, doc *Document, groups []string) []point {
 	var ps []point
+	if a != nil {
+		clear(a.ps) // drop the last cycle's strings
+		ps, a.used = a.ps[:0], 0
+	} else {
+		ps = make([]point, 0, 16) // a cycle has about 10
+	}
 	for _, g := range groups {
 		switch g {
 		case "system":
 			if doc.System != nil {
-				ps = systemPoints(ps, doc.System)
+				ps = systemPoints(a, ps, doc.System)
 			}
 		case "interfaces":
-			ps = interfacePoints(ps, doc.Interfaces)
+			ps = interfacePoints(a, ps, doc.Interfaces)
 		case "wifi":
 			if doc.Wifi != nil {
-				ps = wifiPoints(ps, doc.Wifi)
+				ps = wifiPoints(a, ps, doc.Wifi)
 			}
 		case "slivers":
-			ps = sliverPoints(ps, doc.Slivers)
+			ps = sliverPoints(a, ps, doc.Slivers)
 		case "agent":
 			if doc.Agent != nil {
-				ps = agentPoints(ps, doc.Agent)
+				ps = agentPoints(a, ps, doc.Agent)
 			}
 		}
+	}
+	if a != nil {
+		a.ps = ps
 	}
 	return ps
 }
 
-func systemPoints(ps []point, s *System) []point {
-	p := point{group: "system", topic: "system", measurement: "system"}
+func systemPoints(a *pointArena, ps []point, s *System) []point {
+	p := a.newPoint("system", "system", "system", 22)
 	p.num("uptime_seconds", s.UptimeSeconds)
 	p.num("load1", s.Load[0])
 	p.num("load5", s.Load[1])
@@ -105,7 +144,7 @@ func systemPoints(ps []point, s *System) []point {
 	p.inum("entropy_bits", s.EntropyBits)
 	ps = append(ps, p)
 	for _, t := range s.Temperatures {
-		q := point{group: "system", topic: "system/temperature/" + topicSafe(t.Name), measurement: "temperature"}
+		q := a.newPoint("system", "system/temperature/"+topicSafe(t.Name), "temperature", 1)
 		q.tag("sensor", t.Name)
 		q.num("celsius", t.Celsius)
 		ps = append(ps, q)
@@ -115,7 +154,7 @@ func systemPoints(ps []point, s *System) []point {
 		if f.Mount == "/" {
 			name = "root"
 		}
-		q := point{group: "system", topic: "system/filesystem/" + name, measurement: "filesystem"}
+		q := a.newPoint("system", "system/filesystem/"+name, "filesystem", 4)
 		q.tag("mount", f.Mount)
 		q.inum("size_bytes", f.SizeBytes)
 		q.inum("used_bytes", f.UsedBytes)
@@ -126,18 +165,18 @@ func systemPoints(ps []point, s *System) []point {
 	return ps
 }
 
-func interfacePoints(ps []point, ifs []Interface) []point {
+func interfacePoints(a *pointArena, ps []point, ifs []Interface) []point {
 	up := 0
 	for i := range ifs {
 		up += ifs[i].Up
 	}
-	g := point{group: "interfaces", topic: "interfaces", measurement: "interfaces"}
+	g := a.newPoint("interfaces", "interfaces", "interfaces", 2)
 	g.inum("count", int64(len(ifs)))
 	g.inum("up", int64(up))
 	ps = append(ps, g)
 	for i := range ifs {
 		f := &ifs[i]
-		p := point{group: "interfaces", topic: "interfaces/" + topicSafe(f.Name), measurement: "interface"}
+		p := a.newPoint("interfaces", "interfaces/"+topicSafe(f.Name), "interface", 16)
 		p.tag("device", f.Name)
 		p.str("state", f.State)
 		if f.MAC != "" {
@@ -164,14 +203,14 @@ func interfacePoints(ps []point, ifs []Interface) []point {
 	return ps
 }
 
-func wifiPoints(ps []point, w *Wifi) []point {
-	g := point{group: "wifi", topic: "wifi", measurement: "wifi"}
+func wifiPoints(a *pointArena, ps []point, w *Wifi) []point {
+	g := a.newPoint("wifi", "wifi", "wifi", 2)
 	g.inum("radios", int64(len(w.Radios)))
 	g.inum("stations", int64(len(w.Stations)))
 	ps = append(ps, g)
 	for i := range w.Radios {
 		r := &w.Radios[i]
-		p := point{group: "wifi", topic: "wifi/radio/" + topicSafe(r.Name), measurement: "wifi_radio"}
+		p := a.newPoint("wifi", "wifi/radio/"+topicSafe(r.Name), "wifi_radio", 5)
 		p.tag("ifname", r.Name)
 		p.tag("phy", r.Phy)
 		p.str("mode", r.Mode)
@@ -194,7 +233,7 @@ func wifiPoints(ps []point, w *Wifi) []point {
 	}
 	for i := range w.Stations {
 		s := &w.Stations[i]
-		p := point{group: "wifi", topic: "wifi/station/" + topicSafe(s.MAC), measurement: "wifi_station"}
+		p := a.newPoint("wifi", "wifi/station/"+topicSafe(s.MAC), "wifi_station", 16)
 		p.tag("ifname", s.Ifname)
 		p.tag("mac", s.MAC)
 		p.inum("signal_dbm", int64(s.SignalDBm))
@@ -220,20 +259,20 @@ func wifiPoints(ps []point, w *Wifi) []point {
 	return ps
 }
 
-func sliverPoints(ps []point, ss []SliverStats) []point {
+func sliverPoints(a *pointArena, ps []point, ss []SliverStats) []point {
 	running := 0
 	for i := range ss {
 		if ss[i].State == "running" || ss[i].State == "started" {
 			running++
 		}
 	}
-	g := point{group: "slivers", topic: "slivers", measurement: "slivers"}
+	g := a.newPoint("slivers", "slivers", "slivers", 2)
 	g.inum("count", int64(len(ss)))
 	g.inum("running", int64(running))
 	ps = append(ps, g)
 	for i := range ss {
 		s := &ss[i]
-		p := point{group: "slivers", topic: "slivers/" + topicSafe(s.Name), measurement: "sliver"}
+		p := a.newPoint("slivers", "slivers/"+topicSafe(s.Name), "sliver", 11)
 		p.tag("sliver", s.Name)
 		if s.Slice != "" {
 			p.tag("slice", s.Slice)
@@ -261,16 +300,16 @@ func sliverPoints(ps []point, ss []SliverStats) []point {
 	return ps
 }
 
-func agentPoints(ps []point, a *Agent) []point {
-	p := point{group: "agent", topic: "agent", measurement: "agent"}
-	p.inum("rss_bytes", a.RSSBytes)
-	p.inum("goroutines", int64(a.Goroutines))
-	p.inum("spool_depth", int64(a.SpoolDepth))
-	p.inum("spool_bytes", a.SpoolBytes)
-	p.unum("published_total", a.PublishedTotal)
-	p.unum("dropped_total", a.DroppedTotal)
-	p.inum("connected", int64(a.Connected))
-	p.inum("policies_loaded", int64(a.PoliciesLoaded))
-	p.inum("policies_quarantined", int64(a.PoliciesQuarantined))
+func agentPoints(a *pointArena, ps []point, ag *Agent) []point {
+	p := a.newPoint("agent", "agent", "agent", 9)
+	p.inum("rss_bytes", ag.RSSBytes)
+	p.inum("goroutines", int64(ag.Goroutines))
+	p.inum("spool_depth", int64(ag.SpoolDepth))
+	p.inum("spool_bytes", ag.SpoolBytes)
+	p.unum("published_total", ag.PublishedTotal)
+	p.unum("dropped_total", ag.DroppedTotal)
+	p.inum("connected", int64(ag.Connected))
+	p.inum("policies_loaded", int64(ag.PoliciesLoaded))
+	p.inum("policies_quarantined", int64(ag.PoliciesQuarantined))
 	return append(ps, p)
 }

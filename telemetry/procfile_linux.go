@@ -35,7 +35,7 @@ func (f *procFile) read() ([]byte, error) {
 		f.buf = make([]byte, 4096)
 	}
 	for {
-		n, err := unix.Pread(f.fd, f.buf, 0)
+		n, err := rawPread0(f.fd, f.buf) // never blocks: rawsys_linux.go
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

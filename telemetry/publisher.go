@@ -21,6 +21,7 @@ import (
 // subscribers and, optionally, Prometheus.
 type Publisher struct {
 	cfg     Config
+	points  pointArena // sample's, reused from cycle to cycle
 	log     *slog.Logger
 	sampler *Sampler
 	seq     *seqStore
@@ -324,7 +325,7 @@ func (p *Publisher) sample(ctx context.Context, now time.Time, groups []string) 
 		p.log.Error("seq", "err", err)
 	}
 	doc := p.sampler.Sample(ctx, now, seq, groups)
-	ps := points(doc, groups)
+	ps := pointsIn(&p.points, doc, groups)
 	var msgs []wireMessage
 	if p.cfg.Format == FormatInflux {
 		msgs = encodeInflux(doc.Node, doc.TS, doc.Seq, ps)

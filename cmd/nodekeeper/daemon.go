@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 )
 
 // daemonRuntime tunes the Go runtime for the long-running processes (the
@@ -27,5 +28,14 @@ func daemonRuntime(gcPercent int) {
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	pageOutAfter(10 * time.Second)
+}
+
+// pageOutAfter gives back the binary's startup pages after d
+// (pageout_linux.go), unless NK_PAGEOUT=0.
+func pageOutAfter(d time.Duration) {
+	if os.Getenv("NK_PAGEOUT") != "0" {
+		pageOutStartup(d)
 	}
 }

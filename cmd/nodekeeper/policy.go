@@ -23,6 +23,9 @@ func init() {
 		summary: "internal: the process that evaluates policies for the agent",
 		hidden:  true,
 		run: func(_ []string, _ io.Reader, _, _ io.Writer) int {
+			// After the agent's own page-out (10 s after it starts), so
+			// that the startup pages both touched are the worker's alone.
+			pageOutAfter(15 * time.Second)
 			return policy.ServeWorker()
 		},
 	})

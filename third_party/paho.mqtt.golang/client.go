@@ -120,8 +120,8 @@ type Client interface {
 // clients are safe for concurrent use by multiple
 // goroutines
 type client struct {
-	lastSent        atomic.Value // time.Time - the last time a packet was successfully sent to network
-	lastReceived    atomic.Value // time.Time - the last time a packet was successfully received from network
+	lastSent        atomic.Int64 // monoNow() - the last time a packet was successfully sent to network
+	lastReceived    atomic.Int64 // monoNow() - the last time a packet was successfully received from network
 	pingOutstanding int32        // set to 1 if a ping has been sent but response not ret received
 
 	status connectionStatus // see constants in status.go for values
@@ -228,7 +228,9 @@ var ErrNotConnected = errors.New("not Connected")
 // because queued messages may be delivered immediately post connection
 func (c *client) Connect() Token {
 	t := newToken(packets.Connect).(*ConnectToken)
-	DEBUG.Println(CLI, "Connect()")
+	if debugOn() {
+		DEBUG.Println(CLI, "Connect()")
+	}
 
 	connectionUp, err := c.status.Connecting()
 	if err != nil {
@@ -268,7 +270,9 @@ func (c *client) Connect() Token {
 		if err != nil {
 			attemptCount++
 			if c.options.ConnectRetry {
-				DEBUG.Println(CLI, "Connect failed, sleeping for", int(c.options.ConnectRetryInterval.Seconds()), "seconds and will then retry, error:", err.Error())
+				if debugOn() {
+					DEBUG.Println(CLI, "Connect failed, sleeping for", int(c.options.ConnectRetryInterval.Seconds()), "seconds and will then retry, error:", err.Error())
+				}
 				time.Sleep(c.options.ConnectRetryInterval)
 
 				if c.status.ConnectionStatus() == connecting { // Possible connection aborted elsewhere
@@ -298,7 +302,9 @@ func (c *client) Connect() Token {
 
 		close(inboundFromStore)
 		t.flowComplete()
-		DEBUG.Println(CLI, "exit startClient")
+		if debugOn() {
+			DEBUG.Println(CLI, "exit startClient")
+		}
 	}()
 	return t
 }
@@ -306,7 +312,9 @@ func (c *client) Connect() Token {
 // internal function used to reconnect the client when it loses its connection
 // The connection status MUST be reconnecting prior to calling this function (via call to status.connectionLost)
 func (c *client) reconnect(connectionUp connCompletedFn) {
-	DEBUG.Println(CLI, "enter reconnect")
+	if debugOn() {
+		DEBUG.Println(CLI, "enter reconnect")
+	}
 	var (
 		initSleep = 1 * time.Second
 		conn      net.Conn
@@ -315,7 +323,9 @@ func (c *client) reconnect(connectionUp connCompletedFn) {
 	// If the reason of connection lost is same as the before one, sleep timer is set before attempting connection is started.
 	// Sleep time is exponentially increased as the same situation continues
 	if slp, isContinual := c.backoff.sleepWithBackoff("connectionLost", initSleep, c.options.MaxReconnectInterval, 3*time.Second, true); isContinual {
-		DEBUG.Println(CLI, "Detect continual connection lost after reconnect, slept for", int(slp.Seconds()), "seconds")
+		if debugOn() {
+			DEBUG.Println(CLI, "Detect continual connection lost after reconnect, slept for", int(slp.Seconds()), "seconds")
+		}
 	}
 
 	var attemptCount int
@@ -330,13 +340,17 @@ func (c *client) reconnect(connectionUp connCompletedFn) {
 		}
 		attemptCount++
 		sleep, _ := c.backoff.sleepWithBackoff("attemptReconnection", initSleep, c.options.MaxReconnectInterval, c.options.ConnectTimeout, false)
-		DEBUG.Println(CLI, "Reconnect failed, slept for", int(sleep.Seconds()), "seconds:", err)
+		if debugOn() {
+			DEBUG.Println(CLI, "Reconnect failed, slept for", int(sleep.Seconds()), "seconds:", err)
+		}
 
 		if c.status.ConnectionStatus() != reconnecting { // Disconnect may have been called
 			if err := connectionUp(false); err != nil { // Should always return an error
 				ERROR.Println(CLI, err.Error())
 			}
-			DEBUG.Println(CLI, "Client moved to disconnected state while reconnecting, abandoning reconnect")
+			if debugOn() {
+				DEBUG.Println(CLI, "Client moved to disconnected state while reconnecting, abandoning reconnect")
+			}
 			return
 		}
 	}
@@ -374,11 +388,15 @@ func (c *client) attemptConnection(isReconnect bool, attempt int) (net.Conn, byt
 	c.optionsMu.Unlock()
 	for _, broker := range brokers {
 		cm := newConnectMsgFromOptions(&c.options, broker)
-		DEBUG.Println(CLI, "about to write new connect msg")
+		if debugOn() {
+			DEBUG.Println(CLI, "about to write new connect msg")
+		}
 	CONN:
 		tlsCfg := c.options.TLSConfig
 		if c.options.OnConnectAttempt != nil {
-			DEBUG.Println(CLI, "using custom onConnectAttempt handler...")
+			if debugOn() {
+				DEBUG.Println(CLI, "using custom onConnectAttempt handler...")
+			}
 			tlsCfg = c.options.OnConnectAttempt(broker, c.options.TLSConfig)
 		}
 		if c.options.OnConnectionNotification != nil {
@@ -405,7 +423,9 @@ func (c *client) attemptConnection(isReconnect bool, attempt int) (net.Conn, byt
 			}
 			continue
 		}
-		DEBUG.Println(CLI, "socket connected to broker")
+		if debugOn() {
+			DEBUG.Println(CLI, "socket connected to broker")
+		}
 
 		// Now we perform the MQTT connection handshake ensuring that it does not exceed the timeout
 		if err := conn.SetDeadline(connDeadline); err != nil {
@@ -425,7 +445,9 @@ func (c *client) attemptConnection(isReconnect bool, attempt int) (net.Conn, byt
 		_ = conn.Close()
 
 		if !c.options.protocolVersionExplicit && protocolVersion == 4 { // try falling back to 3.1?
-			DEBUG.Println(CLI, "Trying reconnect using MQTT 3.1 protocol")
+			if debugOn() {
+				DEBUG.Println(CLI, "Trying reconnect using MQTT 3.1 protocol")
+			}
 			protocolVersion = 3
 			goto CONN
 		}
@@ -471,15 +493,21 @@ func (c *client) Disconnect(quiesce uint) {
 			c.disconnect() // Force disconnection
 			disDone()      // Update status
 		}()
-		DEBUG.Println(CLI, "disconnecting")
+		if debugOn() {
+			DEBUG.Println(CLI, "disconnecting")
+		}
 		dm := packets.NewControlPacket(packets.Disconnect).(*packets.DisconnectPacket)
 		dt := newToken(packets.Disconnect)
 		select {
 		case c.oboundP <- &PacketAndToken{p: dm, t: dt}:
 			// wait for work to finish, or quiesce time consumed
-			DEBUG.Println(CLI, "calling WaitTimeout")
+			if debugOn() {
+				DEBUG.Println(CLI, "calling WaitTimeout")
+			}
 			dt.WaitTimeout(time.Duration(quiesce) * time.Millisecond)
-			DEBUG.Println(CLI, "WaitTimeout done")
+			if debugOn() {
+				DEBUG.Println(CLI, "WaitTimeout done")
+			}
 		// Below code causes a potential data race. Following status refactor it should no longer be required
 		// but leaving in as need to check code further.
 		// case <-c.commsStopped:
@@ -508,7 +536,9 @@ func (c *client) forceDisconnect() {
 		WARN.Println(CLI, err.Error())
 		return
 	}
-	DEBUG.Println(CLI, "forcefully disconnecting")
+	if debugOn() {
+		DEBUG.Println(CLI, "forcefully disconnecting")
+	}
 	c.disconnect()
 	disDone()
 }
@@ -518,9 +548,13 @@ func (c *client) disconnect() {
 	done := c.stopCommsWorkers()
 	if done != nil {
 		<-done // Wait until the disconnect is complete (to limit chance that another connection will be started)
-		DEBUG.Println(CLI, "forcefully disconnecting")
+		if debugOn() {
+			DEBUG.Println(CLI, "forcefully disconnecting")
+		}
 		c.messageIds.cleanUp()
-		DEBUG.Println(CLI, "disconnected")
+		if debugOn() {
+			DEBUG.Println(CLI, "disconnected")
+		}
 		c.persist.Close()
 	}
 }
@@ -531,7 +565,9 @@ func (c *client) internalConnLost(whyConnLost error) {
 	// It is possible that internalConnLost will be called multiple times simultaneously
 	// (including after sending a DisconnectPacket) as such we only do cleanup etc if the
 	// routines were actually running and are not being disconnected at users request
-	DEBUG.Println(CLI, "internalConnLost called")
+	if debugOn() {
+		DEBUG.Println(CLI, "internalConnLost called")
+	}
 	disDone, err := c.status.ConnectionLost(c.options.AutoReconnect && c.status.ConnectionStatus() > connecting)
 	if err != nil {
 		if err == errConnLossWhileDisconnecting || err == errAlreadyHandlingConnectionLoss {
@@ -558,9 +594,13 @@ func (c *client) internalConnLost(whyConnLost error) {
 
 	// It may take a while for the disconnection to complete whatever called us needs to exit cleanly so finnish in goRoutine
 	go func() {
-		DEBUG.Println(CLI, "internalConnLost waiting on workers")
+		if debugOn() {
+			DEBUG.Println(CLI, "internalConnLost waiting on workers")
+		}
 		<-stopDone
-		DEBUG.Println(CLI, "internalConnLost workers stopped")
+		if debugOn() {
+			DEBUG.Println(CLI, "internalConnLost workers stopped")
+		}
 
 		reConnDone, err := disDone(true)
 		if err != nil {
@@ -588,7 +628,9 @@ func (c *client) internalConnLost(whyConnLost error) {
 		if c.options.OnConnectionNotification != nil {
 			go c.options.OnConnectionNotification(c, ConnectionNotificationLost{whyConnLost})
 		}
-		DEBUG.Println(CLI, "internalConnLost complete")
+		if debugOn() {
+			DEBUG.Println(CLI, "internalConnLost complete")
+		}
 	}()
 }
 
@@ -597,7 +639,9 @@ func (c *client) internalConnLost(whyConnLost error) {
 // Returns true if the comms workers were started (i.e. successful connection)
 // connectionUp(true) will be called once everything is up;  connectionUp(false) will be called on failure
 func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, inboundFromStore <-chan packets.ControlPacket) bool {
-	DEBUG.Println(CLI, "startCommsWorkers called")
+	if debugOn() {
+		DEBUG.Println(CLI, "startCommsWorkers called")
+	}
 	c.connMu.Lock()
 	defer c.connMu.Unlock()
 	if c.conn != nil { // Should never happen due to new status handling; leaving in for safety for the time being
@@ -613,8 +657,8 @@ func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, 
 	c.stop = make(chan struct{})
 	if c.options.KeepAlive != 0 {
 		atomic.StoreInt32(&c.pingOutstanding, 0)
-		c.lastReceived.Store(time.Now())
-		c.lastSent.Store(time.Now())
+		c.lastReceived.Store(monoNow())
+		c.lastSent.Store(monoNow())
 		c.workers.Add(1)
 		go keepalive(c, conn)
 	}
@@ -633,7 +677,9 @@ func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, 
 		ERROR.Println(CLI, err)
 	}
 
-	DEBUG.Println(CLI, "client is connected/reconnected")
+	if debugOn() {
+		DEBUG.Println(CLI, "client is connected/reconnected")
+	}
 	if c.options.OnConnect != nil {
 		go c.options.OnConnect(c)
 	}
@@ -673,7 +719,9 @@ func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, 
 				}
 				close(commsoboundP) // Nothing sending to these channels anymore so close them and allow comms routines to exit
 				close(commsobound)
-				DEBUG.Println(CLI, "startCommsWorkers output redirector finished")
+				if debugOn() {
+					DEBUG.Println(CLI, "startCommsWorkers output redirector finished")
+				}
 				return
 			}
 		}
@@ -720,10 +768,14 @@ func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, 
 				continue
 			}
 		}
-		DEBUG.Println(CLI, "incoming comms goroutine done")
+		if debugOn() {
+			DEBUG.Println(CLI, "incoming comms goroutine done")
+		}
 		close(c.commsStopped)
 	}()
-	DEBUG.Println(CLI, "startCommsWorkers done")
+	if debugOn() {
+		DEBUG.Println(CLI, "startCommsWorkers done")
+	}
 	return true
 }
 
@@ -732,11 +784,15 @@ func (c *client) startCommsWorkers(conn net.Conn, connectionUp connCompletedFn, 
 // Note: This may block so run as a go routine if calling from any of the comms routines
 // Note2: It should be possible to simplify this now that the new status management code is in place.
 func (c *client) stopCommsWorkers() chan struct{} {
-	DEBUG.Println(CLI, "stopCommsWorkers called")
+	if debugOn() {
+		DEBUG.Println(CLI, "stopCommsWorkers called")
+	}
 	// It is possible that this function will be called multiple times simultaneously due to the way things get shutdown
 	c.connMu.Lock()
 	if c.conn == nil {
-		DEBUG.Println(CLI, "stopCommsWorkers done (not running)")
+		if debugOn() {
+			DEBUG.Println(CLI, "stopCommsWorkers done (not running)")
+		}
 		c.connMu.Unlock()
 		return nil
 	}
@@ -756,14 +812,20 @@ func (c *client) stopCommsWorkers() chan struct{} {
 	doneChan := make(chan struct{})
 
 	go func() {
-		DEBUG.Println(CLI, "stopCommsWorkers waiting for workers")
+		if debugOn() {
+			DEBUG.Println(CLI, "stopCommsWorkers waiting for workers")
+		}
 		c.workers.Wait()
 
 		// Stopping the workers will allow the comms routines to exit; we wait for these to complete
-		DEBUG.Println(CLI, "stopCommsWorkers waiting for comms")
+		if debugOn() {
+			DEBUG.Println(CLI, "stopCommsWorkers waiting for comms")
+		}
 		<-c.commsStopped // wait for comms routine to stop
 
-		DEBUG.Println(CLI, "stopCommsWorkers done")
+		if debugOn() {
+			DEBUG.Println(CLI, "stopCommsWorkers done")
+		}
 		close(doneChan)
 	}()
 	return doneChan
@@ -774,7 +836,9 @@ func (c *client) stopCommsWorkers() chan struct{} {
 // Returns a token to track delivery of the message to the broker
 func (c *client) Publish(topic string, qos byte, retained bool, payload interface{}) Token {
 	token := newToken(packets.Publish).(*PublishToken)
-	DEBUG.Println(CLI, "enter Publish")
+	if debugOn() {
+		DEBUG.Println(CLI, "enter Publish")
+	}
 	switch {
 	case !c.IsConnected():
 		token.setError(ErrNotConnected)
@@ -812,25 +876,39 @@ func (c *client) Publish(topic string, qos byte, retained bool, payload interfac
 	persistOutbound(c.persist, pub)
 	switch c.status.ConnectionStatus() {
 	case connecting:
-		DEBUG.Println(CLI, "storing publish message (connecting), topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing publish message (connecting), topic:", topic)
+		}
 	case reconnecting:
-		DEBUG.Println(CLI, "storing publish message (reconnecting), topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing publish message (reconnecting), topic:", topic)
+		}
 	case disconnecting:
-		DEBUG.Println(CLI, "storing publish message (disconnecting), topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing publish message (disconnecting), topic:", topic)
+		}
 	default:
-		DEBUG.Println(CLI, "sending publish message, topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "sending publish message, topic:", topic)
+		}
 		publishWaitTimeout := c.options.WriteTimeout
 		if publishWaitTimeout == 0 {
 			publishWaitTimeout = time.Second * 30
 		}
 
-		t := time.NewTimer(publishWaitTimeout)
-		defer t.Stop()
-
+		pt := &PacketAndToken{p: pub, t: token}
 		select {
-		case c.obound <- &PacketAndToken{p: pub, t: token}:
-		case <-t.C:
-			token.setError(errors.New("publish was broken by timeout"))
+		case c.obound <- pt: // room at once: no timer
+		default:
+			t := publishTimers.Get().(*time.Timer)
+			t.Reset(publishWaitTimeout)
+			select {
+			case c.obound <- pt:
+			case <-t.C:
+				token.setError(errors.New("publish was broken by timeout"))
+			}
+			t.Stop() // since Go 1.23 a stopped timer holds no stale tick
+			publishTimers.Put(t)
 		}
 	}
 	return token
@@ -845,7 +923,9 @@ func (c *client) Publish(topic string, qos byte, retained bool, payload interfac
 // callback must be safe for concurrent use by multiple goroutines.
 func (c *client) Subscribe(topic string, qos byte, callback MessageHandler) Token {
 	token := newToken(packets.Subscribe).(*SubscribeToken)
-	DEBUG.Println(CLI, "enter Subscribe")
+	if debugOn() {
+		DEBUG.Println(CLI, "enter Subscribe")
+	}
 	if !c.IsConnected() {
 		token.setError(ErrNotConnected)
 		return token
@@ -893,20 +973,30 @@ func (c *client) Subscribe(topic string, qos byte, callback MessageHandler) Toke
 		sub.MessageID = mID
 		token.messageID = mID
 	}
-	DEBUG.Println(CLI, sub.String())
+	if debugOn() {
+		DEBUG.Println(CLI, sub.String())
+	}
 
 	if c.options.ResumeSubs { // Only persist if we need this to resume subs after a disconnection
 		persistOutbound(c.persist, sub)
 	}
 	switch c.status.ConnectionStatus() {
 	case connecting:
-		DEBUG.Println(CLI, "storing subscribe message (connecting), topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing subscribe message (connecting), topic:", topic)
+		}
 	case reconnecting:
-		DEBUG.Println(CLI, "storing subscribe message (reconnecting), topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing subscribe message (reconnecting), topic:", topic)
+		}
 	case disconnecting:
-		DEBUG.Println(CLI, "storing subscribe message (disconnecting), topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing subscribe message (disconnecting), topic:", topic)
+		}
 	default:
-		DEBUG.Println(CLI, "sending subscribe message, topic:", topic)
+		if debugOn() {
+			DEBUG.Println(CLI, "sending subscribe message, topic:", topic)
+		}
 		subscribeWaitTimeout := c.options.WriteTimeout
 		if subscribeWaitTimeout == 0 {
 			subscribeWaitTimeout = time.Second * 30
@@ -917,7 +1007,9 @@ func (c *client) Subscribe(topic string, qos byte, callback MessageHandler) Toke
 			token.setError(errors.New("subscribe was broken by timeout"))
 		}
 	}
-	DEBUG.Println(CLI, "exit Subscribe")
+	if debugOn() {
+		DEBUG.Println(CLI, "exit Subscribe")
+	}
 	return token
 }
 
@@ -931,7 +1023,9 @@ func (c *client) Subscribe(topic string, qos byte, callback MessageHandler) Toke
 func (c *client) SubscribeMultiple(filters map[string]byte, callback MessageHandler) Token {
 	var err error
 	token := newToken(packets.Subscribe).(*SubscribeToken)
-	DEBUG.Println(CLI, "enter SubscribeMultiple")
+	if debugOn() {
+		DEBUG.Println(CLI, "enter SubscribeMultiple")
+	}
 	if !c.IsConnected() {
 		token.setError(ErrNotConnected)
 		return token
@@ -976,13 +1070,21 @@ func (c *client) SubscribeMultiple(filters map[string]byte, callback MessageHand
 	}
 	switch c.status.ConnectionStatus() {
 	case connecting:
-		DEBUG.Println(CLI, "storing subscribe message (connecting), topics:", sub.Topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing subscribe message (connecting), topics:", sub.Topics)
+		}
 	case reconnecting:
-		DEBUG.Println(CLI, "storing subscribe message (reconnecting), topics:", sub.Topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing subscribe message (reconnecting), topics:", sub.Topics)
+		}
 	case disconnecting:
-		DEBUG.Println(CLI, "storing subscribe message (disconnecting), topics:", sub.Topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing subscribe message (disconnecting), topics:", sub.Topics)
+		}
 	default:
-		DEBUG.Println(CLI, "sending subscribe message, topics:", sub.Topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "sending subscribe message, topics:", sub.Topics)
+		}
 		subscribeWaitTimeout := c.options.WriteTimeout
 		if subscribeWaitTimeout == 0 {
 			subscribeWaitTimeout = time.Second * 30
@@ -993,7 +1095,9 @@ func (c *client) SubscribeMultiple(filters map[string]byte, callback MessageHand
 			token.setError(errors.New("subscribe was broken by timeout"))
 		}
 	}
-	DEBUG.Println(CLI, "exit SubscribeMultiple")
+	if debugOn() {
+		DEBUG.Println(CLI, "exit SubscribeMultiple")
+	}
 	return token
 }
 
@@ -1025,7 +1129,9 @@ func (c *client) reserveStoredPublishIDs() {
 // other than that it does not return until all messages in the store have been sent (connect() does not complete its
 // token before this completes)
 func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
-	DEBUG.Println(STR, "enter Resume")
+	if debugOn() {
+		DEBUG.Println(STR, "enter Resume")
+	}
 
 	// Prior to sending a message getSemaphore will be called and once sent releaseSemaphore will be called
 	// with the token (so semaphore can be released when ACK received if applicable).
@@ -1062,7 +1168,9 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 	for _, key := range storedKeys {
 		packet := c.persist.Get(key)
 		if packet == nil {
-			DEBUG.Println(STR, fmt.Sprintf("resume found NIL packet (%s)", key))
+			if debugOn() {
+				DEBUG.Println(STR, fmt.Sprintf("resume found NIL packet (%s)", key))
+			}
 			continue
 		}
 		details := packet.Details()
@@ -1070,7 +1178,9 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 			switch p := packet.(type) {
 			case *packets.SubscribePacket:
 				if subscription {
-					DEBUG.Println(STR, fmt.Sprintf("loaded pending subscribe (%d)", details.MessageID))
+					if debugOn() {
+						DEBUG.Println(STR, fmt.Sprintf("loaded pending subscribe (%d)", details.MessageID))
+					}
 					subPacket := packet.(*packets.SubscribePacket)
 					token := newToken(packets.Subscribe).(*SubscribeToken)
 					token.messageID = details.MessageID
@@ -1079,7 +1189,9 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 					select {
 					case c.oboundP <- &PacketAndToken{p: packet, t: token}:
 					case <-c.stop:
-						DEBUG.Println(STR, "resume exiting due to stop")
+						if debugOn() {
+							DEBUG.Println(STR, "resume exiting due to stop")
+						}
 						return
 					}
 				} else {
@@ -1087,23 +1199,31 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 				}
 			case *packets.UnsubscribePacket:
 				if subscription {
-					DEBUG.Println(STR, fmt.Sprintf("loaded pending unsubscribe (%d)", details.MessageID))
+					if debugOn() {
+						DEBUG.Println(STR, fmt.Sprintf("loaded pending unsubscribe (%d)", details.MessageID))
+					}
 					token := newToken(packets.Unsubscribe).(*UnsubscribeToken)
 					select {
 					case c.oboundP <- &PacketAndToken{p: packet, t: token}:
 					case <-c.stop:
-						DEBUG.Println(STR, "resume exiting due to stop")
+						if debugOn() {
+							DEBUG.Println(STR, "resume exiting due to stop")
+						}
 						return
 					}
 				} else {
 					c.persist.Del(key) // Unsubscribe packets should not be retained following a reconnect
 				}
 			case *packets.PubrelPacket:
-				DEBUG.Println(STR, fmt.Sprintf("loaded pending pubrel (%d)", details.MessageID))
+				if debugOn() {
+					DEBUG.Println(STR, fmt.Sprintf("loaded pending pubrel (%d)", details.MessageID))
+				}
 				select {
 				case c.oboundP <- &PacketAndToken{p: packet, t: nil}:
 				case <-c.stop:
-					DEBUG.Println(STR, "resume exiting due to stop")
+					if debugOn() {
+						DEBUG.Println(STR, "resume exiting due to stop")
+					}
 					return
 				}
 			case *packets.PublishPacket:
@@ -1119,13 +1239,19 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 				token := newToken(packets.Publish).(*PublishToken)
 				token.messageID = details.MessageID
 				c.claimID(token, details.MessageID)
-				DEBUG.Println(STR, fmt.Sprintf("loaded pending publish (%d)", details.MessageID))
-				DEBUG.Println(STR, details)
+				if debugOn() {
+					DEBUG.Println(STR, fmt.Sprintf("loaded pending publish (%d)", details.MessageID))
+				}
+				if debugOn() {
+					DEBUG.Println(STR, details)
+				}
 				getSemaphore()
 				select {
 				case c.obound <- &PacketAndToken{p: p, t: token}:
 				case <-c.stop:
-					DEBUG.Println(STR, "resume exiting due to stop")
+					if debugOn() {
+						DEBUG.Println(STR, "resume exiting due to stop")
+					}
 					return
 				}
 				releaseSemaphore(token) // If limiting simultaneous messages then we need to know when message is acknowledged
@@ -1136,11 +1262,15 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 		} else {
 			switch packet.(type) {
 			case *packets.PubrelPacket:
-				DEBUG.Println(STR, fmt.Sprintf("loaded pending incomming (%d)", details.MessageID))
+				if debugOn() {
+					DEBUG.Println(STR, fmt.Sprintf("loaded pending incomming (%d)", details.MessageID))
+				}
 				select {
 				case ibound <- packet:
 				case <-c.stop:
-					DEBUG.Println(STR, "resume exiting due to stop (ibound <- packet)")
+					if debugOn() {
+						DEBUG.Println(STR, "resume exiting due to stop (ibound <- packet)")
+					}
 					return
 				}
 			default:
@@ -1149,7 +1279,9 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 			}
 		}
 	}
-	DEBUG.Println(STR, "exit resume")
+	if debugOn() {
+		DEBUG.Println(STR, "exit resume")
+	}
 }
 
 // Unsubscribe will end the subscription from each of the topics provided.
@@ -1157,7 +1289,9 @@ func (c *client) resume(subscription bool, ibound chan packets.ControlPacket) {
 // received.
 func (c *client) Unsubscribe(topics ...string) Token {
 	token := newToken(packets.Unsubscribe).(*UnsubscribeToken)
-	DEBUG.Println(CLI, "enter Unsubscribe")
+	if debugOn() {
+		DEBUG.Println(CLI, "enter Unsubscribe")
+	}
 	if !c.IsConnected() {
 		token.setError(ErrNotConnected)
 		return token
@@ -1194,13 +1328,21 @@ func (c *client) Unsubscribe(topics ...string) Token {
 
 	switch c.status.ConnectionStatus() {
 	case connecting:
-		DEBUG.Println(CLI, "storing unsubscribe message (connecting), topics:", topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing unsubscribe message (connecting), topics:", topics)
+		}
 	case reconnecting:
-		DEBUG.Println(CLI, "storing unsubscribe message (reconnecting), topics:", topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing unsubscribe message (reconnecting), topics:", topics)
+		}
 	case disconnecting:
-		DEBUG.Println(CLI, "storing unsubscribe message (reconnecting), topics:", topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "storing unsubscribe message (reconnecting), topics:", topics)
+		}
 	default:
-		DEBUG.Println(CLI, "sending unsubscribe message, topics:", topics)
+		if debugOn() {
+			DEBUG.Println(CLI, "sending unsubscribe message, topics:", topics)
+		}
 		subscribeWaitTimeout := c.options.WriteTimeout
 		if subscribeWaitTimeout == 0 {
 			subscribeWaitTimeout = time.Second * 30
@@ -1215,7 +1357,9 @@ func (c *client) Unsubscribe(topics ...string) Token {
 		}
 	}
 
-	DEBUG.Println(CLI, "exit Unsubscribe")
+	if debugOn() {
+		DEBUG.Println(CLI, "exit Unsubscribe")
+	}
 	return token
 }
 
@@ -1229,21 +1373,43 @@ func (c *client) OptionsReader() ClientOptionsReader {
 // DefaultConnectionLostHandler is a definition of a function that simply
 // reports to the DEBUG log the reason for the client losing a connection.
 func DefaultConnectionLostHandler(client Client, reason error) {
-	DEBUG.Println("Connection lost:", reason.Error())
+	if debugOn() {
+		DEBUG.Println("Connection lost:", reason.Error())
+	}
 }
+
+// publishTimers are Publish's timeouts, reused: a publish waits for the
+// client's relay goroutine (c.obound is unbuffered) for most messages of a
+// batch, and a new timer each time was an allocation per message.
+var publishTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// monoBase is where monoNow counts from.
+var monoBase = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since monoBase: lastSent and
+// lastReceived keep it in an atomic.Int64, where a time.Time in an
+// atomic.Value cost an allocation per packet.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// sinceMono is the time elapsed since a monoNow reading.
+func sinceMono(t int64) time.Duration { return time.Duration(monoNow() - t) }
 
 // UpdateLastReceived - Will be called whenever a packet is received off the network
 // This is used by the keepalive routine to
 func (c *client) UpdateLastReceived() {
 	if c.options.KeepAlive != 0 {
-		c.lastReceived.Store(time.Now())
+		c.lastReceived.Store(monoNow())
 	}
 }
 
 // UpdateLastReceived - Will be called whenever a packet is successfully transmitted to the network
 func (c *client) UpdateLastSent() {
 	if c.options.KeepAlive != 0 {
-		c.lastSent.Store(time.Now())
+		c.lastSent.Store(monoNow())
 	}
 }
 

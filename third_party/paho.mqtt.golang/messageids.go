@@ -60,7 +60,9 @@ func (mids *messageIds) cleanUp() {
 	}
 	mids.index = make(map[uint16]tokenCompletor)
 	mids.mu.Unlock()
-	DEBUG.Println(MID, "cleaned up")
+	if debugOn() {
+		DEBUG.Println(MID, "cleaned up")
+	}
 }
 
 // cleanUpUnstoredPublish completes, with an error, the PUBLISH tokens whose
@@ -95,7 +97,9 @@ func (mids *messageIds) cleanUpSubscribe() {
 		}
 	}
 	mids.mu.Unlock()
-	DEBUG.Println(MID, "cleaned up subs")
+	if debugOn() {
+		DEBUG.Println(MID, "cleaned up subs")
+	}
 }
 
 func (mids *messageIds) freeID(id uint16) {

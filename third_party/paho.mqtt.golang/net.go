@@ -52,19 +52,27 @@ func ConnectMQTT(conn net.Conn, cm *packets.ConnectPacket, protocolVersion uint)
 func connectMQTT(conn io.ReadWriter, cm *packets.ConnectPacket, protocolVersion uint) (byte, bool, error) {
 	switch protocolVersion {
 	case 3:
-		DEBUG.Println(CLI, "Using MQTT 3.1 protocol")
+		if debugOn() {
+			DEBUG.Println(CLI, "Using MQTT 3.1 protocol")
+		}
 		cm.ProtocolName = "MQIsdp"
 		cm.ProtocolVersion = 3
 	case 0x83:
-		DEBUG.Println(CLI, "Using MQTT 3.1b protocol")
+		if debugOn() {
+			DEBUG.Println(CLI, "Using MQTT 3.1b protocol")
+		}
 		cm.ProtocolName = "MQIsdp"
 		cm.ProtocolVersion = 0x83
 	case 0x84:
-		DEBUG.Println(CLI, "Using MQTT 3.1.1b protocol")
+		if debugOn() {
+			DEBUG.Println(CLI, "Using MQTT 3.1.1b protocol")
+		}
 		cm.ProtocolName = "MQTT"
 		cm.ProtocolVersion = 0x84
 	default:
-		DEBUG.Println(CLI, "Using MQTT 3.1.1 protocol")
+		if debugOn() {
+			DEBUG.Println(CLI, "Using MQTT 3.1.1 protocol")
+		}
 		cm.ProtocolName = "MQTT"
 		cm.ProtocolVersion = 4
 	}
@@ -83,7 +91,9 @@ func connectMQTT(conn io.ReadWriter, cm *packets.ConnectPacket, protocolVersion 
 // This prevents receiving incoming data while resume
 // is in progress if clean session is false.
 func verifyCONNACK(conn io.Reader) (byte, bool, error) {
-	DEBUG.Println(NET, "connect started")
+	if debugOn() {
+		DEBUG.Println(NET, "connect started")
+	}
 
 	ca, err := packets.ReadPacket(conn)
 	if err != nil {
@@ -102,7 +112,9 @@ func verifyCONNACK(conn io.Reader) (byte, bool, error) {
 		return packets.ErrNetworkError, false, errors.New("non-CONNACK first packet received")
 	}
 
-	DEBUG.Println(NET, "received connack")
+	if debugOn() {
+		DEBUG.Println(NET, "received connack")
+	}
 	return msg.ReturnCode, msg.SessionPresent, nil
 }
 
@@ -122,7 +134,9 @@ func startIncoming(conn io.Reader, maxPacket int) <-chan inbound {
 	var cp packets.ControlPacket
 	ibound := make(chan inbound)
 
-	DEBUG.Println(NET, "incoming started")
+	if debugOn() {
+		DEBUG.Println(NET, "incoming started")
+	}
 
 	go func() {
 		for {
@@ -134,10 +148,14 @@ func startIncoming(conn io.Reader, maxPacket int) <-chan inbound {
 					ibound <- inbound{err: err}
 				}
 				close(ibound)
-				DEBUG.Println(NET, "incoming complete")
+				if debugOn() {
+					DEBUG.Println(NET, "incoming complete")
+				}
 				return
 			}
-			DEBUG.Println(NET, "startIncoming Received Message")
+			if debugOn() {
+				DEBUG.Println(NET, "startIncoming Received Message")
+			}
 			ibound <- inbound{cp: cp}
 		}
 	}()
@@ -165,33 +183,47 @@ func startIncomingComms(conn io.Reader,
 	ibound := startIncoming(conn, c.maxIncomingPacketSize()) // Start goroutine that reads from network connection
 	output := make(chan incomingComms)
 
-	DEBUG.Println(NET, "startIncomingComms started")
+	if debugOn() {
+		DEBUG.Println(NET, "startIncomingComms started")
+	}
 	go func() {
 		for {
 			if inboundFromStore == nil && ibound == nil {
 				close(output)
-				DEBUG.Println(NET, "startIncomingComms goroutine complete")
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms goroutine complete")
+				}
 				return // As soon as ibound is closed we can exit (should have already processed an error)
 			}
-			DEBUG.Println(NET, "logic waiting for msg on ibound")
+			if debugOn() {
+				DEBUG.Println(NET, "logic waiting for msg on ibound")
+			}
 
 			var msg packets.ControlPacket
 			var ok bool
 			select {
 			case msg, ok = <-inboundFromStore:
 				if !ok {
-					DEBUG.Println(NET, "startIncomingComms: inboundFromStore complete")
+					if debugOn() {
+						DEBUG.Println(NET, "startIncomingComms: inboundFromStore complete")
+					}
 					inboundFromStore = nil // should happen quickly as this is only for persisted messages
 					continue
 				}
-				DEBUG.Println(NET, "startIncomingComms: got msg from store")
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: got msg from store")
+				}
 			case ibMsg, ok := <-ibound:
 				if !ok {
-					DEBUG.Println(NET, "startIncomingComms: ibound complete")
+					if debugOn() {
+						DEBUG.Println(NET, "startIncomingComms: ibound complete")
+					}
 					ibound = nil
 					continue
 				}
-				DEBUG.Println(NET, "startIncomingComms: got msg on ibound")
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: got msg on ibound")
+				}
 				// If the inbound comms routine encounters any issues it will send us an error.
 				if ibMsg.err != nil {
 					output <- incomingComms{err: ibMsg.err}
@@ -205,14 +237,20 @@ func startIncomingComms(conn io.Reader,
 
 			switch m := msg.(type) {
 			case *packets.PingrespPacket:
-				DEBUG.Println(NET, "startIncomingComms: received pingresp")
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received pingresp")
+				}
 				c.pingRespReceived()
 			case *packets.SubackPacket:
-				DEBUG.Println(NET, "startIncomingComms: received suback, id:", m.MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received suback, id:", m.MessageID)
+				}
 				token := c.getToken(m.MessageID)
 
 				if t, ok := token.(*SubscribeToken); ok {
-					DEBUG.Println(NET, "startIncomingComms: granted qoss", m.ReturnCodes)
+					if debugOn() {
+						DEBUG.Println(NET, "startIncomingComms: granted qoss", m.ReturnCodes)
+					}
 					for i, qos := range m.ReturnCodes {
 						t.subResult[t.subs[i]] = qos
 					}
@@ -221,11 +259,15 @@ func startIncomingComms(conn io.Reader,
 				token.flowComplete()
 				c.freeID(m.MessageID)
 			case *packets.UnsubackPacket:
-				DEBUG.Println(NET, "startIncomingComms: received unsuback, id:", m.MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received unsuback, id:", m.MessageID)
+				}
 				c.getToken(m.MessageID).flowComplete()
 				c.freeID(m.MessageID)
 			case *packets.PublishPacket:
-				DEBUG.Println(NET, "startIncomingComms: received publish, msgId:", m.MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received publish, msgId:", m.MessageID)
+				}
 				if m.Oversized > 0 {
 					// Read through unheld (MaxIncomingPacketSize): not
 					// delivered, only reported, and acknowledged so that
@@ -250,22 +292,30 @@ func startIncomingComms(conn io.Reader,
 				}
 				output <- incomingComms{incomingPub: m}
 			case *packets.PubackPacket:
-				DEBUG.Println(NET, "startIncomingComms: received puback, id:", m.MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received puback, id:", m.MessageID)
+				}
 				c.getToken(m.MessageID).flowComplete()
 				c.freeID(m.MessageID)
 			case *packets.PubrecPacket:
-				DEBUG.Println(NET, "startIncomingComms: received pubrec, id:", m.MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received pubrec, id:", m.MessageID)
+				}
 				prel := packets.NewControlPacket(packets.Pubrel).(*packets.PubrelPacket)
 				prel.MessageID = m.MessageID
 				output <- incomingComms{outbound: &PacketAndToken{p: prel, t: nil}}
 			case *packets.PubrelPacket:
-				DEBUG.Println(NET, "startIncomingComms: received pubrel, id:", m.MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received pubrel, id:", m.MessageID)
+				}
 				pc := packets.NewControlPacket(packets.Pubcomp).(*packets.PubcompPacket)
 				pc.MessageID = m.MessageID
 				c.persistOutbound(pc)
 				output <- incomingComms{outbound: &PacketAndToken{p: pc, t: nil}}
 			case *packets.PubcompPacket:
-				DEBUG.Println(NET, "startIncomingComms: received pubcomp, id:", m.MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "startIncomingComms: received pubcomp, id:", m.MessageID)
+				}
 				c.getToken(m.MessageID).flowComplete()
 				c.freeID(m.MessageID)
 			}
@@ -286,19 +336,25 @@ func startOutgoingComms(conn net.Conn,
 	oboundFromIncoming <-chan *PacketAndToken,
 ) <-chan error {
 	errChan := make(chan error)
-	DEBUG.Println(NET, "outgoing started")
+	if debugOn() {
+		DEBUG.Println(NET, "outgoing started")
+	}
 
 	go func() {
 		var batch []*PacketAndToken // nodekeeper: publishes written together
 		var wbuf bytes.Buffer
 		for {
-			DEBUG.Println(NET, "outgoing waiting for an outbound message")
+			if debugOn() {
+				DEBUG.Println(NET, "outgoing waiting for an outbound message")
+			}
 
 			// This goroutine will only exits when all of the input channels we receive on have been closed. This approach is taken to avoid any
 			// deadlocks (if the connection goes down there are limited options as to what we can do with anything waiting on us and
 			// throwing away the packets seems the best option)
 			if oboundp == nil && obound == nil && oboundFromIncoming == nil {
-				DEBUG.Println(NET, "outgoing comms stopping")
+				if debugOn() {
+					DEBUG.Println(NET, "outgoing comms stopping")
+				}
 				close(errChan)
 				return
 			}
@@ -329,7 +385,9 @@ func startOutgoingComms(conn net.Conn,
 						break drain
 					}
 				}
-				DEBUG.Println(NET, "obound msgs to write", len(batch))
+				if debugOn() {
+					DEBUG.Println(NET, "obound msgs to write", len(batch))
+				}
 
 				writeTimeout := c.getWriteTimeOut()
 				if writeTimeout > 0 {
@@ -369,7 +427,9 @@ func startOutgoingComms(conn net.Conn,
 					oboundp = nil
 					continue
 				}
-				DEBUG.Println(NET, "obound priority msg to write, type", reflect.TypeOf(msg.p))
+				if debugOn() {
+					DEBUG.Println(NET, "obound priority msg to write, type", reflect.TypeOf(msg.p))
+				}
 				if err := msg.p.Write(conn); err != nil {
 					ERROR.Println(NET, "outgoing oboundp reporting error ", err)
 					if msg.t != nil {
@@ -381,7 +441,9 @@ func startOutgoingComms(conn net.Conn,
 
 				if _, ok := msg.p.(*packets.DisconnectPacket); ok {
 					msg.t.(*DisconnectToken).flowComplete()
-					DEBUG.Println(NET, "outbound wrote disconnect, closing connection")
+					if debugOn() {
+						DEBUG.Println(NET, "outbound wrote disconnect, closing connection")
+					}
 					// As per the MQTT spec "After sending a DISCONNECT Packet the Client MUST close the Network Connection"
 					// Closing the connection will cause the goroutines to end in sequence (starting with incoming comms)
 					_ = conn.Close()
@@ -391,7 +453,9 @@ func startOutgoingComms(conn net.Conn,
 					oboundFromIncoming = nil
 					continue
 				}
-				DEBUG.Println(NET, "obound from incoming msg to write, type", reflect.TypeOf(msg.p), " ID ", msg.p.Details().MessageID)
+				if debugOn() {
+					DEBUG.Println(NET, "obound from incoming msg to write, type", reflect.TypeOf(msg.p), " ID ", msg.p.Details().MessageID)
+				}
 				if err := msg.p.Write(conn); err != nil {
 					ERROR.Println(NET, "outgoing oboundFromIncoming reporting error", err)
 					if msg.t != nil {
@@ -446,7 +510,9 @@ func startComms(conn net.Conn, // Network connection (must be active)
 
 	// Start the outgoing handler. It is important to note that output from startIncomingComms is fed into startOutgoingComms (for ACK's)
 	oboundErr := startOutgoingComms(conn, c, oboundp, obound, outboundFromIncoming)
-	DEBUG.Println(NET, "startComms started")
+	if debugOn() {
+		DEBUG.Println(NET, "startComms started")
+	}
 
 	// Run up go routines to handle the output from the above comms functions - these are handled in separate
 	// go routines because they can interact (e.g. ibound triggers an ACK to obound which triggers an error)
@@ -491,7 +557,9 @@ func startComms(conn net.Conn, // Network connection (must be active)
 	go func() {
 		wg.Wait()
 		close(outError)
-		DEBUG.Println(NET, "startComms closing outError")
+		if debugOn() {
+			DEBUG.Println(NET, "startComms closing outError")
+		}
 	}()
 
 	return outPublish, outError
@@ -506,16 +574,24 @@ func ackFunc(sendAck func(*PacketAndToken), persist Store, packet *packets.Publi
 		case 2:
 			pr := packets.NewControlPacket(packets.Pubrec).(*packets.PubrecPacket)
 			pr.MessageID = packet.MessageID
-			DEBUG.Println(NET, "putting pubrec msg on obound")
+			if debugOn() {
+				DEBUG.Println(NET, "putting pubrec msg on obound")
+			}
 			sendAck(&PacketAndToken{p: pr, t: nil})
-			DEBUG.Println(NET, "done putting pubrec msg on obound")
+			if debugOn() {
+				DEBUG.Println(NET, "done putting pubrec msg on obound")
+			}
 		case 1:
 			pa := packets.NewControlPacket(packets.Puback).(*packets.PubackPacket)
 			pa.MessageID = packet.MessageID
-			DEBUG.Println(NET, "putting puback msg on obound")
+			if debugOn() {
+				DEBUG.Println(NET, "putting puback msg on obound")
+			}
 			persistOutbound(persist, pa) // May fail if store has been closed
 			sendAck(&PacketAndToken{p: pa, t: nil})
-			DEBUG.Println(NET, "done putting puback msg on obound")
+			if debugOn() {
+				DEBUG.Println(NET, "done putting puback msg on obound")
+			}
 		case 0:
 			// do nothing, since there is no need to send an ack packet back
 		}

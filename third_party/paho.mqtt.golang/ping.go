@@ -31,7 +31,9 @@ import (
 // connection passed in to avoid race condition on shutdown
 func keepalive(c *client, conn io.Writer) {
 	defer c.workers.Done()
-	DEBUG.Println(PNG, "keepalive starting")
+	if debugOn() {
+		DEBUG.Println(PNG, "keepalive starting")
+	}
 	var checkInterval time.Duration
 	var pingSent time.Time
 
@@ -47,16 +49,22 @@ func keepalive(c *client, conn io.Writer) {
 	for {
 		select {
 		case <-c.stop:
-			DEBUG.Println(PNG, "keepalive stopped")
+			if debugOn() {
+				DEBUG.Println(PNG, "keepalive stopped")
+			}
 			return
 		case <-intervalTicker.C:
-			lastSent := c.lastSent.Load().(time.Time)
-			lastReceived := c.lastReceived.Load().(time.Time)
+			lastSent := c.lastSent.Load()
+			lastReceived := c.lastReceived.Load()
 
-			DEBUG.Println(PNG, "ping check", time.Since(lastSent).Seconds())
-			if time.Since(lastSent) >= time.Duration(c.options.KeepAlive*int64(time.Second)) || time.Since(lastReceived) >= time.Duration(c.options.KeepAlive*int64(time.Second)) {
+			if debugOn() {
+				DEBUG.Println(PNG, "ping check", sinceMono(lastSent).Seconds())
+			}
+			if sinceMono(lastSent) >= time.Duration(c.options.KeepAlive*int64(time.Second)) || sinceMono(lastReceived) >= time.Duration(c.options.KeepAlive*int64(time.Second)) {
 				if atomic.LoadInt32(&c.pingOutstanding) == 0 {
-					DEBUG.Println(PNG, "keepalive sending ping")
+					if debugOn() {
+						DEBUG.Println(PNG, "keepalive sending ping")
+					}
 					ping := packets.NewControlPacket(packets.Pingreq).(*packets.PingreqPacket)
 					// We don't want to wait behind large messages being sent, the `Write` call
 					// will block until it is able to send the packet.
@@ -64,7 +72,7 @@ func keepalive(c *client, conn io.Writer) {
 					if err := ping.Write(conn); err != nil {
 						ERROR.Println(PNG, err)
 					}
-					c.lastSent.Store(time.Now())
+					c.lastSent.Store(monoNow())
 					pingSent = time.Now()
 				}
 			}

@@ -149,7 +149,9 @@ func (r *router) matchAndDispatch(messages <-chan *packets.PublishPacket, order 
 		if sendAckChan != nil {
 			sendAckChan <- ack
 		} else {
-			DEBUG.Println(ROU, "matchAndDispatch received acknowledgment after processing stopped (ACK dropped).")
+			if debugOn() {
+				DEBUG.Println(ROU, "matchAndDispatch received acknowledgment after processing stopped (ACK dropped).")
+			}
 		}
 	}
 
@@ -189,7 +191,9 @@ func (r *router) matchAndDispatch(messages <-chan *packets.PublishPacket, order 
 						}()
 					}
 				} else {
-					DEBUG.Println(ROU, "matchAndDispatch received message and no handler was available. Message will NOT be acknowledged.")
+					if debugOn() {
+						DEBUG.Println(ROU, "matchAndDispatch received message and no handler was available. Message will NOT be acknowledged.")
+					}
 				}
 			}
 			r.RUnlock()
@@ -208,7 +212,9 @@ func (r *router) matchAndDispatch(messages <-chan *packets.PublishPacket, order 
 		sendAckChan = nil
 		ackMutex.Unlock()
 		close(ackChan) // as sendAckChan is now nil nothing further will be sent on this
-		DEBUG.Println(ROU, "matchAndDispatch exiting")
+		if debugOn() {
+			DEBUG.Println(ROU, "matchAndDispatch exiting")
+		}
 	}()
 	return ackChan
 }

@@ -19,7 +19,6 @@
 package mqtt
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -66,12 +65,12 @@ func isKeyInbound(key string) bool {
 
 // Return a string of the form "i.[id]"
 func inboundKeyFromMID(id uint16) string {
-	return fmt.Sprintf("%s%d", inboundPrefix, id)
+	return inboundPrefix + strconv.Itoa(int(id)) // not fmt: one call per packet (nodekeeper)
 }
 
 // Return a string of the form "o.[id]"
 func outboundKeyFromMID(id uint16) string {
-	return fmt.Sprintf("%s%d", outboundPrefix, id)
+	return outboundPrefix + strconv.Itoa(int(id)) // not fmt: one call per packet (nodekeeper)
 }
 
 // govern which outgoing messages are persisted

@@ -42,3 +42,12 @@ var (
 	WARN     Logger = NOOPLogger{}
 	DEBUG    Logger = NOOPLogger{}
 )
+
+// debugOn reports whether DEBUG logs anywhere. The library's DEBUG calls on
+// the paths every packet takes test it first (nodekeeper): with the default
+// NOOPLogger the call did nothing, but boxing its arguments into
+// interfaces cost about 30 allocations per 9 published messages.
+func debugOn() bool {
+	_, noop := DEBUG.(NOOPLogger)
+	return !noop
+}

@@ -17,7 +17,6 @@
 package packets
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 )
@@ -39,19 +38,23 @@ func (p *PublishPacket) String() string {
 }
 
 func (p *PublishPacket) Write(w io.Writer) error {
-	var body bytes.Buffer
-	var err error
-
-	body.Write(encodeString(p.TopicName))
+	// One buffer of the packet's size (nodekeeper): the header, body and
+	// packet buffers grew and copied the payload several times per packet.
+	rl := 2 + len(p.TopicName) + len(p.Payload)
 	if p.Qos > 0 {
-		body.Write(encodeUint16(p.MessageID))
+		rl += 2
 	}
-	p.FixedHeader.RemainingLength = body.Len() + len(p.Payload)
-	packet := p.FixedHeader.pack()
-	packet.Write(body.Bytes())
-	packet.Write(p.Payload)
-	_, err = w.Write(packet.Bytes())
-
+	p.FixedHeader.RemainingLength = rl
+	b := make([]byte, 0, 5+rl)
+	b = append(b, p.FixedHeader.MessageType<<4|boolToByte(p.FixedHeader.Dup)<<3|p.FixedHeader.Qos<<1|boolToByte(p.FixedHeader.Retain))
+	b = append(b, encodeLength(rl)...)
+	b = append(b, byte(len(p.TopicName)>>8), byte(len(p.TopicName)))
+	b = append(b, p.TopicName...)
+	if p.Qos > 0 {
+		b = append(b, byte(p.MessageID>>8), byte(p.MessageID))
+	}
+	b = append(b, p.Payload...)
+	_, err := w.Write(b)
 	return err
 }
 
