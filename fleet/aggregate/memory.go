@@ -117,19 +117,5 @@ func ParseMemory(b []byte, trusted []wire.PublicKey) (*Memory, error) {
 // evaluation, whichever admin's process runs it.
 func SaveMemory(ctx context.Context, c *broker.Conn, m *Memory, k wire.SecretKey, who string, now time.Time) error {
 	m.Who, m.Key, m.Updated = who, k.Public().ID(), now.UTC().Truncate(time.Millisecond)
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	env, err := wire.Seal(k, b)
-	if err != nil {
-		return err
-	}
-	if len(env) > broker.MaxMessageBytes {
-		return fmt.Errorf("aggregation memory of %d bytes exceeds the %d bytes the fleet reads back", len(env), broker.MaxMessageBytes)
-	}
-	if err := c.Publish(ctx, MemoryTopic(c), env, true); err != nil {
-		return fmt.Errorf("aggregation memory: %w", err)
-	}
-	return nil
+	return c.PublishSealed(ctx, MemoryTopic(c), k, m, "aggregation memory")
 }

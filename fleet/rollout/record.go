@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -160,19 +161,11 @@ func Parse(b []byte, trusted []wire.PublicKey) (*Record, error) {
 // save signs and publishes the record, retained.
 func (r *Record) save(ctx context.Context, c *broker.Conn, k wire.SecretKey) error {
 	r.Updated = time.Now().UTC().Truncate(time.Millisecond)
-	b, err := json.Marshal(r)
-	if err != nil {
+	if err := c.PublishSealed(ctx, Topic(c), k, r, "rollout record"); err != nil {
+		if errors.Is(err, broker.ErrTooLarge) {
+			return fmt.Errorf("%w: roll out fewer nodes at once", err)
+		}
 		return err
-	}
-	env, err := wire.Seal(k, b)
-	if err != nil {
-		return err
-	}
-	if len(env) > broker.MaxMessageBytes {
-		return fmt.Errorf("rollout record of %d bytes exceeds the %d bytes the fleet reads back: roll out fewer nodes at once", len(env), broker.MaxMessageBytes)
-	}
-	if err := c.Publish(ctx, Topic(c), env, true); err != nil {
-		return fmt.Errorf("rollout record: %w", err)
 	}
 	return nil
 }
