@@ -103,7 +103,9 @@ func newSandbox(lim *limits, clock func() (now, start time.Time)) *lua.LState {
 // time (faked by `policy eval --now` and by tests), so a policy sees one
 // consistent clock.
 func installOS(L *lua.LState, clock func() (now, start time.Time)) {
-	base := lua.NewState(lua.Options{SkipOpenLibs: true})
+	// A small throwaway state (the default registry of 5120 slots, for
+	// each policy file, was 0.9 MB of garbage at the worker's start).
+	base := lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: 128, CallStackSize: 8})
 	defer base.Close()
 	base.Push(base.NewFunction(lua.OpenOs))
 	base.Push(lua.LString(lua.OsLibName))

@@ -28,6 +28,9 @@ case $variant in
 ssl) tags="" ;;
 *) echo "cross.sh: unknown variant $variant (want none or ssl)" >&2; exit 2 ;;
 esac
+# NK_TAGS adds build tags (nk_pprof: profiles of the real process, for the
+# benches only; never in a shipped binary).
+[ -n "${NK_TAGS:-}" ] && tags="${tags:+$tags,}$NK_TAGS"
 # Inlining makes the binary about 1 MB larger. It is switched off everywhere
 # (later patterns win) except in the runtime and the Lua VM, which run the
 # hot code (the policy threshold benchmark is as fast as with full inlining,

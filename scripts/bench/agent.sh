@@ -11,7 +11,9 @@
 # Targets (issue 7): under 16 MiB after an hour, 10 MiB aimed at.
 #
 # BENCH_SECONDS (default 300) sets the run's length; BENCH_SECONDS=3600
-# measures the hour itself. Needs root, LXC, mosquitto, busybox-static.
+# measures the hour itself. BENCH_HEAPPROF=DIR builds with -tags nk_pprof
+# and leaves in DIR heap profiles and memory figures of the agent, its
+# worker and the peer every 30 s (cmd/nodekeeper/profile.go). Needs root, LXC, mosquitto, busybox-static.
 set -eu
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-300}
@@ -43,7 +45,13 @@ trap cleanup EXIT INT TERM
 
 # The binary as the nodekeeper package ships it (no TLS, inlining only where
 # it is hot: scripts/cross.sh), for this machine's architecture.
-scripts/cross.sh "$(go env GOARCH)" "$bin" '-s -w'
+if [ -n "${BENCH_HEAPPROF:-}" ]; then
+	mkdir -p "$BENCH_HEAPPROF"
+	export NK_HEAPPROF_DIR=$(cd "$BENCH_HEAPPROF" && pwd)
+	NK_TAGS=nk_pprof scripts/cross.sh "$(go env GOARCH)" "$bin" '-s -w'
+else
+	scripts/cross.sh "$(go env GOARCH)" "$bin" '-s -w'
+fi
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 inns() { nsenter --net=/run/netns/$ns "$@"; }
