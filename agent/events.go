@@ -77,7 +77,7 @@ func (a *Agent) sliverChanged(name, slice string, from, to container.State) {
 		a.mu.Unlock()
 	}
 	a.markDirty()
-	if to == container.Started && a.net != nil {
+	if to == container.Started && a.network() != nil {
 		go a.syncNetwork(a.ctx)
 	}
 }

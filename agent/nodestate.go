@@ -184,7 +184,7 @@ func (a *Agent) enforceNodeState(ctx context.Context) {
 		a.remote.Held = held
 		rs := a.remote
 		a.mu.Unlock()
-		if err := a.store.save(rs); err != nil {
+		if err := a.saveRemote(rs); err != nil {
 			a.internalError("state", err)
 		}
 	}

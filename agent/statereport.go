@@ -67,6 +67,28 @@ func (a *Agent) clearErrors(match func(*wire.ErrorEntry) bool) {
 	}
 }
 
+// hasErrorOf tells whether an error of kind is listed.
+func (a *Agent) hasErrorOf(kind string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range a.errs {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// saveRemote saves the remote state; one saved clears the errors of
+// earlier saves that failed (kind `state`). The caller reports a failure.
+func (a *Agent) saveRemote(rs remoteState) error {
+	if err := a.store.save(rs); err != nil {
+		return err
+	}
+	a.clearErrors(func(e *wire.ErrorEntry) bool { return e.Kind == "state" })
+	return nil
+}
+
 // report assembles the state report.
 func (a *Agent) report() wire.StateReport {
 	var recs []container.Sliver
@@ -179,9 +201,16 @@ func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.Tr
 // that reached the state it is asked for, a policy file that loads (its
 // last load did not fail) and whose policies are out of quarantine; and
 // of what is gone: a sliver no longer there (slivers says recs lists them
-// all), a policy file the engine neither runs nor failed to load. Errors
-// a document brought (Seq set) wait for a later document instead.
+// all), a policy file the engine neither runs nor failed to load; of the
+// telemetry once the publisher in force runs (its Run did not fail) and is
+// connected. Errors a document brought (Seq set) wait for a later document
+// instead.
 func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
+	a.mu.Lock()
+	pubOK := a.pub != nil && a.pub != a.pubFailed
+	pub := a.pub
+	a.mu.Unlock()
+	pubOK = pubOK && pub.Connected()
 	okSliver := map[string]bool{}
 	for _, s := range recs {
 		okSliver[s.Name] = reached(s.Request, s.State)
@@ -212,6 +241,8 @@ func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 		case wire.KindPolicy:
 			ok, there := okPolicy[x.ID]
 			return ok || e != nil && !there
+		case "telemetry":
+			return pubOK
 		}
 		return false
 	})
