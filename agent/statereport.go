@@ -198,7 +198,9 @@ func (a *Agent) status() wire.Status {
 func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 }
 
 // resolveErrors clears the errors of what has since succeeded: a sliver
-// that reached the state it is asked for, a policy file that loads (its
+// that reached the state it is asked for, one the node state could not
+// move down that is now where the node state allows (stopped, or the node
+// state changed back), a policy file that loads (its
 // last load did not fail) and whose policies are out of quarantine; and
 // of what is gone: a sliver no longer there (slivers says recs lists them
 // all), a policy file the engine neither runs nor failed to load; of the
@@ -211,9 +213,14 @@ func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 	pub := a.pub
 	a.mu.Unlock()
 	pubOK = pubOK && pub.Connected()
-	okSliver := map[string]bool{}
+	okSliver, enforced := map[string]bool{}, map[string]bool{}
+	allowed := 0
+	if len(recs) > 0 {
+		allowed = requestRank(stateCap(a.nodeState()))
+	}
 	for _, s := range recs {
 		okSliver[s.Name] = reached(s.Request, s.State)
+		enforced[s.Name] = stateRank(s.State) <= allowed
 	}
 	e := a.policyEngine()
 	okPolicy := map[string]bool{}
@@ -238,6 +245,9 @@ func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 		case wire.KindSliver:
 			ok, there := okSliver[x.ID]
 			return ok || slivers && !there
+		case wire.KindNodeState:
+			ok, there := enforced[x.ID]
+			return ok || slivers && !there
 		case wire.KindPolicy:
 			ok, there := okPolicy[x.ID]
 			return ok || e != nil && !there
@@ -246,6 +256,19 @@ func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 		}
 		return false
 	})
+}
+
+// stateRank is the rank (requestRank) of the request a sliver in state s
+// is at: started is start's, deployed (or failed to start) deploy's, the
+// others register's.
+func stateRank(s container.State) int {
+	switch s {
+	case container.Started:
+		return 2
+	case container.Deployed, container.FailStart:
+		return 1
+	}
+	return 0
 }
 
 // reached tells whether a sliver in state s is where request r asks.
