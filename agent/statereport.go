@@ -19,8 +19,8 @@ const maxErrors = 16
 
 // addError records a problem for the state report, under what it belongs
 // to (member: "desired" for a document, "setting S.O", "policy F",
-// "sliver N", or one of the agent's parts). The same problem again only
-// moves to the end with its new time.
+// "sliver N", "node_state N", or one of the agent's parts). The same
+// problem again only moves to the end with its new time.
 func (a *Agent) addError(member string, seq uint64, msg string) {
 	member, msg = boundText(member, maxMemberText), boundText(msg, maxErrorText)
 	e := wire.ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg}
