@@ -215,7 +215,7 @@ func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 	pubOK = pubOK && pub.Connected()
 	okSliver, enforced := map[string]bool{}, map[string]bool{}
 	allowed := 0
-	if len(recs) > 0 {
+	if a.hasErrorOf(wire.KindNodeState) {
 		allowed = requestRank(stateCap(a.nodeState()))
 	}
 	for _, s := range recs {
