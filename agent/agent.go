@@ -55,7 +55,7 @@ type Agent struct {
 	slivers *container.Manager // nil when slivers are disabled or unavailable
 	// sliversErr says why there are none.
 	sliversErr error
-	net        *netcfg.Manager // nil when the network is disabled
+	net        *netcfg.Manager // nil when the network is disabled or did not open (a.mu; see network)
 	adapter    *sliversAdapter
 	peers      *peerSet
 	events     chan policy.Event
@@ -71,21 +71,24 @@ type Agent struct {
 
 	netMu sync.Mutex // serializes what the agent asks of netcfg
 
-	mu       sync.Mutex
-	ctl      *net.UnixListener
-	cfg      *Config
-	pub      *telemetry.Publisher
-	pubStop  func()
-	engine   *policy.Engine
-	engStop  func()
-	remote   remoteState
-	health   nodeHealth
-	errs     []wire.ErrorEntry
-	limits   map[string]container.Resources // set by policies on running slivers
-	ifDown   map[string]bool                // interfaces policies took down (true) or up
-	override overrideFile
-	docCache docCache
-	lastSent []byte // the state last published, without its time
+	mu      sync.Mutex
+	ctl     *net.UnixListener
+	cfg     *Config
+	pub     *telemetry.Publisher
+	pubStop func()
+	// pubFailed is the publisher whose Run failed (its `telemetry` error
+	// stays while it is the one in force).
+	pubFailed *telemetry.Publisher
+	engine    *policy.Engine
+	engStop   func()
+	remote    remoteState
+	health    nodeHealth
+	errs      []wire.ErrorEntry
+	limits    map[string]container.Resources // set by policies on running slivers
+	ifDown    map[string]bool                // interfaces policies took down (true) or up
+	override  overrideFile
+	docCache  docCache
+	lastSent  []byte // the state last published, without its time
 
 	identity wire.SecretKey // the node's own key: signs its state reports
 
@@ -183,12 +186,8 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	// Without its network or its slivers the node still reports and takes
 	// remote management: the error is reported instead.
 	if cfg.Network.Enabled {
-		if a.net, err = netcfg.Open(netcfg.Options{NetNS: cfg.Network.Netns, StateDir: cfg.Network.StateDir, Logger: a.log}); err != nil {
+		if _, err := a.openNetwork(ctx); err != nil {
 			a.internalError("network", err)
-		} else if reverted, err := a.net.Recover(ctx); err != nil {
-			a.internalError("network", fmt.Errorf("recover a confirm window left open: %w", err))
-		} else if reverted {
-			a.log.Warn("network: a change left unconfirmed by a previous run was reverted")
 		}
 	}
 	if cfg.Slivers.Enabled {
@@ -219,8 +218,8 @@ func start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	go a.runEvents(ctx)
 	go a.runDesired(ctx)
-	if a.net != nil {
-		go a.watchNetwork(ctx)
+	if n := a.network(); n != nil {
+		go a.watchNetwork(ctx, n)
 	}
 	go func() {
 		a.applyMu.Lock()
@@ -360,8 +359,8 @@ func (a *Agent) closeParts() {
 	if a.slivers != nil {
 		a.slivers.Close()
 	}
-	if a.net != nil {
-		a.net.Close()
+	if n := a.network(); n != nil {
+		n.Close()
 	}
 }
 

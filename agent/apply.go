@@ -101,7 +101,7 @@ func (a *Agent) apply(ctx context.Context, d *desiredDoc, raw []byte, signer wir
 	a.remote.Refused = nil
 	rs := a.remote
 	a.mu.Unlock()
-	if err := a.store.save(rs); err != nil {
+	if err := a.saveRemote(rs); err != nil {
 		a.internalError("state", err)
 	}
 	if err := a.store.clearPending(); err != nil {
@@ -562,7 +562,7 @@ func (a *Agent) rollback(ctx context.Context, u *undoLog, cause error) {
 	a.remote.SeenSeq = max(a.remote.SeenSeq, u.Seq)
 	rs := a.remote
 	a.mu.Unlock()
-	if err := a.store.save(rs); err != nil {
+	if err := a.saveRemote(rs); err != nil {
 		errs = append(errs, err)
 	}
 	if err := a.store.clearPending(); err != nil {

@@ -263,10 +263,11 @@ func (a *Agent) control(ctx context.Context, req controlRequest, files []*os.Fil
 		}
 		return a.policyList(e), nil
 	case "net.show":
-		if a.net == nil {
-			return nil, errors.New("the network is disabled on this node (network.enabled)")
+		n := a.network()
+		if n == nil {
+			return nil, a.networkMissing()
 		}
-		return a.net.Observe(ctx)
+		return n.Observe(ctx)
 	case "telemetry.sample":
 		pub := a.publisher()
 		if pub == nil {

@@ -77,7 +77,7 @@ func (a *Agent) sliverChanged(name, slice string, from, to container.State) {
 		a.mu.Unlock()
 	}
 	a.markDirty()
-	if to == container.Started && a.net != nil {
-		go a.syncNetwork(a.ctx)
+	if to == container.Started && a.config().Network.Enabled {
+		go a.syncNetwork(a.ctx) // also opens a network that did not open yet
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/netcfg"
+	"github.com/nodekeeper/nodekeeper/wire"
 )
 
 // desiredNetwork is the network the configuration and the slivers want:
@@ -42,26 +44,82 @@ func (a *Agent) desiredNetwork() (netcfg.Config, error) {
 	return c, nil
 }
 
-// syncNetwork applies the desired network. A failure is an internal error
-// (the kernel is left as it was: netcfg rolls a failed apply back).
-func (a *Agent) syncNetwork(ctx context.Context) error {
-	if a.net == nil {
-		return nil
+// network returns the network manager: nil while the network is
+// disabled, or did not open (its namespace missing, say).
+func (a *Agent) network() *netcfg.Manager {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.net
+}
+
+// networkMissing says why network() is nil.
+func (a *Agent) networkMissing() error {
+	if !a.config().Network.Enabled {
+		return errors.New("the network is disabled on this node (network.enabled)")
 	}
+	return errors.New("the network did not open: see the network error in nodekeeper status")
+}
+
+// openNetwork opens the network manager (at the start, and at a later sync
+// while it did not open) and reverts a change a previous run left
+// unconfirmed. A manager that opened but could not recover stays closed.
+func (a *Agent) openNetwork(ctx context.Context) (*netcfg.Manager, error) {
+	cfg := a.config()
+	n, err := netcfg.Open(netcfg.Options{NetNS: cfg.Network.Netns, StateDir: cfg.Network.StateDir, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	reverted, err := n.Recover(ctx)
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("recover a confirm window left open: %w", err)
+	}
+	if reverted {
+		a.log.Warn("network: a change left unconfirmed by a previous run was reverted")
+	}
+	a.mu.Lock()
+	a.net = n
+	a.mu.Unlock()
+	return n, nil
+}
+
+// syncNetwork applies the desired network. A failure is an internal error
+// (the kernel is left as it was: netcfg rolls a failed apply back); a sync
+// that succeeds clears the network's errors (those of its watch stay: the
+// watch is not retried). A network that did not open at the start is
+// opened here once it can be (its namespace appeared); until then there is
+// nothing to sync, and its error stays.
+func (a *Agent) syncNetwork(ctx context.Context) error {
 	a.netMu.Lock()
 	defer a.netMu.Unlock()
+	n := a.network()
+	if n == nil {
+		if !a.config().Network.Enabled || ctx.Err() != nil {
+			return nil
+		}
+		var err error
+		if n, err = a.openNetwork(ctx); err != nil {
+			a.log.Debug("network still does not open", "err", err)
+			return nil
+		}
+		a.log.Info("network opened")
+		go a.watchNetwork(a.ctx, n)
+	}
 	desired, err := a.desiredNetwork()
 	if err != nil {
 		a.internalError("network", err)
 		return err
 	}
-	p, err := a.net.Sync(ctx, desired)
+	p, err := n.Sync(ctx, desired)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.internalError("network", err)
 		}
 		return err
 	}
+	a.clearErrors(func(e *wire.ErrorEntry) bool {
+		return e.Kind == "network" && !strings.HasPrefix(e.Message, watchFailed)
+	})
 	if !p.Empty() {
 		a.log.Info("network changed", "steps", len(p.Steps))
 	}
@@ -71,10 +129,14 @@ func (a *Agent) syncNetwork(ctx context.Context) error {
 	return nil
 }
 
+// watchFailed starts the message of the error of a network watch that
+// failed.
+const watchFailed = "watch: "
+
 // setIface takes an interface the agent manages down or up, for a policy.
 func (a *Agent) setIface(ctx context.Context, name string, down bool) error {
-	if a.net == nil {
-		return errors.New("the network is disabled on this node")
+	if a.network() == nil {
+		return a.networkMissing()
 	}
 	desired, err := a.desiredNetwork()
 	if err != nil {
@@ -108,10 +170,10 @@ func (a *Agent) setIface(ctx context.Context, name string, down bool) error {
 
 // watchNetwork turns the kernel's link, address and route notifications
 // into policy events (link.up, link.down, link.flapping, ...).
-func (a *Agent) watchNetwork(ctx context.Context) {
-	evs, err := a.net.Watch(ctx, netcfg.WatchOptions{})
+func (a *Agent) watchNetwork(ctx context.Context, n *netcfg.Manager) {
+	evs, err := n.Watch(ctx, netcfg.WatchOptions{})
 	if err != nil {
-		a.internalError("network", fmt.Errorf("watch: %w", err))
+		a.internalError("network", fmt.Errorf(watchFailed+"%w", err))
 		return
 	}
 	for ev := range evs {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
@@ -168,7 +169,12 @@ func (a *Agent) enforceNodeState(ctx context.Context) {
 		}
 		if got != s.Request {
 			a.log.Info("node state moves a sliver", "sliver", s.Name, "state", st, "request", got, "wanted", want)
-			if _, err := a.slivers.SetRequest(ctx, s.Name, got); err != nil {
+			if _, err := a.slivers.SetRequest(ctx, s.Name, got); err != nil && requestRank(got) < requestRank(s.Request) {
+				// Its own kind: the sliver may well be where its (old)
+				// request asks, which would clear a `sliver` error.
+				a.log.Warn("the node state cannot move a sliver down", "sliver", s.Name, "state", st, "request", got, "err", oneLine(err))
+				a.addError(wire.KindNodeState+" "+s.Name, 0, fmt.Sprintf("node state %s: cannot move the sliver down to %s: %v", st, got, err))
+			} else if err != nil {
 				a.log.Warn("sliver request", "sliver", s.Name, "err", err)
 			}
 		}
@@ -184,7 +190,7 @@ func (a *Agent) enforceNodeState(ctx context.Context) {
 		a.remote.Held = held
 		rs := a.remote
 		a.mu.Unlock()
-		if err := a.store.save(rs); err != nil {
+		if err := a.saveRemote(rs); err != nil {
 			a.internalError("state", err)
 		}
 	}

@@ -72,6 +72,9 @@ func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 	go func() {
 		defer close(done)
 		if err := pub.Run(ctx); err != nil {
+			a.mu.Lock()
+			a.pubFailed = pub
+			a.mu.Unlock()
 			a.internalError("telemetry", err)
 		}
 	}()

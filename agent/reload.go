@@ -66,7 +66,8 @@ func restartOnly(old, new *Config) []string {
 // reconfigure puts a new, valid configuration in force: the log level and
 // node state at once; the publisher and the policy engine are replaced
 // when their settings changed; the network is synced when its sections
-// changed. Settings that need a restart keep their running value (and are
+// changed, or retried while the network has an error (its namespace may
+// have appeared). Settings that need a restart keep their running value (and are
 // logged). The caller holds applyMu.
 func (a *Agent) reconfigure(ctx context.Context, cfg *Config) error {
 	old := a.config()
@@ -97,6 +98,8 @@ func (a *Agent) reconfigure(ctx context.Context, cfg *Config) error {
 	}
 	if !reflect.DeepEqual(old.Network.Sections, cfg.Network.Sections) {
 		errs = append(errs, a.syncNetwork(ctx))
+	} else if a.hasErrorOf("network") {
+		a.syncNetwork(ctx) // a retry: a failure is the network's own error again
 	}
 	if old.Agent.NodeState != cfg.Agent.NodeState {
 		a.log.Info("node state", "from", old.Agent.NodeState, "to", cfg.Agent.NodeState)

@@ -135,7 +135,7 @@ func (a *Agent) handleDesired(ctx context.Context, m envelopeMsg) {
 	}
 	rs = a.remote
 	a.mu.Unlock()
-	if err := a.store.save(rs); err != nil {
+	if err := a.saveRemote(rs); err != nil {
 		a.internalError("state", err)
 		a.refuse(head.Seq, fmt.Errorf("cannot record seq %d: %w", head.Seq, err))
 		return
@@ -217,7 +217,7 @@ func (a *Agent) rememberRefused(seq uint64, digest, reason string) {
 	a.remote.Refused = &refusedDoc{Seq: seq, Digest: digest, Reason: reason}
 	rs := a.remote
 	a.mu.Unlock()
-	if err := a.store.save(rs); err != nil {
+	if err := a.saveRemote(rs); err != nil {
 		a.internalError("state", err)
 	}
 }

@@ -19,8 +19,8 @@ const maxErrors = 16
 
 // addError records a problem for the state report, under what it belongs
 // to (member: "desired" for a document, "setting S.O", "policy F",
-// "sliver N", or one of the agent's parts). The same problem again only
-// moves to the end with its new time.
+// "sliver N", "node_state N", or one of the agent's parts). The same
+// problem again only moves to the end with its new time.
 func (a *Agent) addError(member string, seq uint64, msg string) {
 	member, msg = boundText(member, maxMemberText), boundText(msg, maxErrorText)
 	e := wire.ErrorEntry{Time: time.Now().UTC().Truncate(time.Millisecond), Member: member, Seq: seq, Message: msg}
@@ -65,6 +65,28 @@ func (a *Agent) clearErrors(match func(*wire.ErrorEntry) bool) {
 	if cleared {
 		a.markDirty()
 	}
+}
+
+// hasErrorOf tells whether an error of kind is listed.
+func (a *Agent) hasErrorOf(kind string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range a.errs {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// saveRemote saves the remote state; one saved clears the errors of
+// earlier saves that failed (kind `state`). The caller reports a failure.
+func (a *Agent) saveRemote(rs remoteState) error {
+	if err := a.store.save(rs); err != nil {
+		return err
+	}
+	a.clearErrors(func(e *wire.ErrorEntry) bool { return e.Kind == "state" })
+	return nil
 }
 
 // report assembles the state report.
@@ -176,15 +198,29 @@ func (a *Agent) status() wire.Status {
 func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.TrustedKeys) > 0 }
 
 // resolveErrors clears the errors of what has since succeeded: a sliver
-// that reached the state it is asked for, a policy file that loads (its
+// that reached the state it is asked for, one the node state could not
+// move down that is now where the node state allows (stopped, or the node
+// state changed back), a policy file that loads (its
 // last load did not fail) and whose policies are out of quarantine; and
 // of what is gone: a sliver no longer there (slivers says recs lists them
-// all), a policy file the engine neither runs nor failed to load. Errors
-// a document brought (Seq set) wait for a later document instead.
+// all), a policy file the engine neither runs nor failed to load; of the
+// telemetry once the publisher in force runs (its Run did not fail) and is
+// connected. Errors a document brought (Seq set) wait for a later document
+// instead.
 func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
-	okSliver := map[string]bool{}
+	a.mu.Lock()
+	pubOK := a.pub != nil && a.pub != a.pubFailed
+	pub := a.pub
+	a.mu.Unlock()
+	pubOK = pubOK && pub.Connected()
+	okSliver, enforced := map[string]bool{}, map[string]bool{}
+	allowed := 0
+	if a.hasErrorOf(wire.KindNodeState) {
+		allowed = requestRank(stateCap(a.nodeState()))
+	}
 	for _, s := range recs {
 		okSliver[s.Name] = reached(s.Request, s.State)
+		enforced[s.Name] = stateRank(s.State) <= allowed
 	}
 	e := a.policyEngine()
 	okPolicy := map[string]bool{}
@@ -209,12 +245,30 @@ func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 		case wire.KindSliver:
 			ok, there := okSliver[x.ID]
 			return ok || slivers && !there
+		case wire.KindNodeState:
+			ok, there := enforced[x.ID]
+			return ok || slivers && !there
 		case wire.KindPolicy:
 			ok, there := okPolicy[x.ID]
 			return ok || e != nil && !there
+		case "telemetry":
+			return pubOK
 		}
 		return false
 	})
+}
+
+// stateRank is the rank (requestRank) of the request a sliver in state s
+// is at: started is start's, deployed (or failed to start) deploy's, the
+// others register's.
+func stateRank(s container.State) int {
+	switch s {
+	case container.Started:
+		return 2
+	case container.Deployed, container.FailStart:
+		return 1
+	}
+	return 0
 }
 
 // reached tells whether a sliver in state s is where request r asks.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/policy"
@@ -110,5 +111,35 @@ func TestErrorsOfWhatIsGone(t *testing.T) {
 		if !slices.Equal(got, st.want) {
 			t.Errorf("%s: errors of %q, want %q (%+v)", st.name, got, st.want, a.errs)
 		}
+	}
+}
+
+// A state save that fails is a `state` error; the next one that succeeds
+// clears it (the state is on disk again), with no restart.
+func TestStateErrorClears(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	a := &Agent{
+		cfg:    &Config{Agent: AgentConfig{NodeID: "n1", NodeState: Production}},
+		log:    slog.New(slog.DiscardHandler),
+		dirty:  make(chan struct{}, 1),
+		health: nodeHealth{threshold: 5, window: time.Minute},
+		store:  stateStore{dir: dir}, // missing: saves fail
+	}
+	if err := a.saveRemote(remoteState{SeenSeq: 1}); err == nil {
+		t.Fatal("a save into a missing directory succeeded")
+	} else {
+		a.internalError("state", err)
+	}
+	if r := a.report(); len(r.Errors) != 1 || r.Errors[0].Kind != "state" {
+		t.Fatalf("after a failed save: errors %+v", r.Errors)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.saveRemote(remoteState{SeenSeq: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.report(); len(r.Errors) != 0 {
+		t.Errorf("after a save that succeeded: errors %+v", r.Errors)
 	}
 }

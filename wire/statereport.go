@@ -31,6 +31,9 @@ const (
 	KindSetting  = "setting"  // a document's setting left out
 	KindPolicy   = "policy"   // a policy file
 	KindSliver   = "sliver"   // a sliver
+	// KindNodeState is a sliver the node state could not move down (ID
+	// its name): it runs beyond what the node state allows.
+	KindNodeState = "node_state"
 )
 
 // Limits are resource limits of a sliver (docs/slivers.md), as the state
