@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "container: needs root for real containers; skipped"
 	exit 0
 fi
-out=$(go test -run '^$' -bench '^Benchmark(LXCStart|StartDeployed|RequestToStarted|RequestToStartedCold)$' \
+out=$(go test -run '^$' -bench '^Benchmark(LXCStart|LXCStartRecord|StartDeployed|RequestToStarted|RequestToStartedCold)$' \
 	-benchtime "${BENCHTIME:-20x}" -count "${COUNT:-3}" ./container/ 2>&1) || { echo "$out"; exit 1; }
 echo "$out" | awk '
 /^Benchmark/ {
@@ -21,16 +21,17 @@ echo "$out" | awk '
 }
 END {
 	desc["LXCStart"] = "lxc-start -d alone (peer)"
+	desc["LXCStartRecord"] = "floor: lxc-start -d + one fsynced record"
 	desc["StartDeployed/state=disk"] = "nodekeeper: start a deployed sliver"
 	desc["StartDeployed/state=tmpfs"] = "nodekeeper: start a deployed sliver (tmpfs)"
 	desc["RequestToStarted/state=disk"] = "nodekeeper: request -> started, template cached"
 	desc["RequestToStarted/state=tmpfs"] = "nodekeeper: request -> started, cached (tmpfs)"
 	desc["RequestToStartedCold"] = "nodekeeper: request -> started, template fetched"
 	if (!("LXCStart" in ms)) { print "container: no results"; exit 1 }
-	printf "%-50s %10s %12s\n", "case (best of runs)", "ms/op", "overhead ms"
+	printf "%-50s %10s %12s %8s\n", "case (best of runs)", "ms/op", "overhead ms", "ratio"
 	for (i = 0; i < n; i++) {
 		k = order[i]
 		over = (k == "LXCStart") ? "-" : sprintf("%+.1f", ms[k] - ms["LXCStart"])
-		printf "%-50s %10.1f %12s\n", desc[k], ms[k], over
+		printf "%-50s %10.1f %12s %7.2fx\n", desc[k], ms[k], over, ms[k] / ms["LXCStart"]
 	}
 }'
