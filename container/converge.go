@@ -10,10 +10,27 @@ import (
 // to started) takes six steps.
 const maxSteps = 12
 
-// converge moves e one step at a time towards its requested state,
-// saving the record after every step, and returns where it ended. The
-// error is that of a step that failed in this call. The caller holds e.op.
+// converge moves e one step at a time towards its requested state and
+// returns where it ended, its record on disk. The error is that of a step
+// that failed in this call. The caller holds e.op.
+//
+// The record is saved after every step but the allocate and deploy steps
+// that another upward step follows at once: those states are noted and
+// saved with the next one. The record on disk then lags behind, but only
+// ever names the sliver and its request, and a crash leaves what
+// reconcile and the next converge repair: a running container adopted,
+// or a deployment taken down and built again (deploy tears down whatever
+// it finds first).
 func (m *Manager) converge(ctx context.Context, e *entry, retry bool) (Sliver, error) {
+	s, err := m.steps(ctx, e, retry)
+	if serr := m.saveNoted(e); serr != nil {
+		return s, serr
+	}
+	return s, err
+}
+
+// steps is converge but for saving the last noted state.
+func (m *Manager) steps(ctx context.Context, e *entry, retry bool) (Sliver, error) {
 	for i := 0; i < maxSteps; i++ {
 		m.mu.Lock()
 		s := cloneSliver(e.s)
@@ -32,7 +49,7 @@ func (m *Manager) converge(ctx context.Context, e *entry, retry bool) (Sliver, e
 		if stepErr != nil {
 			errText = stepErr.Error()
 		}
-		if err := m.publish(e, func(r *Sliver) {
+		change := func(r *Sliver) {
 			r.State = next
 			r.Error = errText
 			if next == Deployed && st == stepDeploy {
@@ -41,7 +58,10 @@ func (m *Manager) converge(ctx context.Context, e *entry, retry bool) (Sliver, e
 			if next.level() < 2 {
 				r.DeployedSN = 0
 			}
-		}); err != nil {
+		}
+		if stepErr == nil && onTheWayUp(s, st, change) {
+			m.note(e, change)
+		} else if err := m.publish(e, change); err != nil {
 			return s, err
 		}
 		if stepErr != nil {
@@ -55,6 +75,17 @@ func (m *Manager) converge(ctx context.Context, e *entry, retry bool) (Sliver, e
 	}
 	s, _ := m.Get(e.s.Name)
 	return s, fmt.Errorf("sliver %s: did not settle in %d steps (state %s, request %s)", s.Name, maxSteps, s.State, s.Request)
+}
+
+// onTheWayUp reports whether step st, having changed s by change, is an
+// allocate or deploy that a deploy or start follows at once.
+func onTheWayUp(s Sliver, st step, change func(*Sliver)) bool {
+	if st != stepAllocate && st != stepDeploy {
+		return false
+	}
+	change(&s)
+	n := nextStep(&s, false)
+	return n == stepDeploy || n == stepStart
 }
 
 // do performs one step and returns the state it leads to. A failing

@@ -65,21 +65,41 @@ func (m *Manager) deploy(ctx context.Context, s *Sliver) error {
 	if err != nil {
 		return fmt.Errorf("template: %w", err)
 	}
-	mk, ok := l.readMarker()
-	if !ok || mk.InstanceSN != s.InstanceSN || mk.Overlay != m.overlay || mk.DiskBytes != s.Resources.DiskBytes {
-		if err := m.buildLayer(ctx, s, lower); err != nil {
-			return err
-		}
-	} else if err := m.mountLayer(s); err != nil {
-		return err
-	}
 	cfg, err := m.containerConfig(s, lower)
 	if err != nil {
 		return err
 	}
-	return m.driver.Define(ctx, cfg)
+	mk, ok := l.readMarker()
+	if ok && mk.InstanceSN == s.InstanceSN && mk.Overlay == m.overlay && mk.DiskBytes == s.Resources.DiskBytes {
+		if err := m.mountLayer(s); err != nil {
+			return err
+		}
+		return m.driver.Define(ctx, cfg)
+	}
+	if err := m.buildLayer(ctx, s, lower); err != nil {
+		return err
+	}
+	// The marker and the container's config are independent files: their
+	// fsyncs overlap (one journal commit can carry both). A failure of
+	// either fails the deploy, which then tears down both.
+	marked := make(chan error, 1)
+	go func() { marked <- m.writeMarker(s) }()
+	derr := m.driver.Define(ctx, cfg)
+	return errors.Join(<-marked, derr)
 }
 
+// writeMarker records that the sliver's layer is complete for its
+// instance_sn.
+func (m *Manager) writeMarker(s *Sliver) error {
+	mk, _ := json.Marshal(layerMarker{InstanceSN: s.InstanceSN, Overlay: m.overlay, DiskBytes: s.Resources.DiskBytes})
+	if err := writeFileAtomic(m.layout(s.Name).marker, mk, 0o640); err != nil {
+		return fmt.Errorf("layer: %w", err)
+	}
+	return nil
+}
+
+// buildLayer makes the sliver's writable layer, all but its marker
+// (writeMarker).
 func (m *Manager) buildLayer(ctx context.Context, s *Sliver, lower string) error {
 	l := m.layout(s.Name)
 	if err := m.teardown(ctx, s.Name); err != nil {
@@ -123,8 +143,7 @@ func (m *Manager) buildLayer(ctx context.Context, s *Sliver, lower string) error
 			return fmt.Errorf("data archive %s: %w", s.Data.URL, err)
 		}
 	}
-	mk, _ := json.Marshal(layerMarker{InstanceSN: s.InstanceSN, Overlay: m.overlay, DiskBytes: s.Resources.DiskBytes})
-	return writeFileAtomic(l.marker, mk, 0o640)
+	return nil
 }
 
 // mountLayer mounts the sliver's disk image if it has one and it is not

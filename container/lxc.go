@@ -181,9 +181,17 @@ func (d *LXC) Start(ctx context.Context, name string) error {
 	}
 	_, err := d.run(ctx, true, "lxc-start", "-n", name, "-d", "-o", logf, "-l", "ERROR")
 	if err == nil {
-		var in Info
-		if in, err = d.Info(ctx, name); err == nil && !in.Running {
-			err = fmt.Errorf("container %s is %s right after lxc-start", name, in.State)
+		// lxc-start -d returns once LXC saw the container running; its
+		// init, found in the payload cgroup, confirms it without another
+		// tool run (and is remembered for Info). lxc-info only when the
+		// cgroup does not show it.
+		if pid := d.findInit(name); pid > 0 {
+			d.remember(name, pid)
+		} else {
+			var in Info
+			if in, err = d.Info(ctx, name); err == nil && !in.Running {
+				err = fmt.Errorf("container %s is %s right after lxc-start", name, in.State)
+			}
 		}
 	}
 	if err != nil {

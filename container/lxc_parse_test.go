@@ -103,3 +103,20 @@ func TestPayloadCgroupIn(t *testing.T) {
 		}
 	}
 }
+
+func TestIsNamespaceInit(t *testing.T) {
+	for _, tt := range []struct {
+		status string
+		want   bool
+	}{
+		{"Name:\tinit\nPid:\t4242\nNSpid:\t4242\t1\n", true},
+		{"Name:\tsh\nPid:\t4243\nNSpid:\t4243\t7\n", false},
+		{"Name:\tsystemd\nPid:\t1\nNSpid:\t1\n", false}, // the host's init
+		{"Name:\tx\nPid:\t9\n", false},                  // no NSpid (old kernel)
+		{"NSpid:\t10\t5\t1\n", true},                    // nested namespaces
+	} {
+		if got := isNamespaceInit(tt.status); got != tt.want {
+			t.Errorf("isNamespaceInit(%q) = %v, want %v", tt.status, got, tt.want)
+		}
+	}
+}

@@ -115,3 +115,56 @@ func TestInstanceSN(t *testing.T) {
 	}
 	nothingLeft(t, l, m, spec.Name, nil)
 }
+
+// TestReconcileLagging: a sliver asked to start is saved when registered
+// and when started, not in between. A crash after lxc-start but before
+// the started record (the container runs) or between deploy and start
+// (it is defined, stopped) leaves the registered record on disk: the
+// first is adopted as started, the second deployed again and started.
+func TestReconcileLagging(t *testing.T) {
+	l := newLab(t)
+	ctx := ctxT(t)
+	tmpl := l.busybox()
+	sfx := randHex(6)
+	running, defined := "lagr-"+sfx, "lagd-"+sfx
+	m1, _ := l.open("")
+	for _, n := range []string{running, defined} {
+		if _, err := m1.Create(ctx, Spec{Name: n, Template: tmpl, Request: Start, InstanceSN: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m1.Driver().Stop(ctx, ContainerName(defined), 0); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := m1.store.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{running, defined} {
+		s := recs[n]
+		s.State, s.DeployedSN = Registered, 0
+		if err := m1.store.save(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m1.Close()
+
+	m2, rep := l.open("")
+	if want := (Report{Adopted: []string{running}}); !reflect.DeepEqual(rep, want) {
+		t.Fatalf("report %+v, want %+v", rep, want)
+	}
+	if s, err := m2.Get(running); err != nil || s.State != Started || s.DeployedSN != 3 {
+		t.Fatalf("adopted: %+v %v, want started with deployed_sn 3", s, err)
+	}
+	wantState(t, m2, defined, Registered)
+	if err := m2.ConvergeAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{running, defined} {
+		wantState(t, m2, n, Started)
+		if err := m2.Remove(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		nothingLeft(t, l, m2, n, nil)
+	}
+}
