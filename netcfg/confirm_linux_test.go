@@ -91,13 +91,17 @@ func TestConfirmWindow(t *testing.T) {
 	if err := check(ctx); err != nil {
 		t.Fatalf("broker not reachable before any change: %v", err)
 	}
-	confirm := Confirm{Window: 3 * time.Second, Check: check, Interval: 200 * time.Millisecond}
+	// The healthy change's window is long: the check returns as soon as
+	// it passes, and a loaded machine may take a while to dial. The
+	// failing change's window is short: it runs out whatever the load.
+	healthy := Confirm{Window: 2 * time.Minute, Check: check, Interval: 200 * time.Millisecond}
+	failing := Confirm{Window: 3 * time.Second, Check: check, Interval: 200 * time.Millisecond}
 
 	p, err := m.Plan(ctx, goodConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.ApplyConfirmed(ctx, p, confirm); err != nil {
+	if err := m.ApplyConfirmed(ctx, p, healthy); err != nil {
 		t.Fatalf("healthy change: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pendingFile)); !errors.Is(err, os.ErrNotExist) {
@@ -112,7 +116,7 @@ func TestConfirmWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = m.ApplyConfirmed(ctx, p, confirm)
+	err = m.ApplyConfirmed(ctx, p, failing)
 	if !errors.Is(err, ErrReverted) {
 		t.Fatalf("change that cuts off the broker: %v, want ErrReverted", err)
 	}

@@ -299,15 +299,16 @@ func TestVethPeerElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
-	// Wait until the sleeper is in the other namespace.
-	for i := 0; ; i++ {
+	// Wait until the sleeper is in the other namespace (ip netns exec
+	// has to start first: generous, for a loaded machine).
+	for deadline := time.Now().Add(time.Minute); ; {
 		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
 		want, _ := os.Stat("/run/netns/" + other)
 		got, _ := os.Stat(fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
 		if want != nil && got != nil && os.SameFile(want, got) {
 			break
 		}
-		if i > 100 {
+		if time.Now().After(deadline) {
 			t.Fatalf("sleeper not in namespace %s (%s)", other, link)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -21,14 +22,19 @@ func randName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// run runs a command and fails the test with its output on error.
+// run runs a command, fails the test with its output on error, and returns
+// its standard output. Standard error stays out of what callers parse: ip
+// writes there about namespaces other tests are adding or deleting that
+// moment ("Error: Peer netns reference is invalid.").
 func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	return string(out)
+	return stdout.String()
 }
 
 // newNetns creates a network namespace that is removed when the test ends.
