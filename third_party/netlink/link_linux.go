@@ -1259,12 +1259,11 @@ func addVxlanAttrs(vxlan *Vxlan, linkInfo *nl.RtAttr) {
 		data.AddRtAttr(nl.IFLA_VXLAN_PORT, htons(uint16(vxlan.Port)))
 	}
 	if vxlan.PortLow > 0 || vxlan.PortHigh > 0 {
-		pr := vxlanPortRange{uint16(vxlan.PortLow), uint16(vxlan.PortHigh)}
+		var pr [4]byte
+		binary.BigEndian.PutUint16(pr[0:], uint16(vxlan.PortLow))
+		binary.BigEndian.PutUint16(pr[2:], uint16(vxlan.PortHigh))
 
-		buf := new(bytes.Buffer)
-		binary.Write(buf, binary.BigEndian, &pr)
-
-		data.AddRtAttr(nl.IFLA_VXLAN_PORT_RANGE, buf.Bytes())
+		data.AddRtAttr(nl.IFLA_VXLAN_PORT_RANGE, pr[:])
 	}
 }
 
@@ -2137,13 +2136,11 @@ func LinkDeserialize(hdr *unix.NlMsghdr, m []byte) (Link, error) {
 		case unix.IFLA_IFALIAS:
 			base.Alias = string(attr.Value[:len(attr.Value)-1])
 		case unix.IFLA_STATS:
-			stats32 = new(LinkStatistics32)
-			if err := binary.Read(bytes.NewBuffer(attr.Value[:]), nl.NativeEndian(), stats32); err != nil {
+			if stats32, err = decodeStats32(attr.Value); err != nil {
 				return nil, err
 			}
 		case unix.IFLA_STATS64:
-			stats64 = new(LinkStatistics64)
-			if err := binary.Read(bytes.NewBuffer(attr.Value[:]), nl.NativeEndian(), stats64); err != nil {
+			if stats64, err = decodeStats64(attr.Value); err != nil {
 				return nil, err
 			}
 		case unix.IFLA_XDP:
@@ -2866,12 +2863,9 @@ func parseVxlanData(link Link, data []syscall.NetlinkRouteAttr) {
 		case nl.IFLA_VXLAN_PORT:
 			vxlan.Port = int(ntohs(datum.Value[0:2]))
 		case nl.IFLA_VXLAN_PORT_RANGE:
-			buf := bytes.NewBuffer(datum.Value[0:4])
-			var pr vxlanPortRange
-			if binary.Read(buf, binary.BigEndian, &pr) == nil {
-				vxlan.PortLow = int(pr.Lo)
-				vxlan.PortHigh = int(pr.Hi)
-			}
+			pr := datum.Value[0:4]
+			vxlan.PortLow = int(binary.BigEndian.Uint16(pr[0:]))
+			vxlan.PortHigh = int(binary.BigEndian.Uint16(pr[2:]))
 		}
 	}
 }
