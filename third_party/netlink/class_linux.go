@@ -1,8 +1,6 @@
 package netlink
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -345,11 +343,19 @@ func parseHfscClassData(class Class, data []syscall.NetlinkRouteAttr) (bool, err
 }
 
 func parseTcStats(data []byte) (*ClassStatistics, error) {
-	buf := &bytes.Buffer{}
-	buf.Write(data)
-	tcStats := &tcStats{}
-	if err := binary.Read(buf, native, tcStats); err != nil {
+	// struct tc_stats: a uint64 then seven uint32, packed (36 bytes).
+	if err := shortRead(data, 36); err != nil {
 		return nil, err
+	}
+	tcStats := &tcStats{
+		Bytes:      native.Uint64(data[0:]),
+		Packets:    native.Uint32(data[8:]),
+		Drops:      native.Uint32(data[12:]),
+		Overlimits: native.Uint32(data[16:]),
+		Bps:        native.Uint32(data[20:]),
+		Pps:        native.Uint32(data[24:]),
+		Qlen:       native.Uint32(data[28:]),
+		Backlog:    native.Uint32(data[32:]),
 	}
 
 	stats := NewClassStatistics()
@@ -366,9 +372,34 @@ func parseTcStats(data []byte) (*ClassStatistics, error) {
 }
 
 func parseGnetStats(data []byte, gnetStats interface{}) error {
-	buf := &bytes.Buffer{}
-	buf.Write(data)
-	return binary.Read(buf, native, gnetStats)
+	// The gnet_stats structures are packed, as binary.Read read them.
+	switch s := gnetStats.(type) {
+	case *GnetStatsBasic:
+		if err := shortRead(data, 12); err != nil {
+			return err
+		}
+		s.Bytes, s.Packets = native.Uint64(data[0:]), native.Uint32(data[8:])
+	case *GnetStatsRateEst:
+		if err := shortRead(data, 8); err != nil {
+			return err
+		}
+		s.Bps, s.Pps = native.Uint32(data[0:]), native.Uint32(data[4:])
+	case *GnetStatsRateEst64:
+		if err := shortRead(data, 16); err != nil {
+			return err
+		}
+		s.Bps, s.Pps = native.Uint64(data[0:]), native.Uint64(data[8:])
+	case *GnetStatsQueue:
+		if err := shortRead(data, 20); err != nil {
+			return err
+		}
+		s.Qlen, s.Backlog = native.Uint32(data[0:]), native.Uint32(data[4:])
+		s.Drops, s.Requeues = native.Uint32(data[8:]), native.Uint32(data[12:])
+		s.Overlimits = native.Uint32(data[16:])
+	default:
+		return fmt.Errorf("parseGnetStats: unsupported type %T", gnetStats)
+	}
+	return nil
 }
 
 func parseTcStats2(data []byte) (*ClassStatistics, error) {

@@ -1223,7 +1223,9 @@ func DeserializeRtab(b []byte) [256]uint32 {
 }
 
 func SerializeRtab(rtab [256]uint32) []byte {
-	var w bytes.Buffer
-	_ = binary.Write(&w, native, rtab)
-	return w.Bytes()
+	b := make([]byte, 4*len(rtab))
+	for i, v := range rtab {
+		native.PutUint32(b[4*i:], v)
+	}
+	return b
 }

@@ -1,8 +1,6 @@
 package netlink
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -775,16 +773,9 @@ func (v *Via) Family() int {
 }
 
 func (v *Via) Encode() ([]byte, error) {
-	buf := &bytes.Buffer{}
-	err := binary.Write(buf, native, uint16(v.AddrFamily))
-	if err != nil {
-		return nil, err
-	}
-	err = binary.Write(buf, native, v.Addr)
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	buf := make([]byte, 2, 2+len(v.Addr))
+	native.PutUint16(buf, uint16(v.AddrFamily))
+	return append(buf, v.Addr...), nil
 }
 
 func (v *Via) Decode(b []byte) error {

@@ -1,7 +1,6 @@
 package nl
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"unsafe"
@@ -489,9 +488,10 @@ func DeserializeVfStats(b []byte) VfStats {
 	}
 	var valueVar uint64
 	for _, stat := range stats {
-		if err := binary.Read(bytes.NewBuffer(stat.Value), NativeEndian(), &valueVar); err != nil {
+		if len(stat.Value) < 8 {
 			break
 		}
+		valueVar = NativeEndian().Uint64(stat.Value)
 		switch stat.Attr.Type {
 		case IFLA_VF_STATS_RX_PACKETS:
 			vfstat.RxPackets = valueVar
