@@ -6,14 +6,12 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nodekeeper/nodekeeper/wire"
-	"github.com/vishvananda/netns"
 )
 
 // internalErrorsConfig is a node whose network namespace (netns) does not
@@ -137,22 +135,10 @@ func TestInternalErrorsClear(t *testing.T) {
 }
 
 // listenInNetns listens on addr (TCP) inside the network namespace ns.
-func listenInNetns(ns, addr string) (net.Listener, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return nil, err
-	}
-	defer orig.Close()
-	h, err := netns.GetFromName(ns)
-	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	if err := netns.Set(h); err != nil {
-		return nil, err
-	}
-	defer netns.Set(orig)
-	return net.Listen("tcp", addr)
+func listenInNetns(ns, addr string) (l net.Listener, err error) {
+	err = doInNetns(ns, func() (err error) {
+		l, err = net.Listen("tcp", addr)
+		return err
+	})
+	return l, err
 }

@@ -111,24 +111,34 @@ func startBroker(t *testing.T, ns string) {
 
 // dialInNetns opens a TCP connection from inside ns: a socket belongs to
 // the namespace it was made in, whichever thread uses it later.
-func dialInNetns(ns, addr string) (net.Conn, error) {
+func dialInNetns(ns, addr string) (c net.Conn, err error) {
+	err = doInNetns(ns, func() (err error) {
+		c, err = net.DialTimeout("tcp", addr, 5*time.Second)
+		return err
+	})
+	return c, err
+}
+
+// doInNetns runs f on a thread inside the network namespace ns, then
+// returns the thread to its own.
+func doInNetns(ns string, f func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	orig, err := netns.Get()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer orig.Close()
 	h, err := netns.GetFromName(ns)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer h.Close()
 	if err := netns.Set(h); err != nil {
-		return nil, err
+		return err
 	}
 	defer netns.Set(orig)
-	return net.DialTimeout("tcp", addr, 5*time.Second)
+	return f()
 }
 
 // watcher is an MQTT client in the lab that keeps the latest message of

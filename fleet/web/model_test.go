@@ -86,7 +86,7 @@ func needEnv(t *testing.T, what string, err error) {
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s: %v (CI=true: the environment must have it)", what, err)
 	}
-	t.Skipf("%s: %v", what, err)
+	t.Skipf("%s: %v (skipped outside CI only; with CI=true this test fails instead)", what, err)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
