@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/nodekeeper/nodekeeper/fleet/sim/simtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,32 +15,6 @@ import (
 	"github.com/nodekeeper/nodekeeper/fleet/sim"
 	"github.com/nodekeeper/nodekeeper/wire"
 )
-
-// needEnv fails the test under CI=true (where every part must be present)
-// and skips it otherwise.
-func needEnv(t testing.TB, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("needs %s (required under CI=true): %v", what, err)
-	}
-	t.Skipf("needs %s (fails under CI=true): %v", what, err)
-}
-
-func startBroker(t testing.TB) *sim.Broker {
-	t.Helper()
-	b, err := sim.StartBroker(t.TempDir(), "")
-	if err == sim.ErrNoMosquitto {
-		needEnv(t, "mosquitto", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Stop)
-	return b
-}
 
 // simLab is a broker, an admin key pair on disk and simulated nodes.
 type simLab struct {
@@ -187,3 +162,9 @@ func TestPlanApplyStatus(t *testing.T) {
 	}
 
 }
+
+// needEnv and startBroker are the fleet tests' shared rules (simtest).
+var (
+	needEnv     = simtest.NeedEnv
+	startBroker = simtest.Broker
+)

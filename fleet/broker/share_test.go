@@ -3,7 +3,7 @@ package broker_test
 import (
 	"context"
 	"fmt"
-	"os"
+	"github.com/nodekeeper/nodekeeper/fleet/sim/simtest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,29 +13,6 @@ import (
 	"github.com/nodekeeper/nodekeeper/fleet/inventory"
 	"github.com/nodekeeper/nodekeeper/fleet/sim"
 )
-
-// needEnv fails the test under CI=true (where every part must be present)
-// and skips it otherwise.
-func needEnv(t testing.TB, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("needs %s (required under CI=true): %v", what, err)
-	}
-	t.Skipf("needs %s (fails under CI=true): %v", what, err)
-}
-
-func startBroker(t testing.TB) *sim.Broker {
-	t.Helper()
-	b, err := sim.StartBroker(t.TempDir(), "")
-	if err == sim.ErrNoMosquitto {
-		needEnv(t, "mosquitto", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Stop)
-	return b
-}
 
 func dial(t *testing.T, o broker.Options) *broker.Conn {
 	t.Helper()
@@ -187,3 +164,6 @@ func TestShareGroupGrammar(t *testing.T) {
 		t.Errorf("Dial with share group a/b: %v, want a share group error", err)
 	}
 }
+
+// startBroker starts a mosquitto for the test (simtest).
+var startBroker = simtest.Broker

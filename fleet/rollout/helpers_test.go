@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"github.com/nodekeeper/nodekeeper/fleet/sim/simtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,33 +15,6 @@ import (
 	"github.com/nodekeeper/nodekeeper/fleet/sim"
 	"github.com/nodekeeper/nodekeeper/wire"
 )
-
-// needEnv fails the test under CI=true (where every part must be present)
-// and skips it otherwise.
-func needEnv(t testing.TB, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("needs %s (required under CI=true): %v", what, err)
-	}
-	t.Skipf("needs %s (fails under CI=true): %v", what, err)
-}
-
-// startBroker starts a mosquitto for the test on a free loopback port.
-func startBroker(t testing.TB) *sim.Broker {
-	t.Helper()
-	b, err := sim.StartBroker(t.TempDir(), "")
-	if err == sim.ErrNoMosquitto {
-		needEnv(t, "mosquitto", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Stop)
-	return b
-}
 
 const sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
@@ -131,3 +105,6 @@ func remoteOn(n *sim.Node) []string {
 }
 
 var localSliver = container.Spec{Name: "owners-own", Slice: "owners-own", ID: 9, Request: container.Start}
+
+// startBroker starts a mosquitto for the test (simtest).
+var startBroker = simtest.Broker

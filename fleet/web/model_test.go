@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nodekeeper/nodekeeper/fleet/sim/simtest"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,19 +74,6 @@ func TestAgentEvents(t *testing.T) {
 	if got := l.since(maxEvents + 8); len(got) != 2 {
 		t.Errorf("since: %d", len(got))
 	}
-}
-
-// needEnv skips, or fails with CI=true, when the test's environment is
-// missing.
-func needEnv(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s: %v (CI=true: the environment must have it)", what, err)
-	}
-	t.Skipf("%s: %v (skipped outside CI only; with CI=true this test fails instead)", what, err)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -319,3 +306,6 @@ func TestStream(t *testing.T) {
 	}
 	t.Fatal("no row of n1 offline on the stream")
 }
+
+// needEnv is the fleet tests' shared rule for a missing environment.
+var needEnv = simtest.NeedEnv
