@@ -2,12 +2,14 @@ package container
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -167,5 +169,79 @@ func TestCrashAdopt(t *testing.T) {
 			t.Fatal(err)
 		}
 		nothingLeft(t, l, m, n, veths)
+	}
+}
+
+// TestPowerLossBeforeStarted: a deploy that a start follows syncs the
+// layer's marker and the container's config only beside the record that
+// says started (latersync.go). A power loss before that record leaves the
+// first record (registered, request start), a stopped container and a
+// marker and config that may be empty or hold the zero bytes of blocks
+// never written. The next manager must rebuild and start the sliver from
+// that, leave no orphan, and take it down cleanly.
+func TestPowerLossBeforeStarted(t *testing.T) {
+	l := newLab(t)
+	tmpl := l.busybox()
+	for _, tc := range []struct {
+		name string
+		tear func(b []byte) []byte
+	}{
+		{"empty", func([]byte) []byte { return nil }},
+		{"zero blocks", func(b []byte) []byte { return make([]byte, len(b)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			name := "pl-" + randHex(6)
+			m, _ := l.open("")
+			s, err := m.Create(ctx, Spec{Name: name, Template: tmpl, Request: Start})
+			if err != nil || s.State != Started {
+				t.Fatalf("create: %+v, %v", s, err)
+			}
+			// The power goes: the container stops, and of the last
+			// writes only the first record is on disk.
+			if err := m.Driver().Stop(ctx, ContainerName(name), time.Second); err != nil {
+				t.Fatal(err)
+			}
+			first := s
+			first.State, first.Error, first.DeployedSN = Registered, "", 0
+			rec, _ := json.MarshalIndent(first, "", "  ")
+			if err := os.WriteFile(m.store.path(name), rec, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			cfgPath := filepath.Join(l.driver().dir(ContainerName(name)), "config")
+			for _, p := range []string{cfgPath, m.layout(name).marker} {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, tc.tear(b), 0o640); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m.Close()
+
+			m2, rep := l.open("")
+			if len(rep.Orphans)+len(rep.Rebuild)+len(rep.Adopted)+len(rep.Stopped) != 0 {
+				t.Errorf("reconcile after the power loss: %+v, want nothing to report", rep)
+			}
+			if err := m2.ConvergeAll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st := statusOf(t, m2, name); st.State != Started || st.PID <= 0 || st.Error != "" {
+				t.Fatalf("after the power loss: %+v, want started", st)
+			}
+			if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "lxc.rootfs.path") || bytes.IndexByte(b, 0) >= 0 {
+				t.Errorf("the container's config was not written again:\n%q", b)
+			}
+			if _, ok := m2.layout(name).readMarker(); !ok {
+				t.Error("the layer's marker does not parse")
+			}
+			veths := statusOf(t, m2, name).HostInterfaces
+			if err := m2.Remove(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+			nothingLeft(t, l, m2, name, veths)
+			m2.Close()
+		})
 	}
 }

@@ -34,6 +34,13 @@ type Driver interface {
 	Limits(ctx context.Context, name string) (Resources, error)
 }
 
+// laterDefiner is a Driver that can also define a container without
+// waiting for the disk (latersync.go): DefineLater returns the files a
+// sliver's record must wait for before it counts on the definition.
+type laterDefiner interface {
+	DefineLater(ctx context.Context, c ContainerConfig) ([]string, error)
+}
+
 // ErrNoContainer is returned by Driver.Info for a container that is not defined.
 var ErrNoContainer = errors.New("no such container")
 

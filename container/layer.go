@@ -74,27 +74,41 @@ func (m *Manager) deploy(ctx context.Context, s *Sliver) error {
 		if err := m.mountLayer(s); err != nil {
 			return err
 		}
-		return m.driver.Define(ctx, cfg)
+		return m.define(ctx, s, cfg)
 	}
 	if err := m.buildLayer(ctx, s, lower); err != nil {
 		return err
 	}
-	// The marker and the container's config are independent files: their
-	// fsyncs overlap (one journal commit can carry both). A failure of
-	// either fails the deploy, which then tears down both.
-	marked := make(chan error, 1)
-	go func() { marked <- m.writeMarker(s) }()
-	derr := m.driver.Define(ctx, cfg)
-	return errors.Join(<-marked, derr)
+	// The marker and the config are synced with the next record, after
+	// lxc-start when a start follows (latersync.go). A failure of either
+	// fails the deploy, which then tears down both.
+	if err := m.writeMarker(s); err != nil {
+		return err
+	}
+	return m.define(ctx, s, cfg)
+}
+
+// define has the driver define the container, without waiting for the
+// disk if it can: the sliver's next record waits instead.
+func (m *Manager) define(ctx context.Context, s *Sliver, cfg ContainerConfig) error {
+	ld, ok := m.driver.(laterDefiner)
+	if !ok {
+		return m.driver.Define(ctx, cfg)
+	}
+	paths, err := ld.DefineLater(ctx, cfg)
+	m.later(s.Name, paths...)
+	return err
 }
 
 // writeMarker records that the sliver's layer is complete for its
-// instance_sn.
+// instance_sn; the sliver's next record waits for it.
 func (m *Manager) writeMarker(s *Sliver) error {
 	mk, _ := json.Marshal(layerMarker{InstanceSN: s.InstanceSN, Overlay: m.overlay, DiskBytes: s.Resources.DiskBytes})
-	if err := writeFileAtomic(m.layout(s.Name).marker, mk, 0o640); err != nil {
+	p := m.layout(s.Name).marker
+	if err := writeFileLater(p, mk, 0o640); err != nil {
 		return fmt.Errorf("layer: %w", err)
 	}
+	m.later(s.Name, p)
 	return nil
 }
 

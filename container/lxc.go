@@ -159,6 +159,19 @@ func (d *LXC) cgroups() cgroupLayout {
 
 // Define writes the container's config file.
 func (d *LXC) Define(_ context.Context, c ContainerConfig) error {
+	return d.define(c, writeFileAtomic)
+}
+
+// DefineLater writes the container's config file without syncing it and
+// returns its path for syncLater.
+func (d *LXC) DefineLater(_ context.Context, c ContainerConfig) ([]string, error) {
+	if err := d.define(c, writeFileLater); err != nil {
+		return nil, err
+	}
+	return []string{filepath.Join(d.dir(c.Name), "config")}, nil
+}
+
+func (d *LXC) define(c ContainerConfig, write func(string, []byte, os.FileMode) error) error {
 	text, err := lxcConfig(c, d.cgroups())
 	if err != nil {
 		return err
@@ -166,7 +179,10 @@ func (d *LXC) Define(_ context.Context, c ContainerConfig) error {
 	if err := os.MkdirAll(d.dir(c.Name), 0o750); err != nil {
 		return fmt.Errorf("lxc: define %s: %w", c.Name, err)
 	}
-	return writeFileAtomic(filepath.Join(d.dir(c.Name), "config"), []byte(text), 0o640)
+	if err := write(filepath.Join(d.dir(c.Name), "config"), []byte(text), 0o640); err != nil {
+		return fmt.Errorf("lxc: define %s: %w", c.Name, err)
+	}
+	return nil
 }
 
 // Start runs lxc-start in the background and checks the container runs. A

@@ -96,6 +96,9 @@ type entry struct {
 	s  Sliver
 	// unsaved: s changed in memory (by note) since the store last saved it.
 	unsaved bool
+	// pending: files written by writeFileLater for this sliver that the
+	// next record saved must wait for (latersync.go). Guarded by op.
+	pending []string
 }
 
 // ErrNotFound is wrapped by errors about a sliver that does not exist.
@@ -391,7 +394,7 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Sliver, error) {
 	e.s.Spec = spec
 	s := e.s
 	m.mu.Unlock()
-	if err := m.store.save(&s); err != nil {
+	if err := m.save(e, &s); err != nil {
 		return s, err
 	}
 	return m.converge(ctx, e, spec.InstanceSN > old.InstanceSN || spec.Request != old.Request)
@@ -614,13 +617,34 @@ func (m *Manager) publish(e *entry, change func(*Sliver)) error {
 	s := cloneSliver(e.s)
 	e.unsaved = false
 	m.mu.Unlock()
-	if err := m.store.save(&s); err != nil {
+	if err := m.save(e, &s); err != nil {
 		m.mu.Lock()
 		e.unsaved = true
 		m.mu.Unlock()
 		return err
 	}
 	return nil
+}
+
+// save writes s as e's record, after the files e waits for (e.pending).
+// The caller holds e.op.
+func (m *Manager) save(e *entry, s *Sliver) error {
+	if err := m.store.save(s, e.pending...); err != nil {
+		return err
+	}
+	e.pending = nil
+	return nil
+}
+
+// later notes files written by writeFileLater for sliver name: its next
+// record waits for them. The caller holds the sliver's op.
+func (m *Manager) later(name string, paths ...string) {
+	m.mu.Lock()
+	e := m.slivers[name]
+	m.mu.Unlock()
+	if e != nil {
+		e.pending = append(e.pending, paths...)
+	}
 }
 
 // note changes a sliver's record in memory only: the next publish saves
@@ -644,7 +668,7 @@ func (m *Manager) saveNoted(e *entry) error {
 	s := cloneSliver(e.s)
 	e.unsaved = false
 	m.mu.Unlock()
-	if err := m.store.save(&s); err != nil {
+	if err := m.save(e, &s); err != nil {
 		m.mu.Lock()
 		e.unsaved = true
 		m.mu.Unlock()

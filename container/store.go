@@ -125,7 +125,11 @@ func (s *store) load() (map[string]*Sliver, error) {
 // maxRecord bounds a sliver record file (a spec is at most some KiB).
 const maxRecord = 1 << 20
 
-func (s *store) save(sl *Sliver) error {
+// save writes sl's record atomically. The files in pending (written by
+// writeFileLater) are synced beside the record's own fsync, and the record
+// replaces the old one only once they are on disk: what it says never gets
+// ahead of them.
+func (s *store) save(sl *Sliver, pending ...string) error {
 	if s.ro {
 		return fmt.Errorf("sliver %s: save: %w", sl.Name, ErrReadOnly)
 	}
@@ -133,7 +137,7 @@ func (s *store) save(sl *Sliver) error {
 	if err != nil {
 		return fmt.Errorf("sliver %s: %w", sl.Name, err)
 	}
-	if err := writeFileAtomic(s.path(sl.Name), append(b, '\n'), 0o640); err != nil {
+	if err := writeFileAfter(s.path(sl.Name), append(b, '\n'), 0o640, pending); err != nil {
 		return fmt.Errorf("sliver %s: save: %w", sl.Name, err)
 	}
 	s.saves.Add(1)
@@ -153,6 +157,35 @@ func (s *store) delete(name string) error {
 // writeFileAtomic replaces path with data: a temp file in the same
 // directory, synced, renamed over path, and the directory synced.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileAfter(path, data, perm, nil)
+}
+
+// writeFileAfter is writeFileAtomic that also syncs the files in pending
+// (syncLater), beside the temp file's fsync, and renames the temp file
+// over path only when both are done.
+func writeFileAfter(path string, data []byte, perm os.FileMode, pending []string) error {
+	synced := make(chan error, 1)
+	if len(pending) > 0 {
+		go func() { synced <- syncLater(pending) }()
+	} else {
+		synced <- nil
+	}
+	err := writeTemp(path, data, perm, true, func(tmp string) error {
+		if err := <-synced; err != nil {
+			return err
+		}
+		return os.Rename(tmp, path)
+	})
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// writeTemp writes data to a temp file beside path, synced if sync is
+// set, and hands its name to commit; the temp file is removed unless
+// commit renamed it.
+func writeTemp(path string, data []byte, perm os.FileMode, sync bool, commit func(tmp string) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -168,17 +201,16 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return commit(tmp)
 }
 
 func syncDir(dir string) error {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -107,5 +108,60 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v", fi.Mode())
+	}
+}
+
+// TestSaveWaitsForPending: a record saved with pending files (latersync.go)
+// replaces the old one only once they are synced; files a failed deploy
+// removed have nothing left to sync.
+func TestSaveWaitsForPending(t *testing.T) {
+	dir := t.TempDir()
+	later := filepath.Join(dir, "later")
+	if err := os.Mkdir(later, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	written := filepath.Join(later, "config")
+	if err := writeFileLater(written, []byte("lxc.uts.name = x\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// fsync of a FIFO fails (EINVAL): the stand-in for a disk that
+	// cannot make a pending file durable.
+	fifo := filepath.Join(later, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		pending []string
+		wantErr bool
+	}{
+		{"none", nil, false},
+		{"written later", []string{written}, false},
+		{"torn down", []string{filepath.Join(later, "gone"), filepath.Join(dir, "no-dir", "marker")}, false},
+		{"sync fails", []string{written, fifo}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := filepath.Join(dir, "rec-"+strings.ReplaceAll(tc.name, " ", "-"))
+			if err := writeFileAtomic(rec, []byte("old"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			err := writeFileAfter(rec, []byte("new"), 0o640, tc.pending)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want an error: %v", err, tc.wantErr)
+			}
+			want := "new"
+			if tc.wantErr {
+				want = "old"
+				if !strings.Contains(err.Error(), fifo) {
+					t.Errorf("error %q does not name %s", err, fifo)
+				}
+			}
+			if b, _ := os.ReadFile(rec); string(b) != want {
+				t.Errorf("record holds %q, want %q", b, want)
+			}
+			if m, _ := filepath.Glob(filepath.Join(dir, ".rec-*")); len(m) != 0 {
+				t.Errorf("temp files left: %v", m)
+			}
+		})
 	}
 }
