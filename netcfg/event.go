@@ -30,6 +30,11 @@ type WatchOptions struct {
 	// channel full are dropped (and counted in the log) rather than
 	// stalling the kernel's notifications.
 	Buffer int
+	// ReceiveBuffer is the size of the netlink sockets' receive buffers
+	// in bytes, set past the system's limit (needs CAP_NET_ADMIN); the
+	// system's default if 0. A burst of notifications larger than it
+	// ends a subscription, which Watch then makes again.
+	ReceiveBuffer int
 }
 
 func (o WatchOptions) withDefaults() WatchOptions {

@@ -12,45 +12,17 @@ import (
 
 // Watch subscribes to the kernel's link, address and route notifications in
 // the Manager's namespace and sends them as Events until ctx ends, then
-// closes the channel.
+// closes the channel. A subscription that fails (the kernel drops a
+// socket's notifications when its buffer overflows, ENOBUFS, and the
+// subscription ends) is made again after a pause that doubles from
+// watchRetryMin to watchRetryMax, and the links are listed again: a link
+// that came, went, or went up or down meanwhile gets its event then.
 func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
 	opts = opts.withDefaults()
-	done := make(chan struct{})
-	links := make(chan netlink.LinkUpdate, 256)
-	addrs := make(chan netlink.AddrUpdate, 256)
-	routes := make(chan netlink.RouteUpdate, 256)
-	onErr := func(err error) {
-		select {
-		case <-done:
-			// The watch is ending: its sockets' readers fail as they are
-			// closed, which is no news for the admin.
-			return
-		default:
-		}
-		if ctx.Err() == nil {
-			m.log.Warn("watch: netlink subscription", "err", err)
-		}
-	}
-	ns := m.ns
-	if err := netlink.LinkSubscribeWithOptions(links, done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		close(done)
-		return nil, fmt.Errorf("netcfg: watch links: %w", err)
-	}
-	if err := netlink.AddrSubscribeWithOptions(addrs, done, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		close(done)
-		return nil, fmt.Errorf("netcfg: watch addresses: %w", err)
-	}
-	if err := netlink.RouteSubscribeWithOptions(routes, done, netlink.RouteSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		close(done)
-		return nil, fmt.Errorf("netcfg: watch routes: %w", err)
-	}
-	// Subscribed first, listed second: nothing falls between the two, and
-	// a notification that repeats the listed state changes nothing.
 	w := &watcher{names: map[int]string{}, up: map[int]bool{}, flaps: newFlapCounter(opts.FlapWindow, opts.FlapThreshold)}
-	list, err := m.h.LinkList()
+	sub, list, err := m.subscribe(ctx, opts)
 	if err != nil {
-		close(done)
-		return nil, fmt.Errorf("netcfg: watch: list links: %w", err)
+		return nil, err
 	}
 	for _, l := range list {
 		w.names[l.Attrs().Index] = l.Attrs().Name
@@ -59,22 +31,6 @@ func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, e
 	out := make(chan Event, opts.Buffer)
 	go func() {
 		defer close(out)
-		defer func() {
-			close(done)
-			// Let the subscriptions' readers finish a send in progress.
-			go func() {
-				for range links {
-				}
-			}()
-			go func() {
-				for range addrs {
-				}
-			}()
-			go func() {
-				for range routes {
-				}
-			}()
-		}()
 		dropped := 0
 		send := func(evs []Event) {
 			for _, e := range evs {
@@ -86,29 +42,146 @@ func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, e
 				}
 			}
 		}
+		pause := watchRetryMin
 		for {
-			select {
-			case <-ctx.Done():
+			began := time.Now()
+			sub.run(ctx, w, send)
+			sub.stop()
+			if ctx.Err() != nil {
 				return
-			case u, ok := <-links:
-				if !ok {
-					return
-				}
-				send(w.link(u, time.Now()))
-			case u, ok := <-addrs:
-				if !ok {
-					return
-				}
-				send(w.addr(u, time.Now()))
-			case u, ok := <-routes:
-				if !ok {
-					return
-				}
-				send(w.route(u, time.Now()))
 			}
+			if time.Since(began) > watchRetryMax {
+				pause = watchRetryMin
+			}
+			for {
+				m.log.Warn("watch: subscribing again", "after", pause)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(pause):
+				}
+				pause = min(2*pause, watchRetryMax)
+				if sub, list, err = m.subscribe(ctx, opts); err == nil {
+					break
+				}
+				m.log.Warn("watch: subscribe", "err", err)
+			}
+			send(w.relist(list, time.Now()))
 		}
 	}()
 	return out, nil
+}
+
+// The pauses before a failed subscription is made again.
+const (
+	watchRetryMin = time.Second
+	watchRetryMax = time.Minute
+)
+
+// subscription is one set of the three netlink subscriptions.
+type subscription struct {
+	done   chan struct{}
+	links  chan netlink.LinkUpdate
+	addrs  chan netlink.AddrUpdate
+	routes chan netlink.RouteUpdate
+}
+
+// subscribe subscribes to links, addresses and routes, then lists the
+// links: nothing falls between the two, and a notification that repeats
+// the listed state changes nothing.
+func (m *Manager) subscribe(ctx context.Context, opts WatchOptions) (*subscription, []netlink.Link, error) {
+	s := &subscription{
+		done:   make(chan struct{}),
+		links:  make(chan netlink.LinkUpdate, 256),
+		addrs:  make(chan netlink.AddrUpdate, 256),
+		routes: make(chan netlink.RouteUpdate, 256),
+	}
+	onErr := func(err error) {
+		select {
+		case <-s.done:
+			// The watch is ending: its sockets' readers fail as they are
+			// closed, which is no news for the admin.
+			return
+		default:
+		}
+		if ctx.Err() == nil {
+			m.log.Warn("watch: netlink subscription", "err", err)
+		}
+	}
+	ns := m.ns
+	force := opts.ReceiveBuffer > 0
+	if err := netlink.LinkSubscribeWithOptions(s.links, s.done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr,
+		ReceiveBufferSize: opts.ReceiveBuffer, ReceiveBufferForceSize: force}); err != nil {
+		close(s.done)
+		return nil, nil, fmt.Errorf("netcfg: watch links: %w", err)
+	}
+	if err := netlink.AddrSubscribeWithOptions(s.addrs, s.done, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr,
+		ReceiveBufferSize: opts.ReceiveBuffer, ReceiveBufferForceSize: force}); err != nil {
+		close(s.done)
+		return nil, nil, fmt.Errorf("netcfg: watch addresses: %w", err)
+	}
+	if err := netlink.RouteSubscribeWithOptions(s.routes, s.done, netlink.RouteSubscribeOptions{Namespace: &ns, ErrorCallback: onErr,
+		ReceiveBufferSize: opts.ReceiveBuffer, ReceiveBufferForceSize: force}); err != nil {
+		close(s.done)
+		return nil, nil, fmt.Errorf("netcfg: watch routes: %w", err)
+	}
+	list, err := m.h.LinkList()
+	if err != nil {
+		close(s.done)
+		return nil, nil, fmt.Errorf("netcfg: watch: list links: %w", err)
+	}
+	return s, list, nil
+}
+
+// run turns the subscription's notifications into events until ctx ends
+// or one of the three subscriptions ends.
+func (s *subscription) run(ctx context.Context, w *watcher, send func([]Event)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-s.links:
+			if !ok {
+				return
+			}
+			send(w.link(u, time.Now()))
+		case u, ok := <-s.addrs:
+			if !ok {
+				return
+			}
+			send(w.addr(u, time.Now()))
+		case u, ok := <-s.routes:
+			if !ok {
+				return
+			}
+			send(w.route(u, time.Now()))
+		}
+	}
+}
+
+// stop closes the subscription's sockets and lets their readers finish a
+// send in progress.
+func (s *subscription) stop() {
+	close(s.done)
+	go func() {
+		links, addrs, routes := s.links, s.addrs, s.routes
+		for links != nil || addrs != nil || routes != nil {
+			select {
+			case _, ok := <-links:
+				if !ok {
+					links = nil
+				}
+			case _, ok := <-addrs:
+				if !ok {
+					addrs = nil
+				}
+			case _, ok := <-routes:
+				if !ok {
+					routes = nil
+				}
+			}
+		}
+	}()
 }
 
 type watcher struct {
@@ -153,6 +226,25 @@ func (w *watcher) link(u netlink.LinkUpdate, now time.Time) []Event {
 	evs = append(evs, Event{Type: typ, Link: a.Name, Flaps: n, Time: now})
 	if started {
 		evs = append(evs, Event{Type: "link.flapping", Link: a.Name, Flaps: n, Time: now})
+	}
+	return evs
+}
+
+// relist compares a new list of the links with what the watcher knew and
+// returns the events of the differences, as if their notifications had
+// arrived: links added, removed, gone up or down.
+func (w *watcher) relist(list []netlink.Link, now time.Time) []Event {
+	var evs []Event
+	present := map[int]bool{}
+	for _, l := range list {
+		present[l.Attrs().Index] = true
+		evs = append(evs, w.link(netlink.LinkUpdate{Header: unix.NlMsghdr{Type: unix.RTM_NEWLINK}, Link: l}, now)...)
+	}
+	for i, name := range w.names {
+		if !present[i] {
+			evs = append(evs, w.link(netlink.LinkUpdate{Header: unix.NlMsghdr{Type: unix.RTM_DELLINK},
+				Link: &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Index: i, Name: name}}}, now)...)
+		}
 	}
 	return evs
 }

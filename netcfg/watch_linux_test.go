@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -134,5 +136,56 @@ func TestWatchEndsQuietly(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the readers fail after the channel closed
 	if strings.Contains(logs.String(), "netlink subscription") {
 		t.Errorf("ending a watch logged:\n%s", logs.String())
+	}
+}
+
+// TestWatchResubscribes: a burst of notifications larger than a
+// subscription's socket buffer makes the kernel drop them (ENOBUFS) and
+// ends the subscription. The watch subscribes again, lists the links, and
+// sends what it missed (here the deleted link's link.del, whose
+// notification was in the burst) and what comes later.
+func TestWatchResubscribes(t *testing.T) {
+	ns := newNS(t)
+	var logs lockedBuffer
+	m, err := Open(Options{NetNS: ns, StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	// A link with 64 addresses: deleting it is one request whose
+	// notifications (an address and its local routes each) far exceed the
+	// smallest socket buffer.
+	var batch strings.Builder
+	batch.WriteString("link add nkburst type veth peer name nkburstp\nlink set nkburst up\nlink set nkburstp up\n")
+	for i := 1; i <= 64; i++ {
+		fmt.Fprintf(&batch, "addr add 10.87.%d.1/24 dev nkburst\n", i)
+	}
+	file := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(file, []byte(batch.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nsExec(t, ns, "ip", "-batch", file)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := m.Watch(ctx, WatchOptions{ReceiveBuffer: 1, Buffer: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsExec(t, ns, "ip", "link", "del", "nkburst")
+	waitEvent(t, events, "link.del", "nkburst")
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "watch: subscribing again") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the burst did not end a subscription, or the watch did not subscribe again; log:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Changes after the failure arrive: the watch runs again.
+	nsExec(t, ns, "ip", "link", "add", "nkafter", "type", "veth", "peer", "name", "nkafterp")
+	nsExec(t, ns, "ip", "link", "set", "nkafterp", "up")
+	nsExec(t, ns, "ip", "link", "set", "nkafter", "up")
+	waitEvent(t, events, "link.up", "nkafter")
+	cancel()
+	for range events {
 	}
 }
