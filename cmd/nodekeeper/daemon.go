@@ -32,8 +32,9 @@ func daemonRuntime(gcPercent int) {
 	pageOutAfter(10 * time.Second)
 }
 
-// pageOutAfter gives back the binary's startup pages after d
-// (pageout_linux.go), unless NK_PAGEOUT=0.
+// pageOutAfter gives back the binary's startup pages after d, and from
+// then on the heap's free pages every minute (pageout_linux.go), unless
+// NK_PAGEOUT=0.
 func pageOutAfter(d time.Duration) {
 	if os.Getenv("NK_PAGEOUT") != "0" {
 		pageOutStartup(d)

