@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-loaded.sh: run the unit tests beside a CPU hog, as on a loaded CI
-# runner or router (docs/development.md). Not part of `make test` (it takes
+# runner or router (README.md, "Tests"). Not part of `make test` (it takes
 # as long as the suite, ROUNDS times); it must pass whenever it is run.
 #
 #   PKGS    packages to test (default ./...)
