@@ -104,19 +104,20 @@ func TestPayloadCgroupIn(t *testing.T) {
 	}
 }
 
-func TestIsNamespaceInit(t *testing.T) {
+func TestNamespaceInit(t *testing.T) {
 	for _, tt := range []struct {
-		status string
-		want   bool
+		status   string
+		want     bool
+		wantPPid string
 	}{
-		{"Name:\tinit\nPid:\t4242\nNSpid:\t4242\t1\n", true},
-		{"Name:\tsh\nPid:\t4243\nNSpid:\t4243\t7\n", false},
-		{"Name:\tsystemd\nPid:\t1\nNSpid:\t1\n", false}, // the host's init
-		{"Name:\tx\nPid:\t9\n", false},                  // no NSpid (old kernel)
-		{"NSpid:\t10\t5\t1\n", true},                    // nested namespaces
+		{"Name:\tinit\nPid:\t4242\nPPid:\t4241\nNSpid:\t4242\t1\n", true, "4241"},
+		{"Name:\tsh\nPid:\t4243\nPPid:\t4242\nNSpid:\t4243\t7\n", false, "4242"},
+		{"Name:\tsystemd\nPid:\t1\nPPid:\t0\nNSpid:\t1\n", false, "0"}, // the host's init
+		{"Name:\tx\nPid:\t9\n", false, ""},                             // no NSpid (old kernel)
+		{"NSpid:\t10\t5\t1\n", true, ""},                               // nested namespaces
 	} {
-		if got := isNamespaceInit(tt.status); got != tt.want {
-			t.Errorf("isNamespaceInit(%q) = %v, want %v", tt.status, got, tt.want)
+		if ppid, got := namespaceInit(tt.status); got != tt.want || ppid != tt.wantPPid {
+			t.Errorf("namespaceInit(%q) = %q, %v, want %q, %v", tt.status, ppid, got, tt.wantPPid, tt.want)
 		}
 	}
 }

@@ -168,3 +168,47 @@ func TestReconcileLagging(t *testing.T) {
 		nothingLeft(t, l, m2, n, nil)
 	}
 }
+
+// TestSameNameTwoLXCPaths: two managers (two agents, or a test beside an
+// agent) with a sliver of the same name under two LXC paths. LXC gives the
+// second container's payload cgroup the name NAME-1; each driver must
+// still find its own container's init, never the other's (whose cgroup
+// has the plain name).
+func TestSameNameTwoLXCPaths(t *testing.T) {
+	l := newLab(t)
+	ctx := ctxT(t)
+	tmpl := l.busybox()
+	l2 := *l
+	l2.lxcPath = filepath.Join(t.TempDir(), "lxc")
+	l2.stateDir = filepath.Join(t.TempDir(), "state")
+	t.Cleanup(l2.sweep)
+	name := "twin-" + randHex(6)
+	var pids []int
+	var managers []*Manager
+	for _, lab := range []*lab{l, &l2} {
+		m, _ := lab.open("")
+		if _, err := m.Create(ctx, Spec{Name: name, Template: tmpl, Request: Start}); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, statusOf(t, m, name).PID)
+		managers = append(managers, m)
+	}
+	if pids[0] <= 0 || pids[0] == pids[1] {
+		t.Fatalf("init PIDs %v: want two, one per container", pids)
+	}
+	for i, lab := range []*lab{l, &l2} {
+		// A new driver knows no PIDs yet: it finds them afresh.
+		in, err := lab.driver().Info(ctx, ContainerName(name))
+		if err != nil || in.PID != pids[i] {
+			t.Errorf("%s: Info %+v (%v), want PID %d", lab.lxcPath, in, err, pids[i])
+		}
+		if got := lab.driver().findInit(ContainerName(name)); got != 0 && got != pids[i] {
+			t.Errorf("%s: findInit gave %d, the other container's init", lab.lxcPath, got)
+		}
+	}
+	for i := len(managers) - 1; i >= 0; i-- {
+		if err := managers[i].Remove(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
