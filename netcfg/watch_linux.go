@@ -54,7 +54,6 @@ func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, e
 				pause = watchRetryMin
 			}
 			for {
-				m.log.Warn("watch: subscribing again", "after", pause)
 				select {
 				case <-ctx.Done():
 					return
@@ -64,7 +63,7 @@ func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, e
 				if sub, list, err = m.subscribe(ctx, opts); err == nil {
 					break
 				}
-				m.log.Warn("watch: subscribe", "err", err)
+				m.log.Warn("watch: netlink subscription", "err", err)
 			}
 			send(w.relist(list, time.Now()))
 		}
