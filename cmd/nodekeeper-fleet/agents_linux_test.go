@@ -42,6 +42,8 @@ func bins(t *testing.T) (agent, fleet string) {
 		if binsErr != nil {
 			return
 		}
+		dir := binsDir
+		afterAll = append(afterAll, func() { os.RemoveAll(dir) })
 		for _, p := range []string{"nodekeeper", "nodekeeper-fleet"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binsDir, p), "github.com/nodekeeper/nodekeeper/cmd/"+p)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

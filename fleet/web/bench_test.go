@@ -48,7 +48,9 @@ func BenchmarkWeb(b *testing.B) {
 	}
 	defer br.Stop()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox,
-		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(b.TempDir()))
+		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(b.TempDir()),
+		// Chromium keeps its singleton socket in TMPDIR: in the benchmark's own.
+		chromedp.Env("TMPDIR="+b.TempDir()))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	bctx, cancel2 := chromedp.NewContext(actx)
