@@ -87,7 +87,43 @@ func benchFloor(b *testing.B, request bool) {
 	l, m, tmpl := benchLab(b, false)
 	ctx := context.Background()
 	name := "bf-" + randHex(6)
-	s, err := m.Create(ctx, Spec{Name: name, Template: tmpl, Request: Deploy})
+	fl := newFloor(b, l, m, tmpl, name)
+	b.ResetTimer()
+	f := newFastest(b)
+	for i := 0; i < b.N; i++ {
+		if request {
+			fl.request()
+		} else {
+			fl.start()
+			fl.save(Started)
+		}
+		f.stop()
+		benchKill(b, m, name)
+		if request {
+			os.Remove(fl.rec) // the next one is a new record again
+		}
+		f.start()
+	}
+	f.report()
+	b.StopTimer()
+	m.Remove(ctx, name)
+}
+
+// floor does what a crash-safe start cannot do without, on a deployed
+// sliver's container (see BenchmarkLXCStartRecord): its record saved in
+// floor.json beside the state, its config rewritten, lxc-start.
+type floor struct {
+	b       *testing.B
+	d       *LXC
+	s       Sliver
+	name    string
+	cfgPath string
+	cfg     []byte
+	rec     string
+}
+
+func newFloor(b *testing.B, l *lab, m *Manager, tmpl Archive, name string) *floor {
+	s, err := m.Create(context.Background(), Spec{Name: name, Template: tmpl, Request: Deploy})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -97,39 +133,34 @@ func benchFloor(b *testing.B, request bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := filepath.Join(l.stateDir, "floor.json")
-	save := func(st State, pending ...string) {
-		s.State = st
-		j, _ := json.MarshalIndent(s, "", "  ")
-		if err := writeFileAfter(rec, j, 0o640, pending); err != nil {
-			b.Fatal(err)
-		}
+	return &floor{b: b, d: d, s: s, name: name, cfgPath: cfgPath, cfg: cfg, rec: filepath.Join(l.stateDir, "floor.json")}
+}
+
+// save writes the record, after the pending files are synced.
+func (f *floor) save(st State, pending ...string) {
+	f.s.State = st
+	j, _ := json.MarshalIndent(f.s, "", "  ")
+	if err := writeFileAfter(f.rec, j, 0o640, pending); err != nil {
+		f.b.Fatal(err)
 	}
-	b.ResetTimer()
-	f := newFastest(b)
-	for i := 0; i < b.N; i++ {
-		var pending []string
-		if request {
-			save(Registered)
-			if err := writeFileLater(cfgPath, cfg, 0o640); err != nil {
-				b.Fatal(err)
-			}
-			pending = []string{cfgPath}
-		}
-		if _, err := d.run(ctx, false, "lxc-start", "-n", ContainerName(name), "-d"); err != nil {
-			b.Fatal(err)
-		}
-		save(Started, pending...)
-		f.stop()
-		benchKill(b, m, name)
-		if request {
-			os.Remove(rec) // the next one is a new record again
-		}
-		f.start()
+}
+
+// start runs lxc-start -d.
+func (f *floor) start() {
+	if _, err := f.d.run(context.Background(), false, "lxc-start", "-n", ContainerName(f.name), "-d"); err != nil {
+		f.b.Fatal(err)
 	}
-	f.report()
-	b.StopTimer()
-	m.Remove(ctx, name)
+}
+
+// request is the floor of request -> started: a new record, the config
+// written, lxc-start, the record saved once the config is synced.
+func (f *floor) request() {
+	f.save(Registered)
+	if err := writeFileLater(f.cfgPath, f.cfg, 0o640); err != nil {
+		f.b.Fatal(err)
+	}
+	f.start()
+	f.save(Started, f.cfgPath)
 }
 
 // BenchmarkStartDeployed: SetRequest(start) on a deployed sliver.
@@ -248,29 +279,7 @@ func BenchmarkSideBySide(b *testing.B) {
 		b.Fatal(err)
 	}
 	peer := "bp-" + randHex(6)
-	s, err := m.Create(ctx, Spec{Name: peer, Template: tmpl, Request: Deploy})
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := m.Driver().(*LXC)
-	cfgPath := filepath.Join(d.dir(ContainerName(peer)), "config")
-	cfg, err := os.ReadFile(cfgPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec := filepath.Join(l.stateDir, "floor.json")
-	save := func(st State, pending ...string) {
-		s.State = st
-		j, _ := json.MarshalIndent(s, "", "  ")
-		if err := writeFileAfter(rec, j, 0o640, pending); err != nil {
-			b.Fatal(err)
-		}
-	}
-	start := func() {
-		if _, err := d.run(ctx, false, "lxc-start", "-n", ContainerName(peer), "-d"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fl := newFloor(b, l, m, tmpl, peer)
 	var lxc, floor, nk []time.Duration
 	timed := func(into *[]time.Duration, f func()) {
 		t0 := time.Now()
@@ -279,18 +288,11 @@ func BenchmarkSideBySide(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		timed(&lxc, start)
+		timed(&lxc, fl.start)
 		benchKill(b, m, peer)
-		timed(&floor, func() {
-			save(Registered)
-			if err := writeFileLater(cfgPath, cfg, 0o640); err != nil {
-				b.Fatal(err)
-			}
-			start()
-			save(Started, cfgPath)
-		})
+		timed(&floor, fl.request)
 		benchKill(b, m, peer)
-		os.Remove(rec)
+		os.Remove(fl.rec)
 		name := fmt.Sprintf("bs%d-%s", i, randHex(6))
 		timed(&nk, func() {
 			if _, err := m.Create(ctx, Spec{Name: name, Template: tmpl, Request: Start}); err != nil {

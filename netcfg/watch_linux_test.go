@@ -1,14 +1,11 @@
 package netcfg
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -94,35 +91,12 @@ func waitEvent(t *testing.T, events <-chan Event, typ, link string) []Event {
 	}
 }
 
-// lockedBuffer is a log destination written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestWatchEndsQuietly: ending a watch (the agent stopping) closes its
 // netlink sockets, and the readers' failures that follow are not logged as
 // warnings an admin would have to wonder about.
 func TestWatchEndsQuietly(t *testing.T) {
 	ns := newNS(t)
-	var logs lockedBuffer
-	m, err := Open(Options{NetNS: ns, StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m, logs := openLogged(t, ns)
 	for i := 0; i < 5; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		events, err := m.Watch(ctx, WatchOptions{})
@@ -146,12 +120,7 @@ func TestWatchEndsQuietly(t *testing.T) {
 // notification was in the burst) and what comes later.
 func TestWatchResubscribes(t *testing.T) {
 	ns := newNS(t)
-	var logs lockedBuffer
-	m, err := Open(Options{NetNS: ns, StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m, logs := openLogged(t, ns)
 	// A link with 64 addresses: deleting it is one request whose
 	// notifications (an address and its local routes each) far exceed the
 	// smallest socket buffer.
