@@ -30,38 +30,35 @@ func writeFileLater(path string, data []byte, perm os.FileMode) error {
 }
 
 // syncLater makes files written by writeFileLater durable: each file's
-// contents, then the directory entries naming them, all files at once (one
-// journal commit can carry them together). A file or directory that is
-// gone (a failed deploy tore it down) has nothing left to sync.
+// contents and the directory entry naming it, all at once (one journal
+// commit can carry them together). The caller counts on none of them
+// until all are done; a name that reaches the disk before its file's
+// contents leaves what a power loss before the sync leaves anyway (an
+// empty or zero-filled file). A file or directory that is gone (a failed
+// deploy tore it down) has nothing left to sync.
 func syncLater(paths []string) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	syncAll := func(ps []string) error {
-		errs := make([]error, len(ps))
-		var wg sync.WaitGroup
-		for i, p := range ps {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = syncPath(p)
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	}
-	if err := syncAll(paths); err != nil {
-		return err
-	}
-	var dirs []string
+	all := append([]string(nil), paths...)
 	seen := map[string]bool{}
 	for _, p := range paths {
 		if d := filepath.Dir(p); !seen[d] {
 			seen[d] = true
-			dirs = append(dirs, d)
+			all = append(all, d)
 		}
 	}
-	return syncAll(dirs)
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, p := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = syncPath(p)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // syncPath fsyncs one file or directory; one that does not exist is not
