@@ -282,14 +282,13 @@ func FromSections(secs []Section) (Config, error) {
 		return Config{}, fmt.Errorf("config sliver_iface needs a config sliver_net section (the node's sliver network)")
 	}
 	if sliverNet != nil {
-		ids := make([]int, 0, len(slivers))
-		for id := range slivers {
-			ids = append(ids, id)
-		}
-		sort.Ints(ids)
-		specs := make([]SliverSpec, 0, len(ids))
-		for _, id := range ids {
-			specs = append(specs, *slivers[id])
+		// In id order: ids are at most MaxSliverID (a loop, not a sort:
+		// no sort of ints in the router binary).
+		specs := make([]SliverSpec, 0, len(slivers))
+		for id := 0; id <= MaxSliverID && len(specs) < len(slivers); id++ {
+			if sp, ok := slivers[id]; ok {
+				specs = append(specs, *sp)
+			}
 		}
 		sc, _, err := sliverNet.Network(specs)
 		if err != nil {

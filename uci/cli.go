@@ -156,7 +156,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				t.nameAnon = false
 			case 'p':
 				if !slices.Contains(t.deltaPath, arg) {
-					t.deltaPath = slices.Insert(t.deltaPath, len(t.deltaPath)-1, arg)
+					// Before the last entry (append, shift by one: no
+					// slices.Insert instantiation in the router binary).
+					n := len(t.deltaPath)
+					t.deltaPath = append(t.deltaPath, arg)
+					t.deltaPath[n-1], t.deltaPath[n] = arg, t.deltaPath[n-1]
 				}
 			case 'P':
 				t.setSaveDir(arg)

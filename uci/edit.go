@@ -216,7 +216,9 @@ func (p *Package) reorder(s *Section, pos int, internal bool) {
 	from := p.sectionIndex(s)
 	p.sections = slices.Delete(p.sections, from, from+1)
 	to := min(max(pos, 0), len(p.sections))
-	p.sections = slices.Insert(p.sections, to, s)
+	p.sections = append(p.sections, nil)
+	copy(p.sections[to+1:], p.sections[to:])
+	p.sections[to] = s
 	if to != from {
 		p.record(ChangeReorder, s.name, "", false, strconv.Itoa(pos), true, internal)
 	}
