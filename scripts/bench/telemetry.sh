@@ -126,10 +126,14 @@ row nodekeeper "$n0" "$n1" "$nrss_end" "$nrss_max" "$nmsgs"
 row floor "$f0" "$f1" "$(awk '/^VmRSS/ {print $2}' /proc/$fpid/status)" - -
 echo "(floor: scripts/bench/telemetry-floor.go, a cycle's syscalls from Go and nothing else: what the"
 echo "  kernel and the Go runtime cost on this machine before any collecting, encoding or MQTT logic)"
-awk -v c0="$c0" -v c1="$c1" -v n0="$n0" -v n1="$n1" -v ct0="$ct0" -v ct1="$ct1" -v nt0="$nt0" -v nt1="$nt1" -v s="$secs" -v hz="$hz" 'BEGIN {
-	c = (c1 - c0) * 1000 / s; n = (n1 - n0) * 1000 / s
+# The target is judged beside the floor of the same run: when the floor
+# itself is over 1.0 ms (a busy host, a slow VM), no implementation meets
+# the target on this machine at this moment, and the verdict says so.
+awk -v c0="$c0" -v c1="$c1" -v n0="$n0" -v n1="$n1" -v f0="$f0" -v f1="$f1" -v ct0="$ct0" -v ct1="$ct1" -v nt0="$nt0" -v nt1="$nt1" -v s="$secs" -v hz="$hz" 'BEGIN {
+	c = (c1 - c0) * 1000 / s; n = (n1 - n0) * 1000 / s; f = (f1 - f0) * 1000 / s
 	printf "(CPU: threads'"'"' run time from schedstat; in %d Hz ticks: collectd %.2f, nodekeeper %.2f ms per cycle)\n", hz, (ct1 - ct0) * 1000 / s, (nt1 - nt0) * 1000 / s
-	printf "CPU per cycle target (<= 1.0 ms): %s; collectd / nodekeeper = %.2fx\n", (n <= 1.0 ? "met" : "not met"), (n > 0 ? c / n : 0)
+	v = (n <= 1.0) ? "met" : (f > 1.0 ? sprintf("out of reach in this run: its floor is %.2f ms", f) : "not met")
+	printf "CPU per cycle target (<= 1.0 ms): %s; nodekeeper %+.2f ms from the floor; collectd / nodekeeper = %.2fx\n", v, n - f, (n > 0 ? c / n : 0)
 }'
 
 # Flat RSS: from the middle of the run to its end it may not grow by more
