@@ -71,13 +71,14 @@ func BenchmarkLXCStart(b *testing.B) {
 
 // BenchmarkLXCStartRecord: the floors of starting a sliver, on the state
 // directory's disk. "one" is lxc-start -d and one fsync'ed record write
-// (temp file, fsync, rename, directory fsync): what starting a deployed
-// sliver must do at least. "request" adds what request -> started must
-// do at least to survive a crash at any point without leaving a container
-// no record explains: a new record before anything is made, the
-// container's config (written; lxc-start reads it from the page cache),
-// lxc-start, the record again, renamed into place once it and the config
-// are synced (latersync.go).
+// (temp file written and synced while lxc-start runs, then rename and
+// directory fsync): what starting a deployed sliver must do at least.
+// "request" adds what request -> started must do at least to survive a
+// crash at any point without leaving a container no record explains: a
+// new record before anything is made, the container's config (written;
+// lxc-start reads it from the page cache), lxc-start, the record again,
+// written and synced beside the config while lxc-start runs and renamed
+// into place after it (latersync.go, store.prepare).
 func BenchmarkLXCStartRecord(b *testing.B) {
 	b.Run("records=one", func(b *testing.B) { benchFloor(b, false) })
 	b.Run("records=request", func(b *testing.B) { benchFloor(b, true) })
@@ -94,8 +95,7 @@ func benchFloor(b *testing.B, request bool) {
 		if request {
 			fl.request()
 		} else {
-			fl.start()
-			fl.save(Started)
+			fl.save(Started, fl.start)
 		}
 		f.stop()
 		benchKill(b, m, name)
@@ -136,11 +136,17 @@ func newFloor(b *testing.B, l *lab, m *Manager, tmpl Archive, name string) *floo
 	return &floor{b: b, d: d, s: s, name: name, cfgPath: cfgPath, cfg: cfg, rec: filepath.Join(l.stateDir, "floor.json")}
 }
 
-// save writes the record, after the pending files are synced.
-func (f *floor) save(st State, pending ...string) {
+// save writes the record st while step runs (its temp file synced beside
+// the pending files) and renames it into place once step and the syncs
+// are done.
+func (f *floor) save(st State, step func(), pending ...string) {
 	f.s.State = st
 	j, _ := json.MarshalIndent(f.s, "", "  ")
-	if err := writeFileAfter(f.rec, j, 0o640, pending); err != nil {
+	decide, done := make(chan bool, 1), make(chan error, 1)
+	go func() { done <- writeFileAfter(f.rec, j, 0o640, pending, decide) }()
+	step()
+	decide <- true
+	if err := <-done; err != nil {
 		f.b.Fatal(err)
 	}
 }
@@ -155,12 +161,11 @@ func (f *floor) start() {
 // request is the floor of request -> started: a new record, the config
 // written, lxc-start, the record saved once the config is synced.
 func (f *floor) request() {
-	f.save(Registered)
+	f.save(Registered, func() {})
 	if err := writeFileLater(f.cfgPath, f.cfg, 0o640); err != nil {
 		f.b.Fatal(err)
 	}
-	f.start()
-	f.save(Started, f.cfgPath)
+	f.save(Started, f.start, f.cfgPath)
 }
 
 // BenchmarkStartDeployed: SetRequest(start) on a deployed sliver.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 )
 
 // maxSteps bounds one converge: the longest path (started, redeploy, back
@@ -44,25 +45,30 @@ func (m *Manager) steps(ctx context.Context, e *entry, retry bool) (Sliver, erro
 			return s, fmt.Errorf("sliver %s: %w", s.Name, err)
 		}
 		from := s.State
+		// A start's record is written and synced while lxc-start runs,
+		// beside the files the deploy left to sync, and renamed into
+		// place only if the start succeeds (store.prepare).
+		pre := m.prepare(e, st)
 		next, stepErr := m.do(ctx, &s, st)
 		errText := ""
 		if stepErr != nil {
 			errText = stepErr.Error()
 		}
-		change := func(r *Sliver) {
-			r.State = next
-			r.Error = errText
-			if next == Deployed && st == stepDeploy {
-				r.DeployedSN = r.InstanceSN
+		change := stepChange(st, next, errText)
+		switch {
+		case pre != nil && stepErr == nil:
+			if err := m.commit(e, pre, change); err != nil {
+				return s, err
 			}
-			if next.level() < 2 {
-				r.DeployedSN = 0
-			}
-		}
-		if stepErr == nil && onTheWayUp(s, st, change) {
+		case stepErr == nil && onTheWayUp(s, st, change):
 			m.note(e, change)
-		} else if err := m.publish(e, change); err != nil {
-			return s, err
+		default:
+			if pre != nil {
+				pre.abort()
+			}
+			if err := m.publish(e, change); err != nil {
+				return s, err
+			}
 		}
 		if stepErr != nil {
 			m.log.Warn("sliver step failed", "sliver", s.Name, "step", st, "from", from, "state", next, "err", stepErr)
@@ -75,6 +81,57 @@ func (m *Manager) steps(ctx context.Context, e *entry, retry bool) (Sliver, erro
 	}
 	s, _ := m.Get(e.s.Name)
 	return s, fmt.Errorf("sliver %s: did not settle in %d steps (state %s, request %s)", s.Name, maxSteps, s.State, s.Request)
+}
+
+// stepChange is what step st, leading to next with the error errText,
+// changes in a sliver's record.
+func stepChange(st step, next State, errText string) func(*Sliver) {
+	return func(r *Sliver) {
+		r.State = next
+		r.Error = errText
+		if next == Deployed && st == stepDeploy {
+			r.DeployedSN = r.InstanceSN
+		}
+		if next.level() < 2 {
+			r.DeployedSN = 0
+		}
+	}
+}
+
+// prepare starts writing the record a successful start step leads to
+// (started), with the files e waits for; nil for other steps and when
+// records are not written. The caller holds e.op.
+func (m *Manager) prepare(e *entry, st step) *prepared {
+	if st != stepStart || m.cfg.ReadOnly {
+		return nil
+	}
+	m.mu.Lock()
+	want := cloneSliver(e.s)
+	m.mu.Unlock()
+	stepChange(st, Started, "")(&want)
+	want.Updated = time.Now().UTC()
+	p, err := m.store.prepare(&want, e.pending)
+	if err != nil {
+		return nil // the step's publish saves it, or says why not
+	}
+	p.updated = want.Updated
+	return p
+}
+
+// commit puts the prepared record of a successful step in place and
+// makes e's record what it says. A failed commit leaves the change in
+// memory, unsaved, as publish does. The caller holds e.op.
+func (m *Manager) commit(e *entry, p *prepared, change func(*Sliver)) error {
+	err := p.commit()
+	m.mu.Lock()
+	change(&e.s)
+	e.s.Updated = p.updated
+	e.unsaved = err != nil
+	m.mu.Unlock()
+	if err == nil {
+		e.pending = nil
+	}
+	return err
 }
 
 // onTheWayUp reports whether step st, having changed s by change, is an

@@ -2,6 +2,7 @@ package container
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -65,6 +66,14 @@ func TestFailures(t *testing.T) {
 				if !strings.Contains(err.Error(), want) || !strings.Contains(s.Error, want) {
 					t.Errorf("error %q (kept: %q) lacks %q", err, s.Error, want)
 				}
+			}
+			// On disk too; a start's record, written while lxc-start
+			// ran (store.prepare), is gone with its temp file.
+			if recs, err := m.store.load(); err != nil || recs[tt.spec.Name] == nil || recs[tt.spec.Name].State != tt.state {
+				t.Errorf("record on disk: %+v, %v, want %s", recs[tt.spec.Name], err, tt.state)
+			}
+			if tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(m.store.path(tt.spec.Name)), ".*")); len(tmp) != 0 {
+				t.Errorf("temp files left: %v", tmp)
 			}
 			if tt.name == "bad checksum" && !errors.Is(err, ErrChecksum) {
 				t.Errorf("bad checksum error %v is not ErrChecksum", err)

@@ -130,18 +130,67 @@ const maxRecord = 1 << 20
 // replaces the old one only once they are on disk: what it says never gets
 // ahead of them.
 func (s *store) save(sl *Sliver, pending ...string) error {
-	if s.ro {
-		return fmt.Errorf("sliver %s: save: %w", sl.Name, ErrReadOnly)
-	}
-	b, err := json.MarshalIndent(sl, "", "  ")
+	b, err := s.encode(sl)
 	if err != nil {
-		return fmt.Errorf("sliver %s: %w", sl.Name, err)
+		return err
 	}
-	if err := writeFileAfter(s.path(sl.Name), append(b, '\n'), 0o640, pending); err != nil {
+	if err := writeFileAfter(s.path(sl.Name), b, 0o640, pending, nil); err != nil {
 		return fmt.Errorf("sliver %s: save: %w", sl.Name, err)
 	}
 	s.saves.Add(1)
 	return nil
+}
+
+func (s *store) encode(sl *Sliver) ([]byte, error) {
+	if s.ro {
+		return nil, fmt.Errorf("sliver %s: save: %w", sl.Name, ErrReadOnly)
+	}
+	b, err := json.MarshalIndent(sl, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("sliver %s: %w", sl.Name, err)
+	}
+	return append(b, '\n'), nil
+}
+
+// prepared is a record written ahead of the step it records (a start:
+// lxc-start runs meanwhile). The caller then calls commit or abort once.
+type prepared struct {
+	s       *store
+	name    string
+	decide  chan bool
+	done    chan error
+	updated time.Time // the record's Updated
+}
+
+// prepare starts saving sl's record in the background: its temp file
+// written and synced, beside the files in pending, as save does, but
+// renamed into place only when commit says so.
+func (s *store) prepare(sl *Sliver, pending []string) (*prepared, error) {
+	b, err := s.encode(sl)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{s: s, name: sl.Name, decide: make(chan bool, 1), done: make(chan error, 1)}
+	path := s.path(sl.Name)
+	go func() { p.done <- writeFileAfter(path, b, 0o640, pending, p.decide) }()
+	return p, nil
+}
+
+// commit renames the prepared record into place once it and the pending
+// files are synced, and syncs the directory: save's guarantees.
+func (p *prepared) commit() error {
+	p.decide <- true
+	if err := <-p.done; err != nil {
+		return fmt.Errorf("sliver %s: save: %w", p.name, err)
+	}
+	p.s.saves.Add(1)
+	return nil
+}
+
+// abort removes the prepared record; the record on disk stays as it was.
+func (p *prepared) abort() {
+	p.decide <- false
+	<-p.done
 }
 
 func (s *store) delete(name string) error {
@@ -157,13 +206,17 @@ func (s *store) delete(name string) error {
 // writeFileAtomic replaces path with data: a temp file in the same
 // directory, synced, renamed over path, and the directory synced.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return writeFileAfter(path, data, perm, nil)
+	return writeFileAfter(path, data, perm, nil, nil)
 }
+
+// errNotCommitted is what a prepared write that was aborted returns.
+var errNotCommitted = errors.New("not committed")
 
 // writeFileAfter is writeFileAtomic that also syncs the files in pending
 // (syncLater), beside the temp file's fsync, and renames the temp file
-// over path only when both are done.
-func writeFileAfter(path string, data []byte, perm os.FileMode, pending []string) error {
+// over path only when both are done and, if decide is not nil, it says
+// true (false removes the temp file instead).
+func writeFileAfter(path string, data []byte, perm os.FileMode, pending []string, decide <-chan bool) error {
 	synced := make(chan error, 1)
 	if len(pending) > 0 {
 		go func() { synced <- syncLater(pending) }()
@@ -173,6 +226,9 @@ func writeFileAfter(path string, data []byte, perm os.FileMode, pending []string
 	err := writeTemp(path, data, perm, true, func(tmp string) error {
 		if err := <-synced; err != nil {
 			return err
+		}
+		if decide != nil && !<-decide {
+			return errNotCommitted
 		}
 		return os.Rename(tmp, path)
 	})

@@ -145,7 +145,7 @@ func TestSaveWaitsForPending(t *testing.T) {
 			if err := writeFileAtomic(rec, []byte("old"), 0o640); err != nil {
 				t.Fatal(err)
 			}
-			err := writeFileAfter(rec, []byte("new"), 0o640, tc.pending)
+			err := writeFileAfter(rec, []byte("new"), 0o640, tc.pending, nil)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("error %v, want an error: %v", err, tc.wantErr)
 			}
@@ -161,6 +161,65 @@ func TestSaveWaitsForPending(t *testing.T) {
 			}
 			if m, _ := filepath.Glob(filepath.Join(dir, ".rec-*")); len(m) != 0 {
 				t.Errorf("temp files left: %v", m)
+			}
+		})
+	}
+}
+
+// TestPrepared: a record written ahead of its step (store.prepare) takes
+// the place of the old one only when committed, once it and the pending
+// files are synced; aborted, or with a pending file that cannot be
+// synced, the old record stays and no temp file is left.
+func TestPrepared(t *testing.T) {
+	dir := t.TempDir()
+	st, err := openStore(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	fifo := filepath.Join(dir, "fifo") // fsync of a FIFO fails (EINVAL)
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	written := filepath.Join(dir, "config")
+	if err := writeFileLater(written, []byte("x\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		pending []string
+		commit  bool
+		want    State
+		wantErr bool
+	}{
+		{"committed", []string{written}, true, Started, false},
+		{"aborted", []string{written}, false, Deployed, false},
+		{"sync fails", []string{written, fifo}, true, Deployed, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tc.name, " ", "-")
+			old := &Sliver{Spec: Spec{Name: name}, State: Deployed}
+			if err := st.save(old); err != nil {
+				t.Fatal(err)
+			}
+			p, err := st.prepare(&Sliver{Spec: Spec{Name: name}, State: Started}, tc.pending)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.commit {
+				err = p.commit()
+			} else {
+				p.abort()
+			}
+			if (err != nil) != tc.wantErr || (tc.wantErr && !strings.Contains(err.Error(), fifo)) {
+				t.Errorf("commit: %v, want an error naming %s: %v", err, fifo, tc.wantErr)
+			}
+			recs, err := st.load()
+			if err != nil || recs[name] == nil || recs[name].State != tc.want {
+				t.Errorf("record on disk %+v (%v), want %s", recs[name], err, tc.want)
+			}
+			if tmp, _ := filepath.Glob(filepath.Join(dir, "slivers", ".*")); len(tmp) != 0 {
+				t.Errorf("temp files left: %v", tmp)
 			}
 		})
 	}
