@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -188,7 +187,7 @@ func (a *Agent) prepare(ctx context.Context, d *desiredDoc, signer wire.PublicKe
 			return nil, nil, nil, err
 		}
 		defer os.RemoveAll(tmp)
-		for _, name := range slices.Sorted(maps.Keys(want)) {
+		for _, name := range sortedKeys(want) {
 			if no, why := un.policyFile(name); no {
 				refused = append(refused, refusal{"policy " + name, why + ": not changed"})
 				if slices.Contains(prev.Policies, name) {
@@ -410,7 +409,7 @@ func (a *Agent) execute(ctx context.Context, plan *applyPlan) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("policy dir: %w", err)
 		}
-		for _, name := range slices.Sorted(maps.Keys(plan.files)) {
+		for _, name := range sortedKeys(plan.files) {
 			if src := plan.files[name]; src != nil {
 				if err := writeFileAtomic(filepath.Join(dir, name), []byte(*src), 0o644); err != nil {
 					return err

@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -215,7 +214,7 @@ func parseConfig(file string, p *uci.Package) (*Config, error) {
 		if _, ok := agentSections[s.Type()]; ok || slices.Contains(netSectionTypes, s.Type()) {
 			continue
 		}
-		known := append(slices.Sorted(maps.Keys(agentSections)), netSectionTypes...)
+		known := append(sortedKeys(agentSections), netSectionTypes...)
 		return nil, fmt.Errorf("%s: config %s '%s': unknown section type%s (nodekeeper reads %s)",
 			file, s.Type(), s.Name(), suggest(s.Type(), known), strings.Join(known, ", "))
 	}
@@ -418,7 +417,7 @@ func readTelemetry(r *optionReader, a AgentConfig) TelemetryConfig {
 		on := !strings.HasPrefix(n, "-")
 		n = strings.TrimPrefix(n, "-")
 		if _, ok := telemetry.Groups()[n]; !ok {
-			r.fail("collectors", "%q: unknown collector%s", n, suggest(n, slices.Sorted(maps.Keys(telemetry.Groups()))))
+			r.fail("collectors", "%q: unknown collector%s", n, suggest(n, sortedKeys(telemetry.Groups())))
 			continue
 		}
 		if c.Collectors == nil {

@@ -485,11 +485,12 @@ func (fs *fileState) evaluate(ctx context.Context, p *luaPolicy, in evalInput) (
 	if len(fs.dc.inputs) > 0 {
 		in := slices.Clone(fs.dc.inputs)
 		slices.Sort(in)
-		in = slices.Compact(in)
-		// Keep the leaves: "system" is implied by "system.load".
+		// Keep the leaves, once each: "system" is implied by
+		// "system.load" (no slices.Compact: one instantiation less in
+		// the router binary).
 		out := in[:0]
 		for i, p := range in {
-			if i+1 < len(in) && len(in[i+1]) > len(p) && strings.HasPrefix(in[i+1], p) && (in[i+1][len(p)] == '.' || in[i+1][len(p)] == '[') {
+			if i+1 < len(in) && (in[i+1] == p || len(in[i+1]) > len(p) && strings.HasPrefix(in[i+1], p) && (in[i+1][len(p)] == '.' || in[i+1][len(p)] == '[')) {
 				continue
 			}
 			out = append(out, p)

@@ -213,8 +213,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // setSaveDir is uci_set_savedir: the directory moves to the end of the
 // change directories.
 func (t *tool) setSaveDir(dir string) {
-	t.deltaPath = slices.DeleteFunc(t.deltaPath, func(d string) bool { return d == dir })
-	t.deltaPath = append(t.deltaPath, dir)
+	kept := t.deltaPath[:0]
+	for _, d := range t.deltaPath {
+		if d != dir {
+			kept = append(kept, d)
+		}
+	}
+	t.deltaPath = append(kept, dir)
 }
 
 func (t *tool) usage() {
