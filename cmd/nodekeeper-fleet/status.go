@@ -153,15 +153,36 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 }
 
 // documents are the latest telemetry documents by node.
+// documents are the telemetry documents of a listening window, by node.
+// The subscription outlives the window (until the connection closes):
+// once the window ends it adds nothing, so that what get returns is not
+// written while the caller reads it.
 type documents struct {
-	mu sync.Mutex
-	m  map[string]*inventory.Telemetry
+	mu     sync.Mutex
+	m      map[string]*inventory.Telemetry
+	closed bool
 }
 
 func (d *documents) get() map[string]*inventory.Telemetry {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.m
+}
+
+// add keeps t as node id's document while the window is open.
+func (d *documents) add(id string, t *inventory.Telemetry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
+		d.m[id] = t
+	}
+}
+
+// close ends the window.
+func (d *documents) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
 }
 
 // listenDocuments collects the nodes' telemetry documents for d (with a
@@ -178,13 +199,12 @@ func listenDocuments(ctx context.Context, c *broker.Conn, d time.Duration) (*doc
 		if err != nil || (t.Node != "" && t.Node != id) {
 			return
 		}
-		docs.mu.Lock()
-		docs.m[id] = t
-		docs.mu.Unlock()
+		docs.add(id, t)
 	})
 	if err != nil {
 		return nil, err
 	}
+	defer docs.close()
 	select {
 	case <-time.After(d):
 	case <-ctx.Done():
