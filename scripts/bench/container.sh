@@ -55,8 +55,11 @@ echo "$out" | awk '
 	printf "%-50s %9.1f %9.1f %7.2fx\n", "lxc-start -d alone (peer)", v["lxc-median-ms"], v["lxc-min-ms"], 1
 	printf "%-50s %9.1f %9.1f %7.2fx\n", "floor: record, config, lxc-start -d, record", v["floor-median-ms"], v["floor-min-ms"], v["floor-median-ms"] / v["lxc-median-ms"]
 	printf "%-50s %9.1f %9.1f %7.2fx\n", "nodekeeper: request -> started, template cached", v["nk-median-ms"], v["nk-min-ms"], v["nk-median-ms"] / v["lxc-median-ms"]
+	# Judged beside the same run'"'"'s floor: when the floor itself is over
+	# 1.2x (fsyncs are dearer on a loaded disk), no crash-safe start meets
+	# the target at that moment.
 	r = v["nk-median-ms"] / v["lxc-median-ms"]; f = v["floor-median-ms"] / v["lxc-median-ms"]
-	printf "target <= 1.2x lxc-start: %s (%.2fx); the crash-safe floor is %.2fx here, nodekeeper %+.1f ms from it\n", (r <= 1.2 ? "met" : "not met"), r, f, v["nk-median-ms"] - v["floor-median-ms"]
+	printf "target <= 1.2x lxc-start: %s (%.2fx); the crash-safe floor is %.2fx here, nodekeeper %+.1f ms from it\n", (r <= 1.2 ? "met" : (f > 1.2 ? "out of reach in this run, whose crash-safe floor is over it" : "not met")), r, f, v["nk-median-ms"] - v["floor-median-ms"]
 	found = 1
 }
 END { if (!found) { print "container: no side-by-side result"; exit 1 } }'
