@@ -101,7 +101,13 @@ func (s *store) load() (map[string]*Sliver, error) {
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || e.IsDir() {
-			continue // temp files of an interrupted write among them
+			// A temp file of a write that a crash interrupted (a start's
+			// record is prepared while lxc-start runs): nothing waits
+			// for it once the store is locked for writing.
+			if !s.ro && !e.IsDir() && strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".json.tmp") {
+				os.Remove(filepath.Join(s.dir, "slivers", e.Name()))
+			}
+			continue
 		}
 		b, err := safefile.ReadFile(s.path(name), maxRecord)
 		if err != nil {

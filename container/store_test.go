@@ -24,14 +24,18 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := st.save(s); err != nil {
 		t.Fatal(err)
 	}
-	// A temp file an interrupted write left is not a record.
-	os.WriteFile(filepath.Join(dir, "slivers", ".b.json.tmp123"), []byte("{"), 0o600)
+	// A temp file an interrupted write left is not a record, and goes.
+	tmp := filepath.Join(dir, "slivers", ".b.json.tmp123")
+	os.WriteFile(tmp, []byte("{"), 0o600)
 	got, err := st.load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || !reflect.DeepEqual(got["a"], s) {
 		t.Fatalf("loaded %+v, want %+v", got["a"], s)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("temp file %s left after load: %v", tmp, err)
 	}
 	if err := st.delete("a"); err != nil {
 		t.Fatal(err)
