@@ -147,6 +147,8 @@ func (s *store) save(sl *Sliver, pending ...string) error {
 	return nil
 }
 
+// encode is sl's record as the store writes it; a store opened read-only
+// refuses.
 func (s *store) encode(sl *Sliver) ([]byte, error) {
 	if s.ro {
 		return nil, fmt.Errorf("sliver %s: save: %w", sl.Name, ErrReadOnly)
