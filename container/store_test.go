@@ -12,13 +12,21 @@ import (
 	"time"
 )
 
-func TestStoreRoundTrip(t *testing.T) {
+// tempStore opens a store, locked for writing, in a new temp directory;
+// it is closed when the test ends.
+func tempStore(t *testing.T) (*store, string) {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := openStore(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.close()
+	t.Cleanup(func() { st.close() })
+	return st, dir
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	st, dir := tempStore(t)
 	s := &Sliver{Spec: Spec{Name: "a", Slice: "x", ID: 3, Template: Archive{URL: "/t", SHA256: "h"}, Request: Start,
 		Data: &Archive{URL: "/d", SHA256: "d"}}, State: FailStart, Error: "boom", DeployedSN: 2, Updated: time.Unix(1, 0).UTC()}
 	if err := st.save(s); err != nil {
@@ -53,14 +61,9 @@ func TestStoreBadRecords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			st, err := openStore(context.Background(), dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.close()
+			st, dir := tempStore(t)
 			os.WriteFile(filepath.Join(dir, "slivers", tt.file), []byte(tt.body), 0o600)
-			_, err = st.load()
+			_, err := st.load()
 			if err == nil || !strings.Contains(err.Error(), tt.errHas) || !strings.Contains(err.Error(), tt.file) {
 				t.Errorf("error %v, want one naming %s with %q", err, tt.file, tt.errHas)
 			}
@@ -175,12 +178,7 @@ func TestSaveWaitsForPending(t *testing.T) {
 // files are synced; aborted, or with a pending file that cannot be
 // synced, the old record stays and no temp file is left.
 func TestPrepared(t *testing.T) {
-	dir := t.TempDir()
-	st, err := openStore(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.close()
+	st, dir := tempStore(t)
 	fifo := filepath.Join(dir, "fifo") // fsync of a FIFO fails (EINVAL)
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)

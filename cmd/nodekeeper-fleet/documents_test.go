@@ -44,7 +44,8 @@ func TestDocumentsWindow(t *testing.T) {
 		}
 	}()
 	defer func() { close(stop); <-done }()
-	docs, err := listenDocuments(ctx, c, 500*time.Millisecond)
+	// A window long enough for a loaded machine to deliver some of them.
+	docs, err := listenDocuments(ctx, c, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
