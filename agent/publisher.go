@@ -35,6 +35,17 @@ func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 		}
 		a.log.Warn("MQTT message dropped unread: too big", "topic", topic, "bytes", size, "limit", MaxMessageBytes)
 	}
+	// A taken Prometheus address does not silence the node: MQTT goes on,
+	// the state report carries a `telemetry` error, and the address is
+	// tried again until it binds (then the error clears).
+	tc.ListenRetry = listenRetry
+	tc.OnListener = func(err error) {
+		if err != nil {
+			a.internalError("telemetry", err)
+			return
+		}
+		a.markDirty()
+	}
 	pub, err := telemetry.NewPublisher(tc)
 	if err != nil {
 		if prev != nil {
@@ -102,6 +113,10 @@ func (a *Agent) startPublisher(prev *telemetry.Publisher) error {
 	a.markDirty()
 	return nil
 }
+
+// listenRetry is how often a Prometheus address that was taken is tried
+// again.
+const listenRetry = 10 * time.Second
 
 // restartPublisher replaces the publisher (the telemetry settings or the
 // subscriptions changed) without the node ever looking offline: the new

@@ -182,8 +182,13 @@ func (a *Agent) status() wire.Status {
 	s.Config, s.Broker = cfg.File, cfg.Telemetry.Broker
 	s.Remote = remoteOn(cfg)
 	s.TrustedKeys, s.Threshold = len(cfg.Remote.TrustedKeys), cfg.Remote.Threshold
-	if pub := a.publisher(); pub != nil {
-		s.Connected = pub.Connected()
+	a.mu.Lock()
+	pub, failed := a.pub, a.pub != nil && a.pub == a.pubFailed
+	a.mu.Unlock()
+	if pub != nil {
+		// A publisher whose Run failed may hold a connection it adopted,
+		// but sends nothing on it.
+		s.Connected = pub.Connected() && !failed
 		if err := pub.LastError(); err != nil {
 			s.BrokerError = err.Error()
 		}
@@ -204,15 +209,15 @@ func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.Tr
 // last load did not fail) and whose policies are out of quarantine; and
 // of what is gone: a sliver no longer there (slivers says recs lists them
 // all), a policy file the engine neither runs nor failed to load; of the
-// telemetry once the publisher in force runs (its Run did not fail) and is
-// connected. Errors a document brought (Seq set) wait for a later document
+// telemetry once the publisher in force runs (its Run did not fail), is
+// connected and serves its Prometheus address (if it has one). Errors a document brought (Seq set) wait for a later document
 // instead.
 func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 	a.mu.Lock()
 	pubOK := a.pub != nil && a.pub != a.pubFailed
 	pub := a.pub
 	a.mu.Unlock()
-	pubOK = pubOK && pub.Connected()
+	pubOK = pubOK && pub.Connected() && pub.ListenerError() == nil
 	okSliver, enforced := map[string]bool{}, map[string]bool{}
 	allowed := 0
 	if a.hasErrorOf(wire.KindNodeState) {

@@ -62,6 +62,14 @@ type Config struct {
 	// PrometheusListen, if set (e.g. "127.0.0.1:9100"), serves the latest
 	// document as Prometheus text on /metrics.
 	PrometheusListen string
+	// ListenRetry, when above zero, keeps Run going when PrometheusListen
+	// cannot be bound (its address taken, say by another exporter):
+	// MQTT publishing goes on, ListenerError says why, and the address is
+	// tried again every ListenRetry until it binds. OnListener, if set, is
+	// told the first failure of each streak and, with nil, the bind that
+	// ends it. Zero: Run fails at once (`nodekeeper telemetry publish`).
+	ListenRetry time.Duration
+	OnListener  func(error)
 	// DrainRate is how many messages per second of a backlog (what was
 	// waiting in the spool when the connection came up) at most are sent
 	// (default 20); DrainBurst how many may go at once (default 100, more
@@ -232,6 +240,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReconnectMax < 100*time.Millisecond {
 		return fmt.Errorf("reconnect max %v: must be at least 100ms", c.ReconnectMax)
+	}
+	if c.ListenRetry != 0 && c.ListenRetry < 100*time.Millisecond {
+		return fmt.Errorf("listen retry %v: must be 0 or at least 100ms", c.ListenRetry)
 	}
 	return nil
 }

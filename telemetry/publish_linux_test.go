@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -377,6 +378,73 @@ func TestEventsInfluxAndHomeAssistant(t *testing.T) {
 	}
 }
 
+// TestPrometheusListenerTaken: with ListenRetry set (the agent's way), a
+// taken Prometheus address does not stop MQTT publishing; ListenerError
+// and one OnListener call say why, and once the address is free the
+// listener binds, OnListener hears nil and /metrics answers. Without
+// ListenRetry (`telemetry publish`), Run fails at once.
+func TestPrometheusListenerTaken(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t, "")
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+
+	c := testConfig(b.url(), randName("n"))
+	c.PrometheusListen = addr
+	p, err := NewPublisher(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("Run without ListenRetry on a taken address: %v, want an error naming %s", err, addr)
+	}
+
+	c.ListenRetry = 100 * time.Millisecond
+	var mu sync.Mutex
+	var heard []error
+	c.OnListener = func(err error) {
+		mu.Lock()
+		heard = append(heard, err)
+		mu.Unlock()
+	}
+	sub := subscribe(t, b.url(), randName("s"), c.Prefix+"/"+c.NodeID+"/telemetry/#")
+	p = startPublisher(t, c)
+	waitFor(t, 30*time.Second, "samples published while the address is taken", func() bool {
+		return sub.count(func(mqtt.Message) bool { return true }) >= 3
+	})
+	if err := p.ListenerError(); err == nil || !strings.Contains(err.Error(), addr) {
+		t.Errorf("ListenerError while taken: %v, want one naming %s", err, addr)
+	}
+	time.Sleep(3 * c.ListenRetry) // retries that fail again say nothing new
+	mu.Lock()
+	if len(heard) != 1 || heard[0] == nil || !strings.Contains(heard[0].Error(), "address already in use") {
+		t.Errorf("OnListener heard %v, want one error: address already in use", heard)
+	}
+	mu.Unlock()
+
+	taken.Close()
+	waitFor(t, 30*time.Second, "the listener bound once the address is free", func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	if err := p.ListenerError(); err != nil {
+		t.Errorf("ListenerError once serving: %v", err)
+	}
+	mu.Lock()
+	if len(heard) != 2 || heard[1] != nil {
+		t.Errorf("OnListener heard %v, want the error and then nil", heard)
+	}
+	mu.Unlock()
+}
+
 func TestConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -394,6 +462,7 @@ func TestConfigErrors(t *testing.T) {
 		{"format", func(c *Config) { c.Format = "xml" }, `format "xml"`},
 		{"cert without key", func(c *Config) { c.CertFile = "c.pem" }, "both cert and key"},
 		{"keepalive", func(c *Config) { c.KeepAlive = 0 }, "keepalive"},
+		{"listen retry", func(c *Config) { c.ListenRetry = time.Millisecond }, "listen retry 1ms"},
 		// Errors are published: a password in the URL never appears in one.
 		{"credentials in the URL", func(c *Config) { c.Broker = "tcp://u:s3cret@127.0.0.1:1883" }, "no credentials in the URL"},
 		{"not a URL, with a password", func(c *Config) { c.Broker = "tcp://u:s3cret@[::1" }, "broker: not a URL"},

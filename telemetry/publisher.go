@@ -40,6 +40,7 @@ type Publisher struct {
 	published atomic.Uint64
 	drain     drainStats // what the drain limit did (sendloop.go)
 	running   atomic.Bool
+	listenErr atomic.Pointer[error] // why the Prometheus listener does not serve
 
 	errMu   sync.Mutex
 	lastErr error
@@ -99,8 +100,8 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 // "offline" status and disconnects (unless Replace said otherwise), saves the spool and the sequence number,
 // and closes the collectors' files and sockets (Latest still works; Run
 // cannot be called again). It returns an error only if it cannot start (the Prometheus
-// listener's address is taken); broker trouble is retried forever and shows
-// in LastError.
+// listener's address is taken and Config.ListenRetry is zero); broker
+// trouble is retried forever and shows in LastError.
 func (p *Publisher) Run(ctx context.Context) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("telemetry: publisher already running")
@@ -109,10 +110,13 @@ func (p *Publisher) Run(ctx context.Context) error {
 	if p.cfg.PrometheusListen != "" {
 		ln, err := net.Listen("tcp", p.cfg.PrometheusListen)
 		if err != nil {
-			return fmt.Errorf("prometheus listener: %w", err)
+			err = fmt.Errorf("prometheus listener: %w", err)
+			if p.cfg.ListenRetry <= 0 {
+				return err
+			}
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); newMetricsServer(p.Latest).serve(ctx, ln) }()
+		go func() { defer wg.Done(); p.servePrometheus(ctx, ln, err) }()
 	}
 	if p.fspool != nil {
 		wg.Add(1)
@@ -136,6 +140,45 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.log.Error("save seq", "err", err)
 	}
 	p.sampler.Close()
+	return nil
+}
+
+// servePrometheus serves scrapes on ln until ctx ends. When ln is nil
+// (err says why), it tries the address again every ListenRetry first.
+func (p *Publisher) servePrometheus(ctx context.Context, ln net.Listener, err error) {
+	if ln == nil {
+		p.listenErr.Store(&err)
+		p.log.Error("prometheus listener: not serving, trying again", "address", p.cfg.PrometheusListen, "err", err, "every", p.cfg.ListenRetry)
+		if p.cfg.OnListener != nil {
+			p.cfg.OnListener(err)
+		}
+		t := time.NewTicker(p.cfg.ListenRetry)
+		for ln == nil {
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			ln, _ = net.Listen("tcp", p.cfg.PrometheusListen)
+		}
+		t.Stop()
+		p.listenErr.Store(nil)
+		p.log.Info("prometheus listener: serving", "address", p.cfg.PrometheusListen)
+		if p.cfg.OnListener != nil {
+			p.cfg.OnListener(nil)
+		}
+	}
+	newMetricsServer(p.Latest).serve(ctx, ln)
+}
+
+// ListenerError tells why the Prometheus listener does not serve (its
+// address taken, retried every Config.ListenRetry); nil when it serves or
+// none is configured.
+func (p *Publisher) ListenerError() error {
+	if e := p.listenErr.Load(); e != nil {
+		return *e
+	}
 	return nil
 }
 
