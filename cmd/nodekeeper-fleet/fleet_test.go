@@ -168,3 +168,34 @@ var (
 	needEnv     = simtest.NeedEnv
 	startBroker = simtest.Broker
 )
+
+// TestForget: forget clears what the broker retains of a stopped node, so
+// that status lists it no more; it refuses a node that says it is online
+// unless --force, and says so of a node with nothing retained.
+func TestForget(t *testing.T) {
+	l := newSimLab(t, []string{"n1", "n2"}, nil)
+	br := []string{"--broker", l.b.URL(), "--quiet", "200ms"}
+	l.nodes["n2"].Stop()
+	waitFor(t, "n2 offline", func() bool {
+		_, out := run(append([]string{"status", "--json"}, br...)...)
+		return strings.Contains(out, `"status": "offline"`)
+	})
+	st, out := run(append([]string{"forget", "n1", "n2"}, br...)...)
+	if st != 1 || !strings.Contains(out, "n1 says it is online") || !strings.Contains(out, "n2: cleared") {
+		t.Fatalf("forget n1 n2: status %d\n%s", st, out)
+	}
+	_, out = run(append([]string{"status", "--json"}, br...)...)
+	if !strings.Contains(out, `"node": "n1"`) || strings.Contains(out, `"node": "n2"`) {
+		t.Errorf("status after forgetting n2 lists:\n%s", out)
+	}
+	st, out = run(append([]string{"forget", "n2"}, br...)...)
+	if st != 0 || !strings.Contains(out, "n2: nothing retained") {
+		t.Errorf("forget n2 again: status %d\n%s", st, out)
+	}
+	if st, out = run(append([]string{"forget", "n1", "--force"}, br...)...); st != 0 || !strings.Contains(out, "n1: cleared") {
+		t.Errorf("forget n1 --force: status %d\n%s", st, out)
+	}
+	if st, out = run(append([]string{"forget", "../x"}, br...)...); st != 1 || !strings.Contains(out, `node id "../x"`) {
+		t.Errorf("forget ../x: status %d\n%s", st, out)
+	}
+}

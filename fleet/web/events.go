@@ -34,6 +34,7 @@ const (
 	KindError    = "error"
 	KindDecision = "policy_decision"
 	KindRollout  = "rollout"
+	KindRemoved  = "removed"
 )
 
 // maxEvents is how many events the view keeps.

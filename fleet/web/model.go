@@ -38,6 +38,7 @@ type Model struct {
 	inv     *inventory.Inventory
 	pinned  map[string]wire.PublicKey
 	nodes   map[string]*entry
+	removed map[string]uint64 // nodes that left the view, at which version
 	events  eventLog
 	ver     uint64
 	changed chan struct{} // closed and replaced on every change
@@ -96,7 +97,7 @@ func NewModel(o ModelOptions) *Model {
 		o.Now = time.Now
 	}
 	m := &Model{prefix: o.Prefix, step: o.Step, now: o.Now, trusted: o.Trusted, enrolled: o.Enrolled,
-		inv: &inventory.Inventory{Nodes: map[string]*inventory.Node{}}, nodes: map[string]*entry{},
+		inv: &inventory.Inventory{Nodes: map[string]*inventory.Node{}}, nodes: map[string]*entry{}, removed: map[string]uint64{},
 		changed: make(chan struct{}), fleet: o.Fleet}
 	m.started = o.Now()
 	m.pinned = m.pins(nil)
@@ -201,12 +202,14 @@ func (m *Model) Ingest(topic string, payload []byte) {
 		return
 	}
 	if len(payload) == 0 {
-		return // a cleared retained topic
+		m.clear(id, leaf)
+		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := m.inv.Node(id)
 	e := m.entry(id)
+	delete(m.removed, id) // back again
 	prev := *n
 	n.Apply(leaf, payload, m.verifier())
 	switch leaf {
@@ -228,6 +231,39 @@ func (m *Model) Ingest(topic string, payload []byte) {
 		m.infoEvents(id, prev.Info, n.Info)
 	}
 	m.bump(e)
+}
+
+// clear takes a cleared retained topic (an empty message on leaf): the
+// node's part goes, and a node left with none of its retained parts
+// (status, state, info, desired) leaves the view, its history with it,
+// as a retired node whose topics an admin cleared
+// (`nodekeeper-fleet forget`) should.
+func (m *Model) clear(id, leaf string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.inv.Nodes[id]
+	if n == nil {
+		return
+	}
+	switch leaf {
+	case "status":
+		n.Status = ""
+	case "state":
+		n.State, n.StateErr, n.StateSigned, n.StateKey = nil, "", false, ""
+	case "info":
+		n.Info, n.InfoErr = nil, ""
+	case "desired":
+		n.Desired = nil
+	}
+	if n.Status != "" || n.State != nil || n.StateErr != "" || n.Info != nil || n.InfoErr != "" || n.Desired != nil {
+		m.bump(m.entry(id))
+		return
+	}
+	delete(m.inv.Nodes, id)
+	delete(m.nodes, id)
+	m.event(Event{Node: id, Kind: KindRemoved, Severity: "info", Message: "removed: the broker retains nothing of it any more"})
+	m.bump(nil)
+	m.removed[id] = m.ver // live pages drop its row (ChangedRows)
 }
 
 func (m *Model) entry(id string) *entry {

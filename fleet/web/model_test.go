@@ -309,3 +309,53 @@ func TestStream(t *testing.T) {
 
 // needEnv is the fleet tests' shared rule for a missing environment.
 var needEnv = simtest.NeedEnv
+
+// TestClearedNodeLeaves: a node stays while the broker retains any of its
+// parts; once its last retained topic is cleared (nodekeeper-fleet forget)
+// it leaves the rows, live pages are told it is gone, and an event says
+// so. A node that publishes again comes back.
+func TestClearedNodeLeaves(t *testing.T) {
+	m := NewModel(ModelOptions{Step: time.Second})
+	ids := func() (out []string) {
+		for _, r := range m.Rows(Filter{}) {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	m.Ingest("nodekeeper/old/status", []byte("offline"))
+	m.Ingest("nodekeeper/old/info", signedInfo(t, "old", 41.4, 2.2))
+	m.Ingest("nodekeeper/keep/status", []byte("online"))
+	if got := fmt.Sprint(ids()); got != "[keep old]" {
+		t.Fatalf("rows %s", got)
+	}
+	ver := m.Version()
+	m.Ingest("nodekeeper/old/status", nil)
+	if got := fmt.Sprint(ids()); got != "[keep old]" {
+		t.Errorf("with its info still retained: rows %s, want old kept", got)
+	}
+	m.Ingest("nodekeeper/old/info", nil)
+	if got := fmt.Sprint(ids()); got != "[keep]" {
+		t.Errorf("with nothing retained: rows %s, want old gone", got)
+	}
+	if _, gone := m.ChangedRows(Filter{}, ver); fmt.Sprint(gone) != "[old]" {
+		t.Errorf("live pages are told gone %v, want [old]", gone)
+	}
+	var removed []string
+	for _, e := range m.Events(0) {
+		if e.Kind == KindRemoved {
+			removed = append(removed, e.Node)
+		}
+	}
+	if fmt.Sprint(removed) != "[old]" {
+		t.Errorf("removed events for %v, want [old]", removed)
+	}
+	m.Ingest("nodekeeper/ghost/state", nil) // a node never seen: nothing
+	ver = m.Version()
+	m.Ingest("nodekeeper/old/status", []byte("online"))
+	if got := fmt.Sprint(ids()); got != "[keep old]" {
+		t.Errorf("after it published again: rows %s", got)
+	}
+	if rows, gone := m.ChangedRows(Filter{}, ver); len(rows) != 1 || len(gone) != 0 {
+		t.Errorf("after it came back: changed %d rows, gone %v", len(rows), gone)
+	}
+}

@@ -383,7 +383,7 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	if len(all) > 0 {
 		last = all[len(all)-1].Seq
 	}
-	kindList := []string{"alert", "policy_action", "policy_error", KindDecision, KindState, KindOffline, KindOnline, KindError, KindApplied, KindRollout}
+	kindList := []string{"alert", "policy_action", "policy_error", KindDecision, KindState, KindOffline, KindOnline, KindError, KindApplied, KindRollout, KindRemoved}
 	for k := range kinds {
 		if !slices.Contains(kindList, k) {
 			kindList = append(kindList, k)

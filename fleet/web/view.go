@@ -234,7 +234,7 @@ func (m *Model) Rows(f Filter) []NodeRow {
 
 // ChangedRows returns the rows of nodes that changed after version ver
 // and pass the filter, and the ids of those that changed but no longer
-// pass it.
+// pass it or left the view (Model.clear).
 func (m *Model) ChangedRows(f Filter, ver uint64) (rows []NodeRow, gone []string) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -252,6 +252,11 @@ func (m *Model) ChangedRows(f Filter, ver uint64) (rows []NodeRow, gone []string
 			m.history(&r, now)
 			rows = append(rows, r)
 		} else {
+			gone = append(gone, id)
+		}
+	}
+	for id, v := range m.removed {
+		if v > ver {
 			gone = append(gone, id)
 		}
 	}
