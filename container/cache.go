@@ -116,6 +116,10 @@ func (c *cache) template(ctx context.Context, a Archive) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template %s: unpack: %w", a.URL, err)
 	}
+	// The files on disk before the directory that says they are complete.
+	if err := syncFS(tmp); err != nil {
+		return "", fmt.Errorf("template %s: %w", a.URL, err)
+	}
 	meta, _ := json.Marshal(templateMeta{URL: a.URL, Type: a.Type, Fetched: time.Now().UTC(), Files: st.Files})
 	if err := writeFileAtomic(filepath.Join(tmp, "meta.json"), meta, 0o640); err != nil {
 		return "", fmt.Errorf("template %s: %w", a.URL, err)
@@ -141,6 +145,10 @@ func (c *cache) data(ctx context.Context, a Archive) (string, error) {
 	file, err := c.fetch(ctx, a)
 	if err != nil {
 		return "", err
+	}
+	if err := syncFS(file); err != nil { // its bytes on disk before its name
+		os.Remove(file)
+		return "", fmt.Errorf("data archive %s: %w", a.URL, err)
 	}
 	if err := os.Rename(file, p); err != nil {
 		os.Remove(file)

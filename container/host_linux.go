@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // freeBytes is the space unprivileged users may still use on path's filesystem.
@@ -20,6 +22,24 @@ func freeBytes(path string) (int64, error) {
 		return 0, fmt.Errorf("statfs %s: %w", path, err)
 	}
 	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// syncFS writes out everything written to the file system holding dir,
+// so that the files of an unpacked template, a fetched data archive or a
+// copied layer are on disk before the rename or marker that says they are
+// complete: one syncfs(2) instead of an fsync per file. Without it a power
+// cut could leave a template whose directory is in place and whose files
+// are empty (ext4's delayed allocation, UBIFS's write-back).
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	return nil
 }
 
 // memTotal is the node's RAM in bytes.

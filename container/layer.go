@@ -157,6 +157,19 @@ func (m *Manager) buildLayer(ctx context.Context, s *Sliver, lower string) error
 			return fmt.Errorf("data archive %s: %w", s.Data.URL, err)
 		}
 	}
+	// What the layer holds (a copy of the template, a data archive, a
+	// disk image's file system) is on disk before its marker: the layer's
+	// file system, and with a disk image the one holding the image too.
+	if !m.overlay || s.Data != nil || s.Resources.DiskBytes > 0 {
+		if err := syncFS(top); err != nil {
+			return fmt.Errorf("layer: %w", err)
+		}
+		if s.Resources.DiskBytes > 0 {
+			if err := syncFS(l.dir); err != nil {
+				return fmt.Errorf("layer: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
