@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"sync/atomic"
 	"syscall"
 
@@ -42,7 +41,7 @@ func (m *Manager) rtnlBatch(reqs []*nl.NetlinkRequest) []error {
 	for lo := 0; lo < len(reqs); lo += batchChunk {
 		hi := min(lo+batchChunk, len(reqs))
 		m.sendChunk(reqs[lo:hi], res[lo:hi])
-		if slices.ContainsFunc(res[lo:hi], func(err error) bool { return err != nil }) {
+		if anyError(res[lo:hi]) {
 			for i := hi; i < len(reqs); i++ {
 				res[i] = errNotSent
 			}
@@ -166,3 +165,14 @@ func ackError(msg syscall.NetlinkMessage) error {
 }
 
 func nlAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
+
+// anyError tells whether errs holds an error (slices.ContainsFunc without
+// its instantiation in the router binary).
+func anyError(errs []error) bool {
+	for _, err := range errs {
+		if err != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 )
 
@@ -309,7 +308,7 @@ func (p *planner) deleteLinks() error {
 				return err
 			}
 			done[name] = true
-			todo = slices.Delete(todo, i, i+1)
+			todo = append(todo[:i], todo[i+1:]...)
 			i--
 			progress = true
 		}
@@ -398,7 +397,7 @@ func (p *planner) createLinks() {
 				p.cur[l.Peer.Name] = &Link{Name: l.Peer.Name, Kind: Veth, MTU: l.Peer.MTU, MAC: l.Peer.MAC, Down: l.Peer.Down}
 			}
 			done[l.Name] = true
-			todo = slices.Delete(todo, i, i+1)
+			todo = append(todo[:i], todo[i+1:]...)
 			i--
 			progress = true
 		}
@@ -541,12 +540,12 @@ func (p *planner) addresses() {
 		}
 		var d, a []netip.Prefix
 		for _, x := range have {
-			if !slices.Contains(want, x) {
+			if !hasPrefix(want, x) {
 				d = append(d, x)
 			}
 		}
 		for _, x := range want {
-			if !slices.Contains(have, x) {
+			if !hasPrefix(have, x) {
 				a = append(a, x)
 			}
 		}
@@ -642,4 +641,16 @@ func shapingEqual(want, have *Shaping) bool {
 
 func fwSummary(f Firewall) string {
 	return fmt.Sprintf("%d nat, %d isolation", len(f.NAT), len(f.Isolate))
+}
+
+// hasPrefix tells whether ps holds p. It and the other element loops of
+// netcfg stand for slices.Contains, Index, Equal and Clone, whose
+// instantiation per element type costs the router binary (docs/packaging.md).
+func hasPrefix(ps []netip.Prefix, p netip.Prefix) bool {
+	for _, x := range ps {
+		if x == p {
+			return true
+		}
+	}
+	return false
 }

@@ -645,13 +645,13 @@ func parseTag(tag string, f *Firewall) bool {
 			return false
 		}
 		n := NAT{Source: p, Bridge: fields[2]}
-		if !slices.Contains(f.NAT, n) {
+		if !hasNAT(f.NAT, n) {
 			f.NAT = append(f.NAT, n)
 		}
 		return true
 	case len(fields) == 3 && fields[0] == "isolate":
 		s := Isolation{Mode: IsolationMode(fields[1]), Link: fields[2]}
-		if !slices.Contains(f.Isolate, s) {
+		if !hasIsolation(f.Isolate, s) {
 			f.Isolate = append(f.Isolate, s)
 		}
 		return true
@@ -661,7 +661,7 @@ func parseTag(tag string, f *Firewall) bool {
 
 // canonical returns the firewall with its entries sorted, for comparison.
 func (f Firewall) canonical() Firewall {
-	out := Firewall{NAT: slices.Clone(f.NAT), Isolate: slices.Clone(f.Isolate)}
+	out := Firewall{NAT: append(f.NAT[:0:0], f.NAT...), Isolate: append(f.Isolate[:0:0], f.Isolate...)}
 	// sort.Slice, not slices.SortFunc: each struct type would get a
 	// sort of its own, 10 KB on mips (docs/packaging.md).
 	sort.Slice(out.NAT, func(i, j int) bool { return out.NAT[i].tag() < out.NAT[j].tag() })
@@ -671,7 +671,40 @@ func (f Firewall) canonical() Firewall {
 
 func (f Firewall) equal(g Firewall) bool {
 	a, b := f.canonical(), g.canonical()
-	return slices.Equal(a.NAT, b.NAT) && slices.Equal(a.Isolate, b.Isolate)
+	if len(a.NAT) != len(b.NAT) || len(a.Isolate) != len(b.Isolate) {
+		return false
+	}
+	for i := range a.NAT {
+		if a.NAT[i] != b.NAT[i] {
+			return false
+		}
+	}
+	for i := range a.Isolate {
+		if a.Isolate[i] != b.Isolate[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasNAT tells whether ns holds n (see hasPrefix).
+func hasNAT(ns []NAT, n NAT) bool {
+	for _, x := range ns {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// hasIsolation tells whether is holds s (see hasPrefix).
+func hasIsolation(is []Isolation, s Isolation) bool {
+	for _, x := range is {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func (f Firewall) empty() bool { return len(f.NAT) == 0 && len(f.Isolate) == 0 }

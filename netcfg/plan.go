@@ -182,7 +182,7 @@ func (s *snapshot) owned() Config {
 		case o.owned:
 			l := cloneLink(o.Link)
 			if p := s.peer(o); p != nil {
-				l.Peer = &VethPeer{Name: p.Name, MTU: p.MTU, MAC: p.MAC, Down: p.Down, Addrs: slices.Clone(p.Addrs)}
+				l.Peer = &VethPeer{Name: p.Name, MTU: p.MTU, MAC: p.MAC, Down: p.Down, Addrs: append(p.Addrs[:0:0], p.Addrs...)}
 			}
 			c.Links = append(c.Links, l)
 		case o.peerOf != "" && s.links[o.peerOf] != nil && s.links[o.peerOf].owned:
@@ -191,7 +191,7 @@ func (s *snapshot) owned() Config {
 			c.Links = append(c.Links, Link{Name: name, Kind: External, MTU: o.MTU, Master: o.Master, Shaping: o.Shaping})
 		}
 	}
-	c.Routes = slices.Clone(s.routes)
+	c.Routes = append(s.routes[:0:0], s.routes...)
 	c.Firewall = s.fw.canonical()
 	return c
 }
@@ -219,14 +219,14 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func cloneLink(l Link) Link {
-	l.Addrs = slices.Clone(l.Addrs)
+	l.Addrs = append(l.Addrs[:0:0], l.Addrs...)
 	if l.Shaping != nil {
 		s := *l.Shaping
 		l.Shaping = &s
 	}
 	if l.Peer != nil {
 		p := *l.Peer
-		p.Addrs = slices.Clone(p.Addrs)
+		p.Addrs = append(p.Addrs[:0:0], p.Addrs...)
 		l.Peer = &p
 	}
 	if l.VXLAN != nil {

@@ -263,7 +263,13 @@ func FromSections(secs []Section) (Config, error) {
 	}
 	for _, s := range shaping {
 		name := s.str("interface")
-		i := slices.IndexFunc(c.Links, func(l Link) bool { return l.Name == name })
+		i := -1
+		for j := range c.Links {
+			if c.Links[j].Name == name {
+				i = j
+				break
+			}
+		}
 		if i < 0 {
 			return Config{}, fmt.Errorf("%s: no link section named %q", s.where("interface"), name)
 		}

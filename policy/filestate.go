@@ -465,7 +465,7 @@ func (fs *fileState) evaluate(ctx context.Context, p *luaPolicy, in evalInput) (
 			r.Err, r.Kind = luaError(fs.name, pos, err), errRuntime
 		} else {
 			r.Fired = true
-			r.Actions = slices.Clone(ev.actions)
+			r.Actions = append(ev.actions[:0:0], ev.actions...)
 		}
 		ev.inAct = false
 	}

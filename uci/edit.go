@@ -2,7 +2,6 @@ package uci
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 )
 
@@ -113,18 +112,18 @@ func (p *Package) delete(r *ref, internal bool) error {
 		}
 		if idx >= 0 && idx < len(r.o.values) {
 			p.record(ChangeDelete, r.sec, r.opt, r.hasOpt, r.val, true, internal)
-			r.o.values = slices.Delete(r.o.values, idx, idx+1)
+			r.o.values = append(r.o.values[:idx], r.o.values[idx+1:]...)
 		}
 		return nil
 	}
 	p.record(ChangeDelete, r.sec, r.opt, r.hasOpt, "", false, internal)
 	if r.hasOpt {
 		unindexName(r.s.byName, r.o.name, r.o)
-		r.s.options = slices.DeleteFunc(r.s.options, func(o *Option) bool { return o == r.o })
+		r.s.options = deleteOption(r.s.options, r.o)
 		r.o = nil
 	} else {
 		unindexName(p.byName, r.s.name, r.s)
-		p.sections = slices.DeleteFunc(p.sections, func(s *Section) bool { return s == r.s })
+		p.sections = deleteSection(p.sections, p.sectionIndex(r.s))
 		r.s = nil
 	}
 	return nil
@@ -178,7 +177,13 @@ func (p *Package) delList(r *ref, internal bool) error {
 		return nil
 	}
 	p.record(ChangeListDel, r.sec, r.opt, true, r.val, true, internal)
-	r.o.values = slices.DeleteFunc(r.o.values, func(v string) bool { return v == r.val })
+	kept := r.o.values[:0]
+	for _, v := range r.o.values {
+		if v != r.val {
+			kept = append(kept, v)
+		}
+	}
+	r.o.values = kept
 	return nil
 }
 
@@ -214,7 +219,7 @@ func (p *Package) rename(r *ref, internal bool) error {
 // leaves the section where it was records nothing.
 func (p *Package) reorder(s *Section, pos int, internal bool) {
 	from := p.sectionIndex(s)
-	p.sections = slices.Delete(p.sections, from, from+1)
+	p.sections = deleteSection(p.sections, from)
 	to := min(max(pos, 0), len(p.sections))
 	p.sections = append(p.sections, nil)
 	copy(p.sections[to+1:], p.sections[to:])
@@ -222,4 +227,29 @@ func (p *Package) reorder(s *Section, pos int, internal bool) {
 	if to != from {
 		p.record(ChangeReorder, s.name, "", false, strconv.Itoa(pos), true, internal)
 	}
+}
+
+// deleteSection removes ss[i] (i < 0: nothing), clearing the freed slot.
+// It and deleteOption are slices.Delete and slices.DeleteFunc without a
+// generic instantiation per element type in the router binary
+// (docs/packaging.md).
+func deleteSection(ss []*Section, i int) []*Section {
+	if i < 0 {
+		return ss
+	}
+	copy(ss[i:], ss[i+1:])
+	ss[len(ss)-1] = nil
+	return ss[:len(ss)-1]
+}
+
+// deleteOption removes o from os, clearing the freed slot.
+func deleteOption(os []*Option, o *Option) []*Option {
+	for i, x := range os {
+		if x == o {
+			copy(os[i:], os[i+1:])
+			os[len(os)-1] = nil
+			return os[:len(os)-1]
+		}
+	}
+	return os
 }

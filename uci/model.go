@@ -2,7 +2,6 @@ package uci
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -66,7 +65,7 @@ func (p *Package) Name() string { return p.name }
 func (p *Package) Path() string { return p.path }
 
 // Sections returns all sections in order.
-func (p *Package) Sections() []*Section { return slices.Clone(p.sections) }
+func (p *Package) Sections() []*Section { return append(p.sections[:0:0], p.sections...) }
 
 // SectionsOfType returns the sections of the given type in order.
 func (p *Package) SectionsOfType(typ string) []*Section {
@@ -126,7 +125,14 @@ func unindexName(m map[string]any, name string, v any) {
 	}
 }
 
-func (p *Package) sectionIndex(s *Section) int { return slices.Index(p.sections, s) }
+func (p *Package) sectionIndex(s *Section) int {
+	for i, x := range p.sections {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
 
 // extSection resolves "@type[idx]" like libuci's uci_lookup_ext_section. It
 // returns ErrInvalid for malformed references and (nil, nil) when the index
@@ -177,7 +183,7 @@ func (s *Section) Type() string { return s.typ }
 func (s *Section) Anonymous() bool { return s.anonymous }
 
 // Options returns the options in order.
-func (s *Section) Options() []*Option { return slices.Clone(s.options) }
+func (s *Section) Options() []*Option { return append(s.options[:0:0], s.options...) }
 
 // Option returns the named option, or nil.
 func (s *Section) Option(name string) *Option {
@@ -289,7 +295,7 @@ func (o *Option) Value() string {
 // Values returns a list's values, or the single value as a one-element list.
 func (o *Option) Values() []string {
 	if o.isList {
-		return slices.Clone(o.values)
+		return append(o.values[:0:0], o.values...)
 	}
 	return []string{o.value}
 }
