@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nodekeeper/nodekeeper/container"
 	"github.com/nodekeeper/nodekeeper/netcfg"
@@ -85,8 +86,8 @@ func (a *Agent) openNetwork(ctx context.Context) (*netcfg.Manager, error) {
 
 // syncNetwork applies the desired network. A failure is an internal error
 // (the kernel is left as it was: netcfg rolls a failed apply back); a sync
-// that succeeds clears the network's errors (those of its watch stay: the
-// watch is not retried). A network that did not open at the start is
+// that succeeds clears the network's errors but its watch's (those clear
+// when the watch subscribes again: watchTrouble). A network that did not open at the start is
 // opened here once it can be (its namespace appeared); until then there is
 // nothing to sync, and its error stays.
 func (a *Agent) syncNetwork(ctx context.Context) error {
@@ -133,6 +134,21 @@ func (a *Agent) syncNetwork(ctx context.Context) error {
 // failed.
 const watchFailed = "watch: "
 
+// watchTrouble lists a network watch that cannot subscribe (err, the
+// first failure of a streak) as a `network` error, an internal error, and
+// clears it once the watch subscribes again (nil): policies' link.*
+// triggers hear nothing meanwhile, and the admin sees why.
+func (a *Agent) watchTrouble(err error) {
+	if err != nil {
+		a.internalError("network", fmt.Errorf(watchFailed+"%w", err))
+		return
+	}
+	a.log.Info("network watch subscribed again")
+	a.clearErrors(func(e *wire.ErrorEntry) bool {
+		return e.Kind == "network" && strings.HasPrefix(e.Message, watchFailed)
+	})
+}
+
 // setIface takes an interface the agent manages down or up, for a policy.
 func (a *Agent) setIface(ctx context.Context, name string, down bool) error {
 	if a.network() == nil {
@@ -169,12 +185,29 @@ func (a *Agent) setIface(ctx context.Context, name string, down bool) error {
 }
 
 // watchNetwork turns the kernel's link, address and route notifications
-// into policy events (link.up, link.down, link.flapping, ...).
+// into policy events (link.up, link.down, link.flapping, ...). A watch
+// that cannot subscribe is tried again (1 s, doubling up to a minute),
+// and a `network` error says so until it subscribes (watchTrouble).
 func (a *Agent) watchNetwork(ctx context.Context, n *netcfg.Manager) {
-	evs, err := n.Watch(ctx, netcfg.WatchOptions{})
-	if err != nil {
-		a.internalError("network", fmt.Errorf(watchFailed+"%w", err))
-		return
+	opts := netcfg.WatchOptions{OnTrouble: a.watchTrouble}
+	var evs <-chan netcfg.Event
+	for pause, failing := time.Second, false; ; pause = min(2*pause, time.Minute) {
+		var err error
+		if evs, err = n.Watch(ctx, opts); err == nil {
+			if failing {
+				a.watchTrouble(nil)
+			}
+			break
+		}
+		if !failing {
+			a.watchTrouble(err)
+		}
+		failing = true
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
 	}
 	for ev := range evs {
 		data := map[string]any{}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -99,4 +100,32 @@ func hasError(r wire.StateReport, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestWatchTrouble: a network watch that cannot subscribe is a `network`
+// error in the state report until it subscribes again; a sync's success
+// does not clear it, the watch's recovery does, and leaves the network's
+// other errors alone.
+func TestWatchTrouble(t *testing.T) {
+	a := &Agent{
+		cfg:    &Config{Agent: AgentConfig{NodeID: "n1", NodeState: Production}},
+		log:    slog.New(slog.DiscardHandler),
+		dirty:  make(chan struct{}, 1),
+		health: nodeHealth{threshold: 3, window: time.Minute},
+	}
+	messages := func() (out []string) {
+		for _, e := range a.report().Errors {
+			out = append(out, e.Kind+": "+e.Message)
+		}
+		return out
+	}
+	a.internalError("network", errors.New("apply failed"))
+	a.watchTrouble(errors.New("netcfg: watch links: too many open files"))
+	if got := fmt.Sprint(messages()); got != "[network: apply failed network: watch: netcfg: watch links: too many open files]" {
+		t.Errorf("while the watch fails: %s", got)
+	}
+	a.watchTrouble(nil)
+	if got := fmt.Sprint(messages()); got != "[network: apply failed]" {
+		t.Errorf("once the watch subscribed again: %s", got)
+	}
 }

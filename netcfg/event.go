@@ -35,6 +35,13 @@ type WatchOptions struct {
 	// system's default if 0. A burst of notifications larger than it
 	// ends a subscription, which Watch then makes again.
 	ReceiveBuffer int
+	// OnTrouble, if set, is told when a subscription that ended cannot be
+	// made again (the first failure of a streak; the watch keeps trying)
+	// and, with nil, when it is made again after such failures.
+	OnTrouble func(error)
+
+	// fault, in tests, fails a subscription that it returns an error for.
+	fault func() error
 }
 
 func (o WatchOptions) withDefaults() WatchOptions {

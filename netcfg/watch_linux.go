@@ -53,6 +53,7 @@ func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, e
 			if time.Since(began) > watchRetryMax {
 				pause = watchRetryMin
 			}
+			failing := false
 			for {
 				select {
 				case <-ctx.Done():
@@ -64,6 +65,13 @@ func (m *Manager) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, e
 					break
 				}
 				m.log.Warn("watch: netlink subscription", "err", err)
+				if !failing && opts.OnTrouble != nil {
+					opts.OnTrouble(err)
+				}
+				failing = true
+			}
+			if failing && opts.OnTrouble != nil {
+				opts.OnTrouble(nil)
 			}
 			send(w.relist(list, time.Now()))
 		}
@@ -89,6 +97,11 @@ type subscription struct {
 // links: nothing falls between the two, and a notification that repeats
 // the listed state changes nothing.
 func (m *Manager) subscribe(ctx context.Context, opts WatchOptions) (*subscription, []netlink.Link, error) {
+	if opts.fault != nil {
+		if err := opts.fault(); err != nil {
+			return nil, nil, err
+		}
+	}
 	s := &subscription{
 		done:   make(chan struct{}),
 		links:  make(chan netlink.LinkUpdate, 256),

@@ -2,10 +2,12 @@ package netcfg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -136,7 +138,22 @@ func TestWatchResubscribes(t *testing.T) {
 	nsExec(t, ns, "ip", "-batch", file)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events, err := m.Watch(ctx, WatchOptions{ReceiveBuffer: 1, Buffer: 4096})
+	// The first subscription is made; of those after the burst, the first
+	// two fail: OnTrouble hears the first failure, then that it recovered.
+	var mu sync.Mutex
+	var subscriptions int
+	var trouble []error
+	opts := WatchOptions{ReceiveBuffer: 1, Buffer: 4096,
+		OnTrouble: func(err error) { mu.Lock(); trouble = append(trouble, err); mu.Unlock() },
+		fault: func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if subscriptions++; subscriptions == 2 || subscriptions == 3 {
+				return errors.New("injected: no socket")
+			}
+			return nil
+		}}
+	events, err := m.Watch(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +171,11 @@ func TestWatchResubscribes(t *testing.T) {
 	nsExec(t, ns, "ip", "link", "set", "nkafterp", "up")
 	nsExec(t, ns, "ip", "link", "set", "nkafter", "up")
 	waitEvent(t, events, "link.up", "nkafter")
+	mu.Lock()
+	if len(trouble) != 2 || trouble[0] == nil || trouble[0].Error() != "injected: no socket" || trouble[1] != nil {
+		t.Errorf("OnTrouble heard %v, want the injected error once, then nil", trouble)
+	}
+	mu.Unlock()
 	cancel()
 	for range events {
 	}
