@@ -87,9 +87,9 @@ func (a *Agent) openNetwork(ctx context.Context) (*netcfg.Manager, error) {
 // syncNetwork applies the desired network. A failure is an internal error
 // (the kernel is left as it was: netcfg rolls a failed apply back); a sync
 // that succeeds clears the network's errors but its watch's (those clear
-// when the watch subscribes again: watchTrouble). A network that did not open at the start is
-// opened here once it can be (its namespace appeared); until then there is
-// nothing to sync, and its error stays.
+// when the watch subscribes again: watchTrouble). A network that did not
+// open at the start is opened here once it can be (its namespace
+// appeared); until then there is nothing to sync, and its error stays.
 func (a *Agent) syncNetwork(ctx context.Context) error {
 	a.netMu.Lock()
 	defer a.netMu.Unlock()

@@ -210,8 +210,8 @@ func remoteOn(cfg *Config) bool { return cfg.Remote.Enabled && len(cfg.Remote.Tr
 // of what is gone: a sliver no longer there (slivers says recs lists them
 // all), a policy file the engine neither runs nor failed to load; of the
 // telemetry once the publisher in force runs (its Run did not fail), is
-// connected and serves its Prometheus address (if it has one). Errors a document brought (Seq set) wait for a later document
-// instead.
+// connected and serves its Prometheus address (if it has one). Errors a
+// document brought (Seq set) wait for a later document instead.
 func (a *Agent) resolveErrors(recs []container.Sliver, slivers bool) {
 	a.mu.Lock()
 	pubOK := a.pub != nil && a.pub != a.pubFailed
