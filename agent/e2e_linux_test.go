@@ -167,10 +167,14 @@ func TestEndToEnd(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Name != "s1" || list[0].PID <= 0 {
 			t.Fatalf("sliver list: exit %d: %s", code, out)
 		}
-		out, code = nk(t, inNetns(ns, nkBin, "sliver", "attach", "--config-dir", conf, "s1", "--", "cat", "/run/booted"))
-		if code != 0 {
-			t.Errorf("sliver attach: exit %d: %s", code, out)
-		}
+		// The sliver's init touches /run/booted in its sysinit, which
+		// may come after the start on a loaded machine.
+		eventually(t, "sliver attach finds /run/booted", 30*time.Second, func() error {
+			if out, code := nk(t, inNetns(ns, nkBin, "sliver", "attach", "--config-dir", conf, "s1", "--", "cat", "/run/booted")); code != 0 {
+				return fmt.Errorf("sliver attach: exit %d: %s", code, out)
+			}
+			return nil
+		})
 		out, code = nk(t, inNetns(ns, nkBin, "sliver", "attach", "--config-dir", conf, "s1", "--", "ip", "-4", "addr", "show", "priv"))
 		if code != 0 || !strings.Contains(out, "10.157.0.") {
 			t.Errorf("s1's private interface has no address from the sliver network: exit %d: %s", code, out)

@@ -161,6 +161,14 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("veth %s not on bridge %s: %s", veth, l.bridge, link)
 			}
 
+			// lxc-start returns once init runs; its sysinit line may not
+			// have run yet on a loaded machine.
+			eventually(t, "the sliver's init ran its sysinit", func() error {
+				if out, code := attach(t, m, name, "sh", "-c", "test -e /run/booted"); code != 0 {
+					return fmt.Errorf("no /run/booted: exit %d %s", code, out)
+				}
+				return nil
+			})
 			out, code := attach(t, m, name, "sh", "-c",
 				"hostname; cat /sys/class/net/priv/address; cat /root/hello.txt; test -e /run/booted && echo booted; ping -c1 -W10 "+l.subnet+".1 >/dev/null && echo pinged")
 			for _, want := range []string{name, mac.String(), "hello from the data archive", "booted", "pinged"} {
