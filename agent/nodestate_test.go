@@ -67,15 +67,22 @@ func TestCapRequest(t *testing.T) {
 	}
 }
 
-// Repeated internal errors put the node in failure: reported, and policies
-// no longer act.
-func TestFailureState(t *testing.T) {
-	a := &Agent{
+// bareAgent is an agent with a configuration and nothing running: enough
+// for its errors, health and state report (failure after 3 internal
+// errors in a minute).
+func bareAgent() *Agent {
+	return &Agent{
 		cfg:    &Config{Agent: AgentConfig{NodeID: "n1", NodeState: Production}},
 		log:    slog.New(slog.DiscardHandler),
 		dirty:  make(chan struct{}, 1),
 		health: nodeHealth{threshold: 3, window: time.Minute},
 	}
+}
+
+// Repeated internal errors put the node in failure: reported, and policies
+// no longer act.
+func TestFailureState(t *testing.T) {
+	a := bareAgent()
 	for i := range 3 {
 		if a.nodeState() != Production {
 			t.Fatalf("failure after %d errors", i)
@@ -107,12 +114,7 @@ func hasError(r wire.StateReport, s string) bool {
 // does not clear it, the watch's recovery does, and leaves the network's
 // other errors alone.
 func TestWatchTrouble(t *testing.T) {
-	a := &Agent{
-		cfg:    &Config{Agent: AgentConfig{NodeID: "n1", NodeState: Production}},
-		log:    slog.New(slog.DiscardHandler),
-		dirty:  make(chan struct{}, 1),
-		health: nodeHealth{threshold: 3, window: time.Minute},
-	}
+	a := bareAgent()
 	messages := func() (out []string) {
 		for _, e := range a.report().Errors {
 			out = append(out, e.Kind+": "+e.Message)
