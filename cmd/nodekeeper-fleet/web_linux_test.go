@@ -156,6 +156,23 @@ func TestWebView(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []string{"roof-" + randHex(2) + "-1", "roof-" + randHex(2) + "-2", "roof-" + randHex(2) + "-3"}
+	// The view first: it answers HTTP only once it follows the nodes'
+	// topics, and the agents' first events (the lab alert fires as its
+	// agent starts) are not retained.
+	d := writeTree(t, map[string]string{
+		"groups.yaml":     fmt.Sprintf("groups:\n  lab:\n    nodes: [%s]\n", strings.Join(ids, ", ")),
+		"slices/exp.yaml": "template: {url: /nonexistent/rootfs.tar.gz, sha256: " + sha + "}\nset_state: register\nplacement: {group: lab}\n",
+	})
+	start(t, ns, fleetBin, "serve", d, "--listen", "127.0.0.1:8080", "--broker", "tcp://127.0.0.1:1883",
+		"--pub", filepath.Join(tmp, "admin.pub"), "--history-step", "2s", "--plan-every", "1s")
+	url := forward(t, ns, "127.0.0.1:8080")
+	waitFor(t, "the view", func() bool {
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
 	for i, id := range ids {
 		dir := filepath.Join(tmp, id)
 		os.MkdirAll(filepath.Join(dir, "config"), 0o755)
@@ -170,13 +187,6 @@ func TestWebView(t *testing.T) {
 		}
 		start(t, ns, agentBin, "run", "--config-dir", filepath.Join(dir, "config"))
 	}
-	d := writeTree(t, map[string]string{
-		"groups.yaml":     fmt.Sprintf("groups:\n  lab:\n    nodes: [%s]\n", strings.Join(ids, ", ")),
-		"slices/exp.yaml": "template: {url: /nonexistent/rootfs.tar.gz, sha256: " + sha + "}\nset_state: register\nplacement: {group: lab}\n",
-	})
-	start(t, ns, fleetBin, "serve", d, "--listen", "127.0.0.1:8080", "--broker", "tcp://127.0.0.1:1883",
-		"--pub", filepath.Join(tmp, "admin.pub"), "--history-step", "2s", "--plan-every", "1s")
-	url := forward(t, ns, "127.0.0.1:8080")
 	online := func() int {
 		resp, err := http.Get(url + "/api/nodes?status=online")
 		if err != nil {
