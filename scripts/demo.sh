@@ -117,11 +117,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # wait_for WHAT SECONDS CMD...: run CMD every half second until it succeeds.
+# CMD runs in a subshell: a shell function run with its output redirected
+# keeps the redirection while a trap runs, so a Ctrl-C during it sent the
+# cleanup's report to /dev/null.
 wait_for() {
 	local what=$1 secs=$2 i
 	shift 2
 	for i in $(seq $((secs * 2))); do
-		"$@" >/dev/null 2>&1 && return 0
+		("$@") >/dev/null 2>&1 && return 0
 		sleep 0.5
 	done
 	echo "demo.sh: gave up waiting for $what" >&2
