@@ -242,14 +242,14 @@ func deleteSection(ss []*Section, i int) []*Section {
 	return ss[:len(ss)-1]
 }
 
-// deleteOption removes o from os, clearing the freed slot.
-func deleteOption(os []*Option, o *Option) []*Option {
-	for i, x := range os {
+// deleteOption removes o from opts, clearing the freed slot.
+func deleteOption(opts []*Option, o *Option) []*Option {
+	for i, x := range opts {
 		if x == o {
-			copy(os[i:], os[i+1:])
-			os[len(os)-1] = nil
-			return os[:len(os)-1]
+			copy(opts[i:], opts[i+1:])
+			opts[len(opts)-1] = nil
+			return opts[:len(opts)-1]
 		}
 	}
-	return os
+	return opts
 }

@@ -29,6 +29,20 @@ policy "lab-alert" {
 }
 `
 
+// waitHealthy waits until a view answers 200 on its health URL: it
+// serves HTTP only once it follows the nodes' topics.
+func waitHealthy(t *testing.T, what, healthURL string) {
+	t.Helper()
+	waitFor(t, what, func() bool {
+		resp, err := http.Get(healthURL)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
 // forward serves on a loopback port of the test's namespace and passes
 // each connection to addr inside ns (the browser runs outside the lab).
 func forward(t *testing.T, ns, addr string) string {
@@ -166,13 +180,7 @@ func TestWebView(t *testing.T) {
 	start(t, ns, fleetBin, "serve", d, "--listen", "127.0.0.1:8080", "--broker", "tcp://127.0.0.1:1883",
 		"--pub", filepath.Join(tmp, "admin.pub"), "--history-step", "2s", "--plan-every", "1s")
 	url := forward(t, ns, "127.0.0.1:8080")
-	waitFor(t, "the view", func() bool {
-		resp, err := http.Get(url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	waitHealthy(t, "the view", url+"/healthz")
 	for i, id := range ids {
 		dir := filepath.Join(tmp, id)
 		os.MkdirAll(filepath.Join(dir, "config"), 0o755)
@@ -317,13 +325,7 @@ func TestWebView(t *testing.T) {
 	start(t, ns, fleetBin, "serve", d, "--listen", "127.0.0.1:8081", "--broker", "tcp://127.0.0.1:1883", "--base-path", "/fleet",
 		"--admin", "--users", users, "-k", filepath.Join(tmp, "admin.sec"), "--history-step", "2s")
 	adminURL := forward(t, ns, "127.0.0.1:8081")
-	waitFor(t, "the admin view", func() bool {
-		resp, err := http.Get(adminURL + "/fleet/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	waitHealthy(t, "the admin view", adminURL+"/fleet/healthz")
 	target := ids[1]
 	if err := chromedp.Do(ctx, chromedp.Navigate(adminURL+"/fleet/node/"+target)); err != nil {
 		t.Fatal(err)
